@@ -1,0 +1,116 @@
+"""Conversion of user values to SI floats, and the checks every description uses.
+
+``model/`` never imports brian2: a brian2 ``Quantity`` is recognised by its ``dim``
+attribute (a ``Dimension`` whose ``_dims`` holds the exponents of m, kg, s, A, K, mol,
+cd) and converted once, here, to a float in SI units.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+
+# Exponents of (m, kg, s, A, K, mol, cd) for each unit the package uses.
+_DIMS = {
+    "s": (0, 0, 1, 0, 0, 0, 0),
+    "V": (2, 1, -3, -1, 0, 0, 0),
+    "A": (0, 0, 0, 1, 0, 0, 0),
+    "Hz": (0, 0, -1, 0, 0, 0, 0),
+    "ohm": (2, 1, -3, -2, 0, 0, 0),
+    "1": (0, 0, 0, 0, 0, 0, 0),
+}
+
+_EXAMPLES = {
+    "s": "20*ms or 0.02",
+    "V": "-70*mV or -0.07",
+    "A": "200*pA or 2e-10",
+    "Hz": "10*Hz or 10.0",
+    "ohm": "100*Mohm or 1e8",
+    "1": "a plain number",
+}
+
+
+def _dims_of(value: Any) -> tuple | None:
+    dim = getattr(value, "dim", None)
+    if dim is None:
+        return None
+    dims = getattr(dim, "_dims", None)
+    return tuple(int(round(d)) for d in dims) if dims is not None else None
+
+
+def to_si(value: Any, unit: str, where: str) -> float:
+    """Return ``value`` as a float in SI ``unit``; accept brian2 Quantities.
+
+    Parameters
+    ----------
+    value : float or brian2 Quantity
+    unit : str
+        One of ``'s'``, ``'V'``, ``'A'``, ``'Hz'``, ``'ohm'``, ``'1'``.
+    where : str
+        ``'Object.attribute'`` for the error message.
+
+    Raises
+    ------
+    ValidationError
+        If the value has the wrong dimension, is not a number, or is not finite.
+    """
+    dims = _dims_of(value)
+    if dims is not None:
+        if dims != _DIMS[unit]:
+            raise ValidationError(
+                f"{where}: expected a quantity in {unit} (got {value!r}); "
+                f"pass e.g. {_EXAMPLES[unit]}"
+            )
+        value = np.asarray(value).item() if np.ndim(value) == 0 else value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValidationError(
+            f"{where}: expected a number in {unit} (got {value!r} of type "
+            f"{type(value).__name__}); pass e.g. {_EXAMPLES[unit]}"
+        )
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValidationError(f"{where}: must be finite (got {out}); pass e.g. {_EXAMPLES[unit]}")
+    return out
+
+
+def to_si_array(value: Any, unit: str, where: str) -> np.ndarray:
+    """Return ``value`` as a float64 array in SI ``unit``; accept brian2 Quantities."""
+    dims = _dims_of(value)
+    if dims is not None and dims != _DIMS[unit]:
+        raise ValidationError(
+            f"{where}: expected an array in {unit} (got dimension of {value!r}); "
+            f"pass e.g. {_EXAMPLES[unit]}"
+        )
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{where}: expected an array of numbers in {unit} ({exc})") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError(f"{where}: must be finite everywhere (found NaN or Inf)")
+    return arr
+
+
+def check_positive(value: float, unit: str, where: str, *, allow_zero: bool = False) -> None:
+    """Raise ValidationError unless ``value`` > 0 (or >= 0 with ``allow_zero``)."""
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok:
+        rel = ">= 0" if allow_zero else "> 0"
+        raise ValidationError(
+            f"{where}: must be {rel} {unit} (got {value:g}); pass e.g. {_EXAMPLES[unit]}"
+        )
+
+
+def check_int(value: Any, where: str, *, minimum: int = 0) -> int:
+    """Return ``value`` as int, raising ValidationError unless it is an integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(
+            f"{where}: expected an integer >= {minimum} (got {value!r} of type "
+            f"{type(value).__name__})"
+        )
+    if value < minimum:
+        raise ValidationError(f"{where}: must be >= {minimum} (got {value})")
+    return int(value)

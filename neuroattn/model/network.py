@@ -1,0 +1,125 @@
+"""Network: populations (nodes) and projections (edges) of a networkx.DiGraph, plus probes."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.model.population import Population
+from neuroattn.model.probe import Probe
+from neuroattn.model.projection import Projection
+
+__all__ = ["Network"]
+
+
+class Network:
+    """A frozen, validated description of a spiking network.
+
+    Building a Network validates every population, projection and probe; an invalid
+    value raises ValidationError naming the object and attribute. The description holds
+    no simulation state; backends read it and never change it.
+
+    Parameters
+    ----------
+    populations : sequence of Population
+    projections : sequence of Projection
+        At most one per (source, target) pair.
+    probes : sequence of Probe
+        Default: a 'rate' probe on every population.
+    name : str
+
+    Examples
+    --------
+    >>> from neuroattn.model import Network, Population, Projection
+    >>> from neuroattn.neurons import LIFParams
+    >>> net = Network([Population("a", 10, LIFParams()), Population("b", 5, LIFParams())],
+    ...               [Projection("a", "b", 50e-12)])
+    >>> sorted(net.graph.edges)
+    [('a', 'b')]
+    """
+
+    __slots__ = ("_populations", "_projections", "_probes", "_graph", "name")
+
+    def __init__(self, populations, projections=(), probes=None, name: str = "network"):
+        pops = tuple(populations)
+        projs = tuple(projections)
+        if not pops:
+            raise ValidationError("Network.populations: expected at least one Population (got 0)")
+        graph = nx.DiGraph(name=name)
+        for p in pops:
+            if not isinstance(p, Population):
+                raise ValidationError(f"Network.populations: expected Population objects "
+                                      f"(got {type(p).__name__})")
+            p.validate()
+            if p.name in graph:
+                raise ValidationError(f"Network.populations: duplicate name {p.name!r}")
+            graph.add_node(p.name, population=p)
+        sizes = {p.name: p.size for p in pops}
+        for pr in projs:
+            if not isinstance(pr, Projection):
+                raise ValidationError(f"Network.projections: expected Projection objects "
+                                      f"(got {type(pr).__name__})")
+            for end in ("source", "target"):
+                if getattr(pr, end) not in sizes:
+                    raise ValidationError(
+                        f"Projection({pr.name!r}).{end}: no such population; expected one of "
+                        f"{sorted(sizes)} (got {getattr(pr, end)!r})")
+            pr.validate(sizes[pr.source], sizes[pr.target])
+            if graph.has_edge(pr.source, pr.target):
+                raise ValidationError(f"Network.projections: two projections {pr.name!r}; "
+                                      "merge them into one")
+            graph.add_edge(pr.source, pr.target, projection=pr)
+        probes = tuple(Probe(p.name, "rate") for p in pops) if probes is None else tuple(probes)
+        for pb in probes:
+            if not isinstance(pb, Probe):
+                raise ValidationError(f"Network.probes: expected Probe objects "
+                                      f"(got {type(pb).__name__})")
+            pb.validate(sizes)
+        object.__setattr__(self, "_populations", pops)
+        object.__setattr__(self, "_projections", projs)
+        object.__setattr__(self, "_probes", probes)
+        object.__setattr__(self, "_graph", nx.freeze(graph))
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, key, value):
+        raise AttributeError(f"Network is frozen; cannot set {key!r}")
+
+    @property
+    def populations(self) -> tuple:
+        """Populations, in the order given."""
+        return self._populations
+
+    @property
+    def projections(self) -> tuple:
+        """Projections, in the order given."""
+        return self._projections
+
+    @property
+    def probes(self) -> tuple:
+        """Probes, in the order given."""
+        return self._probes
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The frozen graph: nodes carry ``population``, edges ``projection``."""
+        return self._graph
+
+    def population(self, name: str) -> Population:
+        """The population called ``name``."""
+        if name not in self._graph:
+            raise ValidationError(f"Network.population: no population {name!r}; expected one "
+                                  f"of {[p.name for p in self._populations]}")
+        return self._graph.nodes[name]["population"]
+
+    @property
+    def n_neurons(self) -> int:
+        """Total neurons in one trial."""
+        return sum(p.size for p in self._populations)
+
+    def rate_units(self) -> tuple:
+        """Names of the rate probes' populations, in probe order (Recording.units)."""
+        return tuple(p.population for p in self._probes if p.kind == "rate")
+
+    def __repr__(self) -> str:
+        return (f"Network({self.name!r}, {len(self._populations)} populations, "
+                f"{len(self._projections)} projections, {self.n_neurons} neurons)")

@@ -1,0 +1,60 @@
+"""Exact integration of the linear membrane shared by every neuron model.
+
+The membrane obeys
+
+    tau_mem dv/dt = v_rest - v + r_m (i_ext + sum_p i_p)
+    tau_p  di_p/dt = -i_p                              (one current per synapse type p)
+
+Over one step of length ``dt`` the external current ``i_ext`` is held constant and each
+synaptic current decays exponentially, so the update is exact:
+
+    v(t+dt) = v_inf + (v - v_inf) e^{-dt/tau_mem} + sum_p r_m i_p K(tau_p)
+    v_inf   = v_rest + r_m i_ext
+    K(tau_p) = tau_p / (tau_p - tau_mem) (e^{-dt/tau_p} - e^{-dt/tau_mem})
+             = (dt / tau_mem) e^{-dt/tau_mem}          if tau_p == tau_mem
+
+This is the same solution Brian2's ``exact`` method derives for these equations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def synaptic_kernel(tau_syn: float, tau_mem: float, dt: float) -> float:
+    """Return K, the voltage gained per unit of ``r_m * i_syn`` over one step (unitless)."""
+    em = math.exp(-dt / tau_mem)
+    if abs(tau_syn - tau_mem) <= 1e-12 * tau_mem:
+        return dt / tau_mem * em
+    return tau_syn / (tau_syn - tau_mem) * (math.exp(-dt / tau_syn) - em)
+
+
+def integrate_membrane(v, i_ext, i_syn, tau_syn, *, tau_mem, v_rest, r_m, dt):
+    """Advance the membrane potential ``v`` (V) by one exact step.
+
+    Parameters
+    ----------
+    v : ndarray, volts
+    i_ext : ndarray or float, amperes (held over the step)
+    i_syn : ndarray [n_types, n], amperes at the start of the step
+    tau_syn : sequence of float, seconds, one per row of ``i_syn``
+    tau_mem, v_rest, r_m, dt : float (s, V, ohm, s)
+    """
+    em = math.exp(-dt / tau_mem)
+    v_inf = v_rest + r_m * i_ext
+    out = v_inf + (v - v_inf) * em
+    for row, tau in zip(i_syn, tau_syn):
+        out = out + r_m * row * synaptic_kernel(tau, tau_mem, dt)
+    return np.asarray(out, dtype=np.float64)
+
+
+def ou_noise_scale(sigma: float, tau_mem: float, dt: float) -> float:
+    """Std (V) of the exact Ornstein-Uhlenbeck increment over ``dt`` for stationary std ``sigma``."""
+    return sigma * math.sqrt(1.0 - math.exp(-2.0 * dt / tau_mem))
+
+
+def refractory_steps(t_ref: float, dt: float) -> int:
+    """Number of steps a neuron stays refractory (Brian2's rounding: round(t_ref/dt))."""
+    return int(round(t_ref / dt))
