@@ -9,7 +9,6 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model._units import check_int, to_si
-from neuroattn.neurons import EscapeParams, LIFParams
 
 __all__ = ["Population"]
 
@@ -26,7 +25,7 @@ class Population:
         Identifier (letters, digits, underscores; starts with a letter).
     size : int
         Number of neurons (>= 1).
-    params : LIFParams or EscapeParams
+    params : neuroattn.neurons.LIFParams or EscapeParams
         Neuron model and its parameters.
     v_init : float or (float, float) or None, volts
         Initial potential: one value, a (low, high) range drawn uniformly per neuron
@@ -42,7 +41,7 @@ class Population:
 
     name: str
     size: int
-    params: LIFParams | EscapeParams
+    params: object
     v_init: float | tuple[float, float] | None = None
 
     def __post_init__(self):
@@ -65,7 +64,10 @@ class Population:
             raise ValidationError(
                 f"Population.name: expected an identifier such as 'exc0' (got {self.name!r})")
         check_int(self.size, f"Population({self.name!r}).size", minimum=1)
-        if not isinstance(self.params, (LIFParams, EscapeParams)):
+        # model/ sits above neurons/ and does not import it: any params object with a
+        # known ``kind`` and a ``validate(where)`` method is a neuron model.
+        if getattr(self.params, "kind", None) not in ("lif", "escape") or not hasattr(
+                self.params, "validate"):
             raise ValidationError(
                 f"Population({self.name!r}).params: expected LIFParams or EscapeParams "
                 f"(got {type(self.params).__name__})")

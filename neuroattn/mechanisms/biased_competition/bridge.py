@@ -1,0 +1,375 @@
+"""The bridge between the spiking circuits and the softmax layer.
+
+* :func:`to_softmax` -- analytic: solves the circuit's mean-field equations (the Siegert
+  rate of noisy LIF neurons, the escape intensity of escape neurons, no simulation) on
+  a grid of inputs and fits the softmax temperature, rate and null logit to them.
+* :func:`to_spiking` -- the inverse: scales a template circuit's input gain so that its
+  mean-field temperature equals the softmax temperature.
+* :func:`calibrate` -- simulates the circuit on random inputs and fits temperature, rate,
+  null logit and time constant to the spikes.
+* :func:`equivalence` -- mean Jensen-Shannon divergence (nats) between spike shares and
+  softmax weights on held-out inputs, per counting window, with the log-log slope.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.biased_competition.agents import SpikingAgent
+from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
+from neuroattn.mechanisms.biased_competition.softmax import SoftmaxParams
+from neuroattn.model._units import check_int
+from neuroattn.neurons import lif_rate_noisy
+
+__all__ = ["js_divergence", "mean_field", "to_softmax", "to_spiking", "calibrate", "equivalence",
+           "Calibration", "Equivalence", "InputTrials"]
+
+#: Default operating range of the inputs x + b (each location uniform in [0, U_MAX]).
+U_MAX = 1.5
+
+
+def js_divergence(p, q) -> np.ndarray:
+    """Jensen-Shannon divergence (nats) between distributions along the last axis.
+
+    Rows are normalised first; zero entries contribute nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroattn.mechanisms.biased_competition import js_divergence
+    >>> float(js_divergence([1.0, 0.0], [0.0, 1.0])) == float(np.log(2))
+    True
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    p = p / p.sum(axis=-1, keepdims=True)
+    q = q / q.sum(axis=-1, keepdims=True)
+    m = 0.5 * (p + q)
+
+    def _kl(a, b):
+        safe = np.where(a > 0, a, 1.0) / np.where(b > 0, b, 1.0)
+        return np.sum(np.where(a > 0, a * np.log(safe), 0.0), axis=-1)
+
+    return 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
+
+
+def _siegert(mu, params):
+    i = (np.asarray(mu) - params.v_rest) / params.r_m - params.i_bias
+    return np.asarray(lif_rate_noisy(i.ravel(), params, n_points=400)).reshape(np.shape(mu))
+
+
+def mean_field(circuit, u, values=None) -> dict:
+    """Stationary mean-field rates (Hz) of ``circuit`` for constant inputs ``u`` [n, K].
+
+    The inhibitory rate is found by bisection on its self-consistency equation; the
+    excitatory rates follow from it. Synaptic currents enter through their means
+    (``weight * sources * rate * tau``); noise is the neurons' own ``sigma``.
+
+    Returns
+    -------
+    dict with ``rates`` [n, K], ``inh`` [n] and, with ``values``, ``unit`` [n].
+    """
+    u = np.atleast_2d(np.asarray(u, dtype=np.float64))
+    c = circuit
+    n_src = c.n_exc if isinstance(c, LIFCircuit) else c.n_per
+
+    def exc_rates(r_inh):
+        inh_v = c.exc.r_m * c.w_ie * c.n_inh * r_inh[:, None] * c.tau_inh
+        if isinstance(c, LIFCircuit):
+            mu = c.exc.v_rest + c.exc.r_m * (c.exc.i_bias + c.input_gain * u) - inh_v
+            return _siegert(mu, c.exc)
+        v = c.exc.v_rest + c.exc.r_m * (c.exc.i_bias + c.input_gain * u) - inh_v
+        return c.exc.rho0 * np.exp((v - c.exc.theta) / c.exc.delta_u)
+
+    def inh_rate(r_exc):
+        mu = c.inh.v_rest + c.inh.r_m * (c.inh.i_bias + c.w_ei * n_src * r_exc.sum(1) * c.tau_exc)
+        return _siegert(mu, c.inh)
+
+    lo = np.zeros(len(u))
+    hi = np.full(len(u), 1.0 / max(c.inh.t_ref, 1e-3))
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        above = inh_rate(exc_rates(mid)) > mid
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    r_inh = 0.5 * (lo + hi)
+    rates = exc_rates(r_inh)
+    out = {"rates": rates, "inh": r_inh}
+    if values is not None and isinstance(c, LIFCircuit):
+        vals = np.asarray(values, dtype=np.float64)
+        mu = c.exc.v_rest + c.exc.r_m * (c.exc.i_bias + c.w_unit * c.n_exc * c.tau_exc
+                                         * (rates * vals).sum(1)
+                                         - c.w_unit_inh * c.n_inh * c.tau_inh * r_inh)
+        out["unit"] = _siegert(mu, c.exc)
+    return out
+
+
+def _fit_temperature(u, shares) -> tuple[float, float]:
+    from scipy.optimize import minimize_scalar
+
+    def loss(log_t):
+        z = u / math.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        w = np.exp(z)
+        return float(js_divergence(shares, w).mean())
+
+    res = minimize_scalar(loss, bounds=(math.log(0.01), math.log(100.0)), method="bounded",
+                          options={"xatol": 1e-5})
+    return math.exp(res.x), float(res.fun)
+
+
+def _fit_rate_null(u, totals, temperature) -> tuple[float, float]:
+    from scipy.optimize import least_squares
+
+    s = np.exp(u / temperature).sum(axis=1)
+
+    def resid(p):
+        log_r, beta = p
+        return math.exp(log_r) * s / (math.exp(beta / temperature) + s) - totals
+
+    x0 = [math.log(max(totals.max(), 1e-3) * 1.2), float(np.median(u))]
+    res = least_squares(resid, x0, bounds=([math.log(1e-3), -50.0], [math.log(1e4), 50.0]))
+    return math.exp(res.x[0]), float(res.x[1])
+
+
+def _fit_unit(values, rates, unit) -> tuple[float, float, float]:
+    """Least squares of ``unit = base + gain sum v_k r_k - inh sum r_k``: (gain, base, inh)."""
+    drive = (rates * np.asarray(values)).sum(axis=1)
+    a = np.stack([np.ones_like(drive), drive, -rates.sum(axis=1)], axis=1)
+    coef, *_ = np.linalg.lstsq(a, unit, rcond=None)
+    return float(coef[1]), float(coef[0]), float(coef[2])
+
+
+def _check_circuit(circuit, where: str):
+    if not isinstance(circuit, (LIFCircuit, EscapeCircuit)):
+        raise ValidationError(f"{where}.circuit: expected LIFCircuit or EscapeCircuit "
+                              f"(got {type(circuit).__name__})")
+    circuit.validate()
+
+
+def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
+               seed: int = 0) -> SoftmaxParams:
+    """Derive softmax parameters from the circuit's parameters alone (no simulation).
+
+    For :class:`EscapeCircuit` the temperature is exact (``delta_u / (r_m gain)``); for
+    :class:`LIFCircuit` it is fitted to the mean-field spike shares over the operating
+    range (each input uniform in [0, ``u_max``]). Rate and null logit are fitted to the
+    mean-field total rate; ``tau`` is ``tau_mem / 2`` (LIF) or ``tau_exc`` (escape), a
+    rule of thumb that :func:`calibrate` replaces with a measurement.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.biased_competition import EscapeCircuit, to_softmax
+    >>> round(to_softmax(EscapeCircuit(k=4)).temperature, 6)
+    1.0
+    """
+    _check_circuit(circuit, "to_softmax")
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(0.0, u_max, (n_grid, circuit.k))
+    mf = mean_field(circuit, u, values)
+    rates = mf["rates"]
+    if isinstance(circuit, EscapeCircuit):
+        temperature = circuit.temperature
+        tau = circuit.tau_exc
+    else:
+        temperature, _ = _fit_temperature(u, rates / rates.sum(1, keepdims=True))
+        tau = circuit.exc.tau_mem / 2
+    rate, null = _fit_rate_null(u, rates.sum(1), temperature)
+    gain = base = inh = 0.0
+    if values is not None and "unit" in mf:
+        gain, base, inh = _fit_unit(values, rates, mf["unit"])
+    return SoftmaxParams(k=circuit.k, temperature=temperature, rate=rate, null_logit=null,
+                         tau=tau, unit_gain=gain, unit_base=base, unit_inh=inh)
+
+
+def to_spiking(params: SoftmaxParams, template=None):
+    """A circuit whose mean-field temperature equals ``params.temperature``.
+
+    Scales the template's ``input_gain`` (default ``LIFCircuit(k=params.k)``); for an
+    EscapeCircuit template the scaling is exact.
+    """
+    params.validate()
+    template = LIFCircuit(k=params.k) if template is None else template
+    _check_circuit(template, "to_spiking")
+    if template.k != params.k:
+        raise ValidationError(f"to_spiking.template: k must equal params.k={params.k} "
+                              f"(got {template.k})")
+    if isinstance(template, EscapeCircuit):
+        return replace(template, input_gain=template.exc.delta_u
+                       / (template.exc.r_m * params.temperature))
+    circuit = template
+    for _ in range(3):
+        t_now = to_softmax(circuit).temperature
+        circuit = replace(circuit, input_gain=circuit.input_gain * t_now / params.temperature)
+    return circuit
+
+
+@dataclass(frozen=True)
+class InputTrials:
+    """Trials of constant inputs: zero until ``t_on``, then ``u`` (per trial) until the end."""
+
+    stimulus: np.ndarray
+    dt: float
+    channels: tuple
+    seed: int
+    u: np.ndarray
+    t_on: float
+
+    @classmethod
+    def make(cls, u, duration: float, t_on: float, seed: int, dt: float = 1e-3):
+        """Build the trials for inputs ``u`` [n, K]."""
+        u = np.asarray(u, dtype=np.float64)
+        n, k = u.shape
+        steps = int(round(duration / dt))
+        on = int(round(t_on / dt))
+        stim = np.zeros((n, steps, k), dtype=np.float32)
+        stim[:, on:, :] = u[:, None, :]
+        return cls(stim, dt, tuple(f"x{i}" for i in range(k)), seed, u, t_on)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Result of :func:`calibrate`: fitted softmax parameters and the fit's quality."""
+
+    params: SoftmaxParams
+    js_fit: float
+    n_inputs: int
+    backend: str
+    extra: dict = field(default_factory=dict)
+
+
+def _steady_rates(rec, t_from: float, t_to: float | None = None):
+    times = rec.times
+    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
+    return rec.rates[:, sel, :].mean(axis=1)
+
+
+def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: float = 0.8,
+              t_on: float = 0.1, settle: float = 0.1, u_max: float = U_MAX, values=None,
+              seed: int = 0, dt: float = 1e-4, progress: bool = False, **options) -> Calibration:
+    """Fit the softmax parameters to simulations of ``circuit``.
+
+    Each of ``n_inputs`` trials holds a random input ``u`` (uniform in [0, ``u_max``] per
+    location) from ``t_on`` on. Temperature: minimises the mean JS divergence between the
+    spike shares over ``[t_on + settle, duration]`` and ``softmax(u/T)``. Rate and null
+    logit: least squares on the total rate. Tau: least squares of the bin-averaged
+    exponential rise of the total rate after ``t_on``. With ``values``, the readout
+    unit's gain and base: linear regression on the value-weighted rates.
+
+    Returns
+    -------
+    Calibration
+    """
+    _check_circuit(circuit, "calibrate")
+    check_int(n_inputs, "calibrate.n_inputs", minimum=3)
+    rng = np.random.default_rng([seed, 7001])
+    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
+    trials = InputTrials.make(u, duration, t_on, seed)
+    agent = SpikingAgent(circuit, backend=backend, dt=dt, values=values, **options)
+    rec = agent.run(trials, progress=progress)
+    k = circuit.k
+    rates = _steady_rates(rec, t_on + settle)[:, :k]
+    if np.any(rates.sum(1) <= 0):
+        raise ValidationError("calibrate.circuit: some inputs gave no spikes at all; raise "
+                              "input_gain or i_bias so the circuit fires over the operating range")
+    temperature, js_fit = _fit_temperature(u, rates / rates.sum(1, keepdims=True))
+    rate, null = _fit_rate_null(u, rates.sum(1), temperature)
+    tau = _fit_tau(rec, u, t_on, settle, k, SoftmaxParams(k=k, temperature=temperature,
+                                                          rate=rate, null_logit=null))
+    gain = base = inh = 0.0
+    if values is not None:
+        unit = _steady_rates(rec, t_on + settle)[:, k]
+        gain, base, inh = _fit_unit(values, rates, unit)
+    params = SoftmaxParams(k=k, temperature=temperature, rate=rate, null_logit=null, tau=tau,
+                           unit_gain=gain, unit_base=base, unit_inh=inh)
+    return Calibration(params, js_fit, n_inputs, backend,
+                       {"u_max": u_max, "duration": duration, "dt": dt, "seed": seed})
+
+
+def _fit_tau(rec, u, t_on: float, settle: float, k: int, params: SoftmaxParams) -> float:
+    """Input-filter time constant whose bin-averaged total rate best matches the spikes'.
+
+    The inputs step from 0 to ``u`` at ``t_on``; for each candidate tau the softmax
+    total rate ``R sum_k a_k(u (1 - exp(-t/tau)))`` is averaged over each bin and
+    compared (least squares, trial-averaged) with the circuit's total rate.
+    """
+    total = rec.rates[:, :, :k].sum(axis=2).mean(axis=0)
+    times = rec.times
+    w = rec.bin_width
+    sel = (times >= t_on - w - 1e-12) & (times < t_on + settle)
+    fine = 10
+    t_fine = (times[sel][:, None] + (np.arange(fine) + 0.5) / fine * w).ravel() - t_on
+    best = (math.inf, 0.0)
+    for tau in np.exp(np.linspace(math.log(5e-4), math.log(0.2), 120)):
+        ramp = np.where(t_fine > 0, 1.0 - np.exp(-np.maximum(t_fine, 0) / tau), 0.0)
+        v = u[:, None, :] * ramp[None, :, None]
+        tot = params.rate * params.weights(v).sum(axis=2).mean(axis=0)
+        pred = tot.reshape(-1, fine).mean(axis=1)
+        err = float(np.sum((pred - total[sel]) ** 2))
+        if err < best[0]:
+            best = (err, float(tau))
+    return best[1]
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Result of :func:`equivalence`.
+
+    Attributes
+    ----------
+    windows : ndarray, seconds
+    js : ndarray
+        Mean JS divergence (nats) between spike shares and softmax shares, per window.
+    slope : float
+        Least-squares slope of log(js) against log(window).
+    js_uniform : float
+        Mean JS divergence of the spike shares (longest window) from uniform weights.
+    n_inputs : int
+    """
+
+    windows: np.ndarray
+    js: np.ndarray
+    slope: float
+    js_uniform: float
+    n_inputs: int
+
+    @property
+    def js_full(self) -> float:
+        """Mean JS divergence at the longest window (nats)."""
+        return float(self.js[-1])
+
+
+def equivalence(circuit, params: SoftmaxParams, backend: str = "brian2", n_inputs: int = 200,
+                windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64), settle: float = 0.1,
+                u_max: float = U_MAX, seed: int = 12345, dt: float = 1e-4,
+                progress: bool = False, **options) -> Equivalence:
+    """Mean JS divergence between spike shares and ``params``' softmax on held-out inputs.
+
+    Inputs are drawn with a generator seeded from ``seed`` (keep it apart from the
+    calibration seed). Spike shares count spikes over ``[settle, settle + window]`` for
+    each window, with the input on from t = 0.
+    """
+    _check_circuit(circuit, "equivalence")
+    check_int(n_inputs, "equivalence.n_inputs", minimum=2)
+    windows = np.asarray(sorted(windows), dtype=np.float64)
+    rng = np.random.default_rng([seed, 9001])
+    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
+    trials = InputTrials.make(u, settle + windows[-1], 0.0, seed)
+    rec = SpikingAgent(circuit, backend=backend, dt=dt, **options).run(trials, progress=progress)
+    target = params.shares(u)
+    js = []
+    for w in windows:
+        counts = _steady_rates(rec, settle, settle + w)[:, : circuit.k]
+        ok = counts.sum(1) > 0
+        shares = np.where(ok[:, None], counts, 1.0)
+        d = js_divergence(shares, target)
+        js.append(float(np.where(ok, d, math.log(2)).mean()))
+    js = np.asarray(js)
+    slope = float(np.polyfit(np.log(windows), np.log(js), 1)[0]) if len(windows) > 1 else math.nan
+    longest = _steady_rates(rec, settle)[:, : circuit.k]
+    uniform = float(js_divergence(longest, np.ones_like(longest)).mean())
+    return Equivalence(windows, js, slope, uniform, n_inputs)

@@ -1,0 +1,288 @@
+"""Spiking circuits of biased competition, described with ``neuroattn.model``.
+
+Two circuits share one interface: ``circuit.network(values=None)`` returns the
+Network, ``circuit.drives(n_channels_x)`` maps the task's input channels onto it, and
+``circuit.readout`` names the population read out for each location.
+
+* :class:`LIFCircuit` -- a soft winner-take-all: K populations of noisy LIF neurons
+  (one per location) excite one shared inhibitory population that inhibits them all.
+  Each location k receives ``input_gain * (x_k + b_k)``: bottom-up input plus the
+  top-down bias (the attention signal). In the fluctuation-driven regime the
+  log-rate of a noisy LIF neuron is close to linear in its mean input, and the shared
+  inhibition shifts every location alike, so spike shares approach
+  ``softmax((x + b) / T)``.
+* :class:`EscapeCircuit` -- the stochastic WTA of Nessler et al. (2013): K groups of
+  exponential-escape neurons with shared inhibition. Neuron k fires with intensity
+  ``rho0 exp((v_k - theta)/delta_u)``; any inhibition common to all of them cancels in
+  the ratio, so each spike is a sample of ``softmax(v / delta_u)`` exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
+from neuroattn.model._units import check_int, check_positive, to_si
+from neuroattn.neurons import EscapeParams, LIFParams
+
+__all__ = ["LIFCircuit", "EscapeCircuit", "location_names"]
+
+
+def location_names(k: int) -> tuple:
+    """Readout unit names of K locations: ``('loc0', ..., 'loc{K-1}')``."""
+    return tuple(f"loc{i}" for i in range(k))
+
+
+def _exc_default() -> LIFParams:
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=4e-3, i_bias=150e-12)
+
+
+def _inh_default() -> LIFParams:
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=2e-3, i_bias=150e-12)
+
+
+@dataclass(frozen=True)
+class LIFCircuit:
+    """Soft winner-take-all of K noisy LIF populations with shared inhibition.
+
+    Parameters
+    ----------
+    k : int
+        Number of locations (competing populations), >= 2.
+    n_exc : int
+        Neurons per location (default 40).
+    n_inh : int
+        Neurons of the shared inhibitory population (default 20).
+    exc, inh : LIFParams
+        Neuron parameters. The default excitatory neurons sit 5 mV below threshold with
+        4 mV of membrane noise (fluctuation-driven firing, about 10-40 Hz).
+    input_gain : float, amperes per unit of input
+        Current per unit of ``x + b`` (default 80 pA, i.e. 8 mV per unit).
+    w_ei : float, amperes
+        Excitatory weight of every location neuron onto every inhibitory neuron (4 pA).
+    w_ie : float, amperes
+        Inhibitory weight of every inhibitory neuron onto every location neuron (8 pA).
+    tau_exc, tau_inh : float, seconds
+        Synaptic time constants of the excitatory and inhibitory currents (5 ms).
+    n_unit : int
+        Neurons of the downstream readout unit used when ``values`` are given (20).
+    w_unit : float, amperes
+        Weight onto the readout unit per unit of a location's value (8 pA).
+    w_unit_inh : float, amperes
+        Weight of the shared inhibitory population onto the readout unit (15 pA): the
+        unit's drive is normalised by the total activity, so a second, poorly matched
+        stimulus lowers it (Reynolds & Heeger's normalisation).
+    bin_width : float, seconds
+        Rate probe bin (5 ms).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.biased_competition import LIFCircuit
+    >>> net = LIFCircuit(k=2).network()
+    >>> [p.name for p in net.populations]
+    ['E0', 'E1', 'I']
+    """
+
+    k: int = 2
+    n_exc: int = 40
+    n_inh: int = 20
+    exc: LIFParams = field(default_factory=_exc_default)
+    inh: LIFParams = field(default_factory=_inh_default)
+    input_gain: float = 80e-12
+    w_ei: float = 4e-12
+    w_ie: float = 8e-12
+    tau_exc: float = 5e-3
+    tau_inh: float = 5e-3
+    n_unit: int = 20
+    w_unit: float = 8e-12
+    w_unit_inh: float = 15e-12
+    bin_width: float = 5e-3
+
+    kind = "lif"
+
+    def __post_init__(self):
+        for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
+                           ("tau_inh", "s"), ("w_unit", "A"), ("w_unit_inh", "A"),
+                           ("bin_width", "s")):
+            object.__setattr__(self, name, to_si(getattr(self, name), unit, f"LIFCircuit.{name}"))
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "LIFCircuit.k", minimum=2)
+        check_int(self.n_exc, "LIFCircuit.n_exc", minimum=1)
+        check_int(self.n_inh, "LIFCircuit.n_inh", minimum=1)
+        check_int(self.n_unit, "LIFCircuit.n_unit", minimum=1)
+        for name in ("input_gain", "tau_exc", "tau_inh", "bin_width"):
+            check_positive(getattr(self, name), "s" if "tau" in name else "A",
+                           f"LIFCircuit.{name}")
+        for name in ("w_ei", "w_ie", "w_unit", "w_unit_inh"):
+            check_positive(getattr(self, name), "A", f"LIFCircuit.{name}", allow_zero=True)
+        self.exc.validate("LIFCircuit.exc")
+        self.inh.validate("LIFCircuit.inh")
+
+    @property
+    def readout(self) -> dict:
+        """Readout unit name -> population name."""
+        return {f"loc{i}": f"E{i}" for i in range(self.k)}
+
+    def network(self, values=None) -> Network:
+        """Build the Network; with ``values`` (K floats in [0, 1]) add a readout unit 'V'.
+
+        ``values[k]`` is the readout unit's selectivity for the stimulus at location k:
+        it receives ``w_unit * values[k]`` from every neuron of location k, and
+        ``w_unit_inh`` from every inhibitory neuron.
+        """
+        self.validate()
+        v0 = (self.exc.v_reset, self.exc.v_th)
+        pops = [Population(f"E{i}", self.n_exc, self.exc, v_init=v0) for i in range(self.k)]
+        pops.append(Population("I", self.n_inh, self.inh, v_init=(self.inh.v_reset,
+                                                                   self.inh.v_th)))
+        projs = []
+        for i in range(self.k):
+            projs.append(Projection(f"E{i}", "I", self.w_ei, AllToAll(), self.tau_exc, 0.0, "exc"))
+            projs.append(Projection("I", f"E{i}", self.w_ie, AllToAll(), self.tau_inh, 0.0, "inh"))
+        probes = [Probe(f"E{i}", "rate", self.bin_width) for i in range(self.k)]
+        if values is not None:
+            vals = _check_values(values, self.k, "LIFCircuit.network.values")
+            pops.append(Population("V", self.n_unit, self.exc, v_init=v0))
+            for i in range(self.k):
+                if vals[i] > 0:
+                    projs.append(Projection(f"E{i}", "V", self.w_unit * vals[i], AllToAll(),
+                                            self.tau_exc, 0.0, "exc"))
+            if self.w_unit_inh > 0:
+                projs.append(Projection("I", "V", self.w_unit_inh, AllToAll(), self.tau_inh, 0.0,
+                                        "inh"))
+            probes.append(Probe("V", "rate", self.bin_width))
+        return Network(pops, projs, probes, name=f"lif_wta_k{self.k}")
+
+    def drives(self, x_channels, b_channels) -> tuple:
+        """Drives mapping input channel ``x_channels[k]`` and bias ``b_channels[k]`` to E_k."""
+        out = []
+        for i in range(self.k):
+            for ch in (x_channels[i], b_channels[i]):
+                if ch is not None:
+                    out.append(Drive(ch, f"E{i}", "current", gain=self.input_gain))
+        return tuple(out)
+
+
+def _escape_default() -> EscapeParams:
+    return EscapeParams(tau_mem=10e-3, v_rest=0.0, r_m=100e6, theta=0.0, delta_u=2e-3,
+                        rho0=20.0, t_ref=0.0, reset=False)
+
+
+def _escape_inh_default() -> LIFParams:
+    return LIFParams(tau_mem=10e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=2e-3, i_bias=150e-12)
+
+
+@dataclass(frozen=True)
+class EscapeCircuit:
+    """Stochastic WTA of exponential-escape neurons with shared inhibition.
+
+    Parameters
+    ----------
+    k : int
+        Number of competitors (default 8).
+    n_per : int
+        Escape neurons per competitor (default 10; their spikes are pooled).
+    exc : EscapeParams
+        Default: intensity 20 Hz at rest, ``delta_u`` = 2 mV, no reset (Poisson).
+    inh : LIFParams
+        The shared inhibitory population's neurons.
+    n_inh : int
+        Inhibitory neurons (default 20).
+    input_gain : float, amperes per unit
+        Current per unit of ``x + b`` (default 20 pA = 2 mV = one ``delta_u``, so the
+        spike shares sample ``softmax(x + b)`` at temperature 1).
+    w_ei, w_ie : float, amperes
+        Weights onto and from the inhibitory population (3 pA, 10 pA).
+    tau_exc, tau_inh : float, seconds
+        Synaptic time constants (5 ms).
+    bin_width : float, seconds
+        Rate probe bin (5 ms).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.biased_competition import EscapeCircuit
+    >>> round(EscapeCircuit().temperature, 6)
+    1.0
+    """
+
+    k: int = 8
+    n_per: int = 10
+    exc: EscapeParams = field(default_factory=_escape_default)
+    inh: LIFParams = field(default_factory=_escape_inh_default)
+    n_inh: int = 20
+    input_gain: float = 20e-12
+    w_ei: float = 3e-12
+    w_ie: float = 10e-12
+    tau_exc: float = 5e-3
+    tau_inh: float = 5e-3
+    bin_width: float = 5e-3
+
+    kind = "escape"
+
+    def __post_init__(self):
+        for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
+                           ("tau_inh", "s"), ("bin_width", "s")):
+            object.__setattr__(self, name, to_si(getattr(self, name), unit,
+                                                 f"EscapeCircuit.{name}"))
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "EscapeCircuit.k", minimum=2)
+        check_int(self.n_per, "EscapeCircuit.n_per", minimum=1)
+        check_int(self.n_inh, "EscapeCircuit.n_inh", minimum=1)
+        check_positive(self.input_gain, "A", "EscapeCircuit.input_gain")
+        for name in ("w_ei", "w_ie"):
+            check_positive(getattr(self, name), "A", f"EscapeCircuit.{name}", allow_zero=True)
+        self.exc.validate("EscapeCircuit.exc")
+        self.inh.validate("EscapeCircuit.inh")
+
+    @property
+    def temperature(self) -> float:
+        """Exact softmax temperature of the spike shares: ``delta_u / (r_m input_gain)``."""
+        return self.exc.delta_u / (self.exc.r_m * self.input_gain)
+
+    @property
+    def readout(self) -> dict:
+        """Readout unit name -> population name."""
+        return {f"loc{i}": f"Z{i}" for i in range(self.k)}
+
+    def network(self, values=None) -> Network:
+        """Build the Network (``values`` is not supported by this circuit)."""
+        self.validate()
+        if values is not None:
+            raise ValidationError("EscapeCircuit.network.values: this circuit has no readout "
+                                  "unit; use LIFCircuit for value readouts (got values)")
+        pops = [Population(f"Z{i}", self.n_per, self.exc) for i in range(self.k)]
+        pops.append(Population("I", self.n_inh, self.inh,
+                               v_init=(self.inh.v_reset, self.inh.v_th)))
+        projs = []
+        for i in range(self.k):
+            projs.append(Projection(f"Z{i}", "I", self.w_ei, AllToAll(), self.tau_exc, 0.0, "exc"))
+            projs.append(Projection("I", f"Z{i}", self.w_ie, AllToAll(), self.tau_inh, 0.0, "inh"))
+        probes = [Probe(f"Z{i}", "rate", self.bin_width) for i in range(self.k)]
+        return Network(pops, projs, probes, name=f"escape_wta_k{self.k}")
+
+    def drives(self, x_channels, b_channels) -> tuple:
+        """Drives mapping input channel ``x_channels[k]`` and bias ``b_channels[k]`` to Z_k."""
+        out = []
+        for i in range(self.k):
+            for ch in (x_channels[i], b_channels[i]):
+                if ch is not None:
+                    out.append(Drive(ch, f"Z{i}", "current", gain=self.input_gain))
+        return tuple(out)
+
+
+def _check_values(values, k: int, where: str) -> np.ndarray:
+    vals = np.asarray(values, dtype=np.float64)
+    if vals.shape != (k,) or not np.all(np.isfinite(vals)) or np.any(vals < 0):
+        raise ValidationError(f"{where}: expected {k} finite values >= 0, one per location "
+                              f"(got {values!r})")
+    return vals

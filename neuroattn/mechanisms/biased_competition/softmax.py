@@ -1,0 +1,193 @@
+"""The softmax tier of biased competition: a differentiable torch module.
+
+The input is low-pass filtered, as a membrane filters its input current, and the rates
+follow the normalised competition of the filtered input::
+
+    tau dv_k/dt = u_k - v_k,     r_k = R a_k,     a_k = exp(v_k/T) / (exp(beta/T) + sum_j exp(v_j/T))
+
+with ``u = x + b`` (bottom-up input plus top-down bias, dimensionless). ``beta`` is a
+"null" competitor: with no input most of the weight sits on it, so rates stay low, as
+they do in the spiking circuit; ``beta = -inf`` gives the plain softmax. An optional
+readout unit sums the location rates weighted by its selectivities ("values")::
+
+    r_unit = unit_base + unit_gain * sum_k values_k r_k - unit_inh * sum_k r_k
+
+The first sum is softmax attention (the weights ``a`` select among the values); the
+second is the normalisation the unit receives from the shared inhibition.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.model._units import check_int, check_positive, to_si
+
+__all__ = ["SoftmaxParams", "SoftmaxCompetition"]
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    """Parameters of the softmax competition layer.
+
+    Parameters
+    ----------
+    k : int
+        Number of locations.
+    temperature : float
+        Softmax temperature, in units of the input ``x + b`` (> 0).
+    rate : float, hertz
+        Rate of a location holding all the weight (R).
+    null_logit : float
+        Logit of the null competitor (beta), in units of the input; ``-inf`` for none.
+    tau : float, seconds
+        Time constant of the input filter.
+    unit_gain : float
+        Readout unit rate per unit of value-weighted location rate (Hz/Hz).
+    unit_base : float, hertz
+        Readout unit rate with no input.
+    unit_inh : float
+        Readout unit rate lost per unit of total location rate (Hz/Hz).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.biased_competition import SoftmaxParams
+    >>> SoftmaxParams(k=2, temperature=0.5, rate=60.0).weights([1.0, 0.0]).round(3).tolist()
+    [0.881, 0.119]
+    """
+
+    k: int
+    temperature: float
+    rate: float
+    null_logit: float = -math.inf
+    tau: float = 10e-3
+    unit_gain: float = 0.0
+    unit_base: float = 0.0
+    unit_inh: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "rate", to_si(self.rate, "Hz", "SoftmaxParams.rate"))
+        object.__setattr__(self, "tau", to_si(self.tau, "s", "SoftmaxParams.tau"))
+        object.__setattr__(self, "unit_base", to_si(self.unit_base, "Hz",
+                                                    "SoftmaxParams.unit_base"))
+        if not isinstance(self.null_logit, (int, float)) or math.isnan(self.null_logit) or (
+                self.null_logit == math.inf):
+            raise ValidationError(f"SoftmaxParams.null_logit: expected a finite number or -inf "
+                                  f"(got {self.null_logit!r})")
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "SoftmaxParams.k", minimum=1)
+        check_positive(float(self.temperature), "1", "SoftmaxParams.temperature")
+        check_positive(self.rate, "Hz", "SoftmaxParams.rate")
+        check_positive(self.tau, "s", "SoftmaxParams.tau")
+
+    def weights(self, u) -> np.ndarray:
+        """Attention weights ``a`` (without the null slot) for inputs ``u`` [..., K]."""
+        u = np.asarray(u, dtype=np.float64) / self.temperature
+        null = np.full(u.shape[:-1] + (1,), self.null_logit / self.temperature)
+        z = np.concatenate([u, null], axis=-1)
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=-1, keepdims=True))[..., :-1]
+
+    def shares(self, u) -> np.ndarray:
+        """Share of each location among the K locations: ``softmax(u / T)``."""
+        a = self.weights(u)
+        return a / a.sum(axis=-1, keepdims=True)
+
+
+class SoftmaxCompetition(nn.Module):
+    """Differentiable biased competition: rates ``R * a(v)`` of the filtered input ``v``.
+
+    The parameters (temperature, rate, null logit, tau, unit gain and base) are
+    trainable ``nn.Parameter`` s, stored as logs where they must stay positive.
+
+    Parameters
+    ----------
+    params : SoftmaxParams
+    values : sequence of float, optional
+        Selectivity of the readout unit for each location; adds the 'unit' output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neuroattn.mechanisms.biased_competition import SoftmaxParams, SoftmaxCompetition
+    >>> m = SoftmaxCompetition(SoftmaxParams(k=2, temperature=0.5, rate=60.0, tau=0.01))
+    >>> x = torch.zeros(1, 200, 2); x[:, :, 0] = 1.0
+    >>> r = m(x, torch.zeros_like(x), dt=1e-3)
+    >>> round(float(r[0, -1, 0]), 1)
+    52.9
+    """
+
+    def __init__(self, params: SoftmaxParams, values=None):
+        super().__init__()
+        params.validate()
+        self.k = params.k
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(params.temperature),
+                                                         dtype=torch.float64))
+        self.log_rate = nn.Parameter(torch.tensor(math.log(params.rate), dtype=torch.float64))
+        self.has_null = math.isfinite(params.null_logit)
+        self.null_logit = nn.Parameter(torch.tensor(params.null_logit if self.has_null else 0.0,
+                                                    dtype=torch.float64),
+                                       requires_grad=self.has_null)
+        self.log_tau = nn.Parameter(torch.tensor(math.log(params.tau), dtype=torch.float64))
+        self.unit_gain = nn.Parameter(torch.tensor(params.unit_gain, dtype=torch.float64))
+        self.unit_base = nn.Parameter(torch.tensor(params.unit_base, dtype=torch.float64))
+        self.unit_inh = nn.Parameter(torch.tensor(params.unit_inh, dtype=torch.float64))
+        if values is not None:
+            vals = torch.as_tensor(np.asarray(values, dtype=np.float64))
+            if vals.shape != (self.k,):
+                raise ValidationError(f"SoftmaxCompetition.values: expected {self.k} values, one "
+                                      f"per location (got shape {tuple(vals.shape)})")
+            self.register_buffer("values", vals)
+        else:
+            self.values = None
+
+    def weights(self, u: torch.Tensor) -> torch.Tensor:
+        """Attention weights [..., K] (the null slot's share is left out)."""
+        t = torch.exp(self.log_temperature)
+        z = u / t
+        if self.has_null:
+            null = (self.null_logit / t).expand(*u.shape[:-1], 1)
+            z = torch.cat([z, null], dim=-1)
+            return torch.softmax(z, dim=-1)[..., :-1]
+        return torch.softmax(z, dim=-1)
+
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K (+1 with values)] for inputs and biases [trials, steps, K].
+
+        The filtered input starts at the first step's input and is advanced with the
+        exact exponential update for inputs held over each step of ``dt`` s.
+        """
+        if x.shape != b.shape or x.shape[-1] != self.k or x.dim() != 3:
+            raise ValidationError(f"SoftmaxCompetition.forward: expected x and b of shape "
+                                  f"[trials, steps, {self.k}] (got {tuple(x.shape)} and "
+                                  f"{tuple(b.shape)})")
+        u = (x + b).to(torch.float64)
+        alpha = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
+        v = u[:, 0]
+        filtered = []
+        for s in range(u.shape[1]):
+            v = v + alpha * (u[:, s] - v)
+            filtered.append(v)
+        rates = torch.exp(self.log_rate) * self.weights(torch.stack(filtered, dim=1))
+        if self.values is not None:
+            unit = (self.unit_base + self.unit_gain * (rates * self.values).sum(-1, keepdim=True)
+                    - self.unit_inh * rates.sum(-1, keepdim=True))
+            rates = torch.cat([rates, unit], dim=-1)
+        return rates
+
+    def params(self) -> SoftmaxParams:
+        """The current parameters as a SoftmaxParams."""
+        return SoftmaxParams(
+            k=self.k, temperature=float(torch.exp(self.log_temperature)),
+            rate=float(torch.exp(self.log_rate)),
+            null_logit=float(self.null_logit) if self.has_null else -math.inf,
+            tau=float(torch.exp(self.log_tau)), unit_gain=float(self.unit_gain),
+            unit_base=float(self.unit_base), unit_inh=float(self.unit_inh))
