@@ -26,7 +26,8 @@ from neuroattn.model._units import check_int
 from neuroattn.neurons import lif_rate_noisy
 
 __all__ = ["js_divergence", "mean_field", "to_softmax", "to_spiking", "calibrate", "equivalence",
-           "Calibration", "Equivalence", "InputTrials"]
+           "equivalence_from_shares", "spike_shares", "Calibration", "Equivalence",
+           "InputTrials"]
 
 #: Default operating range of the inputs x + b (each location uniform in [0, U_MAX]).
 U_MAX = 1.5
@@ -201,11 +202,19 @@ def to_spiking(params: SoftmaxParams, template=None):
     if isinstance(template, EscapeCircuit):
         return replace(template, input_gain=template.exc.delta_u
                        / (template.exc.r_m * params.temperature))
-    circuit = template
-    for _ in range(3):
-        t_now = to_softmax(circuit).temperature
-        circuit = replace(circuit, input_gain=circuit.input_gain * t_now / params.temperature)
-    return circuit
+    # secant iterations on log T against log gain (T falls roughly as 1/gain)
+    log_target = math.log(params.temperature)
+    log_g0 = math.log(template.input_gain)
+    log_t0 = math.log(to_softmax(template, n_grid=96).temperature)
+    log_g1 = log_g0 + log_t0 - log_target
+    for _ in range(8):
+        log_t1 = math.log(to_softmax(replace(template, input_gain=math.exp(log_g1)),
+                                     n_grid=96).temperature)
+        if abs(log_t1 - log_target) < 1e-4 or log_t1 == log_t0:
+            break
+        step = (log_target - log_t1) * (log_g1 - log_g0) / (log_t1 - log_t0)
+        log_g0, log_t0, log_g1 = log_g1, log_t1, log_g1 + step
+    return replace(template, input_gain=math.exp(log_g1))
 
 
 @dataclass(frozen=True)
@@ -343,33 +352,67 @@ class Equivalence:
         return float(self.js[-1])
 
 
+def spike_shares(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64),
+                 settle: float = 0.1, u_max: float = U_MAX, seed: int = 12345, dt: float = 1e-4,
+                 backend: str = "brian2", progress: bool = False, **options):
+    """Simulate held-out constant inputs; return ``(u [n, K], {window: shares [n, K]})``.
+
+    Inputs are drawn with a generator seeded from ``seed`` (keep it apart from the
+    calibration seed). The shares count spikes over ``[settle, settle + window]`` with
+    the input on from t = 0; a trial without spikes in a window has share NaN.
+    """
+    _check_circuit(circuit, "spike_shares")
+    check_int(n_inputs, "spike_shares.n_inputs", minimum=2)
+    windows = tuple(sorted(float(w) for w in windows))
+    rng = np.random.default_rng([seed, 9001])
+    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
+    trials = InputTrials.make(u, settle + windows[-1], 0.0, seed)
+    rec = SpikingAgent(circuit, backend=backend, dt=dt, **options).run(trials, progress=progress)
+    out = {}
+    for w in windows:
+        counts = _steady_rates(rec, settle, settle + w)[:, : circuit.k]
+        total = counts.sum(1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
+    return u, out
+
+
+def equivalence_from_shares(u, shares: dict, params: SoftmaxParams) -> Equivalence:
+    """JS divergence per window between measured ``shares`` and ``params``' softmax.
+
+    A trial with no spikes in a window scores ln 2, the largest divergence.
+    """
+    windows = np.asarray(sorted(shares), dtype=np.float64)
+    target = params.shares(u)
+    js = []
+    for w in windows:
+        s = shares[float(w)]
+        ok = np.all(np.isfinite(s), axis=1)
+        d = js_divergence(np.where(ok[:, None], s, 1.0), target)
+        js.append(float(np.where(ok, d, math.log(2)).mean()))
+    js = np.asarray(js)
+    slope = float(np.polyfit(np.log(windows), np.log(js), 1)[0]) if len(windows) > 1 else math.nan
+    longest = shares[float(windows[-1])]
+    ok = np.all(np.isfinite(longest), axis=1)
+    uniform = float(js_divergence(longest[ok], np.ones_like(longest[ok])).mean())
+    return Equivalence(windows, js, slope, uniform, len(u))
+
+
 def equivalence(circuit, params: SoftmaxParams, backend: str = "brian2", n_inputs: int = 200,
                 windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64), settle: float = 0.1,
                 u_max: float = U_MAX, seed: int = 12345, dt: float = 1e-4,
                 progress: bool = False, **options) -> Equivalence:
     """Mean JS divergence between spike shares and ``params``' softmax on held-out inputs.
 
-    Inputs are drawn with a generator seeded from ``seed`` (keep it apart from the
-    calibration seed). Spike shares count spikes over ``[settle, settle + window]`` for
-    each window, with the input on from t = 0.
+    Simulates ``n_inputs`` random constant inputs (:func:`spike_shares`) and scores each
+    counting window (:func:`equivalence_from_shares`).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.biased_competition import EscapeCircuit, equivalence, to_softmax
+    >>> c = EscapeCircuit(k=4)
+    >>> eq = equivalence(c, to_softmax(c), n_inputs=20, windows=(0.1, 0.4))  # doctest: +SKIP
     """
-    _check_circuit(circuit, "equivalence")
-    check_int(n_inputs, "equivalence.n_inputs", minimum=2)
-    windows = np.asarray(sorted(windows), dtype=np.float64)
-    rng = np.random.default_rng([seed, 9001])
-    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
-    trials = InputTrials.make(u, settle + windows[-1], 0.0, seed)
-    rec = SpikingAgent(circuit, backend=backend, dt=dt, **options).run(trials, progress=progress)
-    target = params.shares(u)
-    js = []
-    for w in windows:
-        counts = _steady_rates(rec, settle, settle + w)[:, : circuit.k]
-        ok = counts.sum(1) > 0
-        shares = np.where(ok[:, None], counts, 1.0)
-        d = js_divergence(shares, target)
-        js.append(float(np.where(ok, d, math.log(2)).mean()))
-    js = np.asarray(js)
-    slope = float(np.polyfit(np.log(windows), np.log(js), 1)[0]) if len(windows) > 1 else math.nan
-    longest = _steady_rates(rec, settle)[:, : circuit.k]
-    uniform = float(js_divergence(longest, np.ones_like(longest)).mean())
-    return Equivalence(windows, js, slope, uniform, n_inputs)
+    u, shares = spike_shares(circuit, n_inputs, windows, settle, u_max, seed, dt, backend,
+                             progress, **options)
+    return equivalence_from_shares(u, shares, params)

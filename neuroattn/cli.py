@@ -1,0 +1,177 @@
+"""The ``neuroattn`` command.
+
+    neuroattn list
+    neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR
+    neuroattn compare TASK --mechanism M [--backend B --trials N --seed S --out DIR]
+    neuroattn demo
+
+Bad input exits with status 2 and one line on stderr; a failed simulation with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from neuroattn.exceptions import BackendUnavailable, NeuroAttnError, ValidationError
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse's hook
+        self.exit(2, f"neuroattn: error: {message}\n")
+
+
+def _int(name):
+    def parse(text):
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: expected an integer (got {text!r})") \
+                from None
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    from neuroattn.backends import BACKENDS
+    from neuroattn.mechanisms import MECHANISMS
+    from neuroattn.tasks import TASKS
+
+    p = _Parser(prog="neuroattn", description="Biologically inspired attention: spiking "
+                "networks and their softmax counterparts on cognitive-science tasks.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="mechanisms, tasks and backends (and why one is unavailable)")
+
+    def common(sp, trials_default):
+        sp.add_argument("task", help=f"one of {sorted(TASKS)}")
+        sp.add_argument("--mechanism", default="biased-competition",
+                        help=f"one of {sorted(MECHANISMS)} (default biased-competition)")
+        sp.add_argument("--backend", default="brian2",
+                        help=f"spiking backend, one of {sorted(BACKENDS)} (default brian2)")
+        sp.add_argument("--trials", type=_int("--trials"), default=trials_default,
+                        help=f"number of trials (default {trials_default})")
+        sp.add_argument("--seed", type=_int("--seed"), default=0, help="seed (default 0)")
+        sp.add_argument("--out", default="results", help="results directory (default results)")
+        sp.add_argument("--force", action="store_true", help="rerun even if stored")
+        sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    run = sub.add_parser("run", help="run a task with a mechanism at one tier")
+    common(run, 100)
+    run.add_argument("--tier", default="spiking", help="spiking or softmax (default spiking)")
+    cmp_ = sub.add_parser("compare", help="run a task at both tiers side by side")
+    common(cmp_, 200)
+    demo = sub.add_parser("demo", help="compare both tiers on Posner cueing and paired stimuli")
+    demo.add_argument("--out", default="results", help="results directory (default results)")
+    demo.add_argument("--force", action="store_true", help="rerun even if stored")
+    return p
+
+
+def _list() -> int:
+    from neuroattn.backends import available_backends
+    from neuroattn.mechanisms import MECHANISMS
+    from neuroattn.tasks import TASKS
+
+    print("mechanisms:")
+    for name, mod in MECHANISMS.items():
+        print(f"  {name:22s} {(mod.__doc__ or '').strip().splitlines()[0]}")
+    print("tasks:")
+    for name, cls in TASKS.items():
+        print(f"  {name:22s} {(sys.modules[cls.__module__].__doc__ or '').strip().splitlines()[0]}")
+    print("spiking backends:")
+    for name, why in available_backends().items():
+        print(f"  {name:22s} {'available' if why is None else 'unavailable: ' + why}")
+    print("attention backends:")
+    try:
+        from neuroattn.attention import available_backends as attention_backends
+    except ImportError as exc:
+        print(f"  (attention package unavailable: {exc})")
+    else:
+        for name, why in attention_backends().items():
+            print(f"  {name:22s} {'available' if why is None else 'unavailable: ' + why}")
+    return 0
+
+
+def _check_out(out: str) -> None:
+    from neuroattn.study import check_writable
+
+    check_writable(out)
+
+
+def _run(args) -> int:
+    from neuroattn.study.experiment import run_task, resolve_mechanism, resolve_task
+    from neuroattn.study.report import format_run
+
+    resolve_task(args.task)
+    resolve_mechanism(args.mechanism)
+    _check_out(args.out)
+    t0 = time.perf_counter()
+    res = run_task(args.task, args.mechanism, args.tier, args.backend, args.trials, args.seed,
+                   args.out, args.force, progress=not args.no_progress)
+    print(format_run(res.summary))
+    _footer(res, t0)
+    return 0
+
+
+def _footer(res, t0) -> None:
+    where = "answered from the store (--force to rerun)" if res.from_store else "written"
+    print(f"\nresults {where}: {res.path}  ({time.perf_counter() - t0:.1f} s)")
+
+
+def _compare(args, trials=None, progress=True) -> int:
+    from neuroattn.study.experiment import compare_tiers, resolve_mechanism, resolve_task
+    from neuroattn.study.report import format_compare
+
+    resolve_task(args.task)
+    resolve_mechanism(args.mechanism)
+    _check_out(args.out)
+    t0 = time.perf_counter()
+    res = compare_tiers(args.task, args.mechanism, args.backend, args.trials if trials is None
+                        else trials, args.seed, args.out, args.force, progress=progress)
+    print(format_compare(res.summary))
+    _footer(res, t0)
+    return 0
+
+
+def _demo(args) -> int:
+    ns = argparse.Namespace(mechanism="biased-competition", backend="brian2", seed=1,
+                            out=args.out, force=args.force)
+    print("neuroattn demo: biased competition as a spiking circuit (Brian2) and as a softmax "
+          "layer, on two classic paradigms.\n")
+    ns.task, ns.trials = "posner", 200
+    _compare(ns, progress=False)
+    print("\n" + "=" * 78 + "\n")
+    ns.task, ns.trials = "pair", 100
+    _compare(ns, progress=False)
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``neuroattn`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "run":
+            return _run(args)
+        if args.command == "compare":
+            return _compare(args, progress=not args.no_progress)
+        return _demo(args)
+    except (ValidationError, BackendUnavailable) as exc:
+        print(f"neuroattn: error: {exc}", file=sys.stderr)
+        return 2
+    except NeuroAttnError as exc:
+        print(f"neuroattn: simulation failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("neuroattn: interrupted; no partial results were written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The results store: results/<experiment>/<run-id>/, written atomically.
+
+A run directory holds trials.csv, summary.json, config.toml (fully resolved),
+environment.json (versions, seed, git commit) and figures (PNG and PDF). Everything is
+written into a hidden temporary directory beside it, which is renamed into place only
+when complete, so an interrupted run leaves no half-written result. The run-id is a
+hash of the resolved config: the same config maps to the same directory, and a rerun is
+answered from the store unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+
+__all__ = ["config_id", "run_path", "is_stored", "save_run", "load_summary", "to_toml",
+           "environment", "check_writable"]
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def config_id(config: dict) -> str:
+    """12 hex digits identifying a resolved config (sha256 of its canonical JSON)."""
+    text = json.dumps(_plain(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_path(out: str | os.PathLike, experiment: str, config: dict) -> Path:
+    """``out/<experiment>/<run-id>``."""
+    return Path(out) / experiment / config_id(config)
+
+
+def is_stored(path: Path) -> bool:
+    """True when a complete run lies at ``path``."""
+    return (Path(path) / "summary.json").is_file()
+
+
+def check_writable(out: str | os.PathLike) -> Path:
+    """Create ``out`` if needed and check a file can be written there.
+
+    Raises
+    ------
+    ValidationError
+        Naming --out, when the directory cannot be created or written.
+    """
+    p = Path(out)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ValidationError(f"--out: cannot write results to {str(p)!r} "
+                              f"({exc.strerror or exc}); pass a writable directory") from None
+    return p
+
+
+def _toml_value(v) -> str:
+    if v is None:
+        return '"none"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
+
+
+def to_toml(config: dict) -> str:
+    """Serialise a nested dict of scalars and lists as TOML (tables for nested dicts)."""
+    lines: list[str] = []
+
+    def emit(table: dict, prefix: str):
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+        if prefix and scalars:
+            lines.append(f"[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f"{k} = {_toml_value(_plain(v) if not isinstance(v, float) else v)}")
+        if scalars:
+            lines.append("")
+        for k, v in tables.items():
+            emit(v, f"{prefix}.{k}" if prefix else k)
+
+    emit(config, "")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(seed: int) -> dict:
+    """Versions of Python and the packages that shape results, the seed, the git commit."""
+    versions = {}
+    for pkg in ("neuroattn", "numpy", "brian2", "torch", "snntorch", "numba", "pandas",
+                "networkx", "scipy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "packages": versions, "seed": seed, "git_commit": _git_commit()}
+
+
+def save_run(path: Path, config: dict, summary: dict, table, figures: dict | None = None,
+             seed: int = 0) -> Path:
+    """Write a complete run to ``path`` atomically; return ``path``.
+
+    Parameters
+    ----------
+    path : Path
+        Final directory (``run_path(...)``); replaced if it exists.
+    config : dict
+        The fully resolved config (config.toml).
+    summary : dict
+        Effects, CIs, targets, pass/fail, bridge figures (summary.json).
+    table : pandas.DataFrame
+        One row per trial (trials.csv).
+    figures : dict name -> matplotlib Figure
+        Saved as name.png and name.pdf.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        table.to_csv(tmp / "trials.csv", index=False, float_format="%.9g")
+        (tmp / "summary.json").write_text(json.dumps(_plain(summary), indent=2, sort_keys=True)
+                                          + "\n")
+        (tmp / "config.toml").write_text(to_toml(config))
+        (tmp / "environment.json").write_text(json.dumps(environment(seed), indent=2) + "\n")
+        for name, fig in (figures or {}).items():
+            fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
+            fig.savefig(tmp / f"{name}.pdf", bbox_inches="tight")
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / "run")
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_summary(path: Path) -> dict:
+    """The summary.json of a stored run."""
+    return json.loads((Path(path) / "summary.json").read_text())
