@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -147,6 +148,9 @@ def bridge_figure(bridge: dict):
     ax.loglog(w, bridge["js_calibrated"], "o-", color=_COLORS["softmax"], label="calibrated")
     ax.loglog(w, bridge["js_analytic"], "s--", color="0.4", label="analytic (to_softmax)")
     ax.axhline(bridge["js_uniform"], color="0.7", ls=":", label="uniform weights")
+    ax.set_xticks(w)
+    ax.set_xticklabels([f"{x:g}" for x in w])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("counting window (ms)")
     ax.set_ylabel("JS divergence (nats)")
     ax.set_title("spike shares vs softmax weights")
