@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/neuroattn demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules neuroattn tests
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/spiking.py

@@ -122,3 +122,11 @@ def test_agents_reject_missing_channels_and_bad_parameters():
         SoftmaxParams(k=2, temperature=-1.0, rate=10.0).validate()
     with pytest.raises(ValidationError, match=r"expected 2 finite values >= 0"):
         LIFCircuit(k=2).network(values=[1.0])
+
+
+def test_softmax_module_params_round_trip():
+    p = SoftmaxParams(k=3, temperature=0.4, rate=70.0, null_logit=1.5, tau=0.02, unit_gain=0.3,
+                      unit_base=4.0, unit_inh=0.05)
+    back = SoftmaxCompetition(p).params()
+    for name in ("temperature", "rate", "null_logit", "tau", "unit_gain", "unit_base", "unit_inh"):
+        assert getattr(back, name) == pytest.approx(getattr(p, name), rel=1e-12), name

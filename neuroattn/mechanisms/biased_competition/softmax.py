@@ -121,8 +121,8 @@ class SoftmaxCompetition(nn.Module):
     >>> m = SoftmaxCompetition(SoftmaxParams(k=2, temperature=0.5, rate=60.0, tau=0.01))
     >>> x = torch.zeros(1, 200, 2); x[:, :, 0] = 1.0
     >>> r = m(x, torch.zeros_like(x), dt=1e-3)
-    >>> round(float(r[0, -1, 0]), 1)
-    52.9
+    >>> round(float(r[0, -1, 0].detach()), 1)
+    52.8
     """
 
     def __init__(self, params: SoftmaxParams, values=None):
@@ -185,9 +185,12 @@ class SoftmaxCompetition(nn.Module):
 
     def params(self) -> SoftmaxParams:
         """The current parameters as a SoftmaxParams."""
+        def val(t):
+            return t.detach().item()
+
         return SoftmaxParams(
-            k=self.k, temperature=float(torch.exp(self.log_temperature)),
-            rate=float(torch.exp(self.log_rate)),
-            null_logit=float(self.null_logit) if self.has_null else -math.inf,
-            tau=float(torch.exp(self.log_tau)), unit_gain=float(self.unit_gain),
-            unit_base=float(self.unit_base), unit_inh=float(self.unit_inh))
+            k=self.k, temperature=math.exp(val(self.log_temperature)),
+            rate=math.exp(val(self.log_rate)),
+            null_logit=val(self.null_logit) if self.has_null else -math.inf,
+            tau=math.exp(val(self.log_tau)), unit_gain=val(self.unit_gain),
+            unit_base=val(self.unit_base), unit_inh=val(self.unit_inh))
