@@ -19,6 +19,7 @@ This is the same solution Brian2's ``exact`` method derives for these equations.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,3 +59,35 @@ def ou_noise_scale(sigma: float, tau_mem: float, dt: float) -> float:
 def refractory_steps(t_ref: float, dt: float) -> int:
     """Number of steps a neuron stays refractory (Brian2's rounding: round(t_ref/dt))."""
     return int(round(t_ref / dt))
+
+
+class MembraneState(NamedTuple):
+    """State of a group of neurons: potential (V) and refractory steps left (int)."""
+
+    v: np.ndarray
+    ref_left: np.ndarray
+
+
+def init_state(n: int, v_rest: float, v0=None) -> MembraneState:
+    """Every neuron at ``v0`` (V; scalar or array of n) or, without it, at ``v_rest``."""
+    if v0 is None:
+        v = np.full(n, v_rest, dtype=np.float64)
+    else:
+        v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (n,)).copy()
+    return MembraneState(v=v, ref_left=np.zeros(n, dtype=np.int64))
+
+
+def advance(i_ext, i_syn, tau_syn, state: MembraneState, params, dt: float):
+    """Count down refractoriness and integrate the membrane exactly over one step.
+
+    Returns ``(active, ref_left, v_new)``: which neurons are out of their refractory
+    period, the decremented counters, and the integrated potential of every neuron
+    (the caller keeps frozen neurons at their old potential where its model says so).
+    """
+    ref_left = np.maximum(state.ref_left - 1, 0)
+    i_syn = np.asarray(i_syn, dtype=np.float64)
+    i_syn = i_syn.reshape(len(tau_syn), -1) if len(tau_syn) else np.zeros((0, state.v.size))
+    v_new = integrate_membrane(state.v, params.i_bias + np.asarray(i_ext, dtype=np.float64),
+                               i_syn, tau_syn, tau_mem=params.tau_mem, v_rest=params.v_rest,
+                               r_m=params.r_m, dt=dt)
+    return ref_left == 0, ref_left, v_new

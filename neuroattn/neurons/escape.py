@@ -21,13 +21,12 @@ from __future__ import annotations
 
 
 from dataclasses import dataclass, fields
-from typing import NamedTuple
 
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model._units import check_positive, to_si
-from neuroattn.neurons._membrane import integrate_membrane, refractory_steps
+from neuroattn.neurons._membrane import MembraneState, advance, init_state, refractory_steps
 
 __all__ = ["EscapeParams", "EscapeState", "escape_init", "escape_step", "escape_intensity",
            "escape_rate"]
@@ -113,20 +112,13 @@ class EscapeParams:
         check_positive(self.t_ref, "s", f"{where}.t_ref", allow_zero=True)
 
 
-class EscapeState(NamedTuple):
-    """State of a group of escape neurons: potential (V) and refractory steps left."""
-
-    v: np.ndarray
-    ref_left: np.ndarray
+#: State of a group of escape neurons: potential (V) and refractory steps left.
+EscapeState = MembraneState
 
 
 def escape_init(n: int, params: EscapeParams, v0=None) -> EscapeState:
     """Initial state: every neuron at ``v0`` (V; scalar or array) or at ``v_rest``."""
-    if v0 is None:
-        v = np.full(n, params.v_rest, dtype=np.float64)
-    else:
-        v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (n,)).copy()
-    return EscapeState(v=v, ref_left=np.zeros(n, dtype=np.int64))
+    return init_state(n, params.v_rest, v0)
 
 
 def escape_intensity(v, params: EscapeParams):
@@ -155,13 +147,7 @@ def escape_step(i_ext, i_syn, tau_syn, state: EscapeState, params: EscapeParams,
     if uniform is None:
         raise ValidationError("escape_step.uniform: required (got None); pass uniform draws "
                               "of shape [n]")
-    ref_left = np.maximum(state.ref_left - 1, 0)
-    active = ref_left == 0
-    v_new = integrate_membrane(state.v, params.i_bias + np.asarray(i_ext, dtype=np.float64),
-                               np.asarray(i_syn, dtype=np.float64).reshape(len(tau_syn), -1)
-                               if len(tau_syn) else np.zeros((0, state.v.size)),
-                               tau_syn, tau_mem=params.tau_mem, v_rest=params.v_rest,
-                               r_m=params.r_m, dt=dt)
+    active, ref_left, v_new = advance(i_ext, i_syn, tau_syn, state, params, dt)
     frozen = ~active & params.reset
     v = np.where(frozen, state.v, v_new)
     p = -np.expm1(-escape_intensity(v, params) * dt)

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import NamedTuple
 
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model._units import check_positive, to_si
-from neuroattn.neurons._membrane import integrate_membrane, ou_noise_scale, refractory_steps
+from neuroattn.neurons._membrane import (
+    MembraneState,
+    advance,
+    init_state,
+    ou_noise_scale,
+    refractory_steps,
+)
 
 __all__ = ["LIFParams", "LIFState", "lif_init", "lif_step", "lif_rate", "lif_rate_noisy"]
 
@@ -98,20 +103,13 @@ class LIFParams:
             )
 
 
-class LIFState(NamedTuple):
-    """State of a group of LIF neurons: potential (V) and refractory steps left."""
-
-    v: np.ndarray
-    ref_left: np.ndarray
+#: State of a group of LIF neurons: potential (V) and refractory steps left.
+LIFState = MembraneState
 
 
 def lif_init(n: int, params: LIFParams, v0=None) -> LIFState:
     """Initial state: every neuron at ``v0`` (V; scalar or array) or at ``v_rest``."""
-    if v0 is None:
-        v = np.full(n, params.v_rest, dtype=np.float64)
-    else:
-        v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (n,)).copy()
-    return LIFState(v=v, ref_left=np.zeros(n, dtype=np.int64))
+    return init_state(n, params.v_rest, v0)
 
 
 def lif_step(i_ext, i_syn, tau_syn, state: LIFState, params: LIFParams, dt: float,
@@ -137,13 +135,7 @@ def lif_step(i_ext, i_syn, tau_syn, state: LIFState, params: LIFParams, dt: floa
     spikes : ndarray of bool [n]
     new_state : LIFState
     """
-    ref_left = np.maximum(state.ref_left - 1, 0)
-    active = ref_left == 0
-    v_new = integrate_membrane(state.v, params.i_bias + np.asarray(i_ext, dtype=np.float64),
-                               np.asarray(i_syn, dtype=np.float64).reshape(len(tau_syn), -1)
-                               if len(tau_syn) else np.zeros((0, state.v.size)),
-                               tau_syn, tau_mem=params.tau_mem, v_rest=params.v_rest,
-                               r_m=params.r_m, dt=dt)
+    active, ref_left, v_new = advance(i_ext, i_syn, tau_syn, state, params, dt)
     if params.sigma > 0:
         if noise is None:
             raise ValidationError("lif_step.noise: required when sigma > 0 (got None); pass "

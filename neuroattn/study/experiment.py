@@ -86,6 +86,14 @@ def _summary_records(result) -> list:
     return result.summary.replace({np.nan: None}).to_dict(orient="records")
 
 
+def _base_config(kind: str, task, mechanism: str, circuit, trials: int, seed: int,
+                 dt: float) -> dict:
+    return {"experiment": f"{task.name}-{mechanism}-{kind}", "version": neuroattn.__version__,
+            "task": {"name": task.name, **_asdict(task)},
+            "mechanism": {"name": mechanism, "circuit": _asdict(circuit)},
+            "trials": trials, "seed": seed, "dt": dt}
+
+
 def _calibrated(mech, circuit, task, backend, seed, dt, progress):
     values = _values(task)
     u_max = max(2.0 * getattr(task, "contrast", 1.0), 1.5)
@@ -107,11 +115,8 @@ def run_task(task_name: str, mechanism: str = "biased-competition", tier: str = 
     mech = resolve_mechanism(mechanism)
     circuit = _circuit_for(mech, task)
     values = _values(task)
-    config = {"experiment": f"{task.name}-{mechanism}-{tier}", "command": "run",
-              "version": neuroattn.__version__, "task": {"name": task.name, **_asdict(task)},
-              "mechanism": {"name": mechanism, "circuit": _asdict(circuit)},
-              "tier": tier, "backend": backend if tier == "spiking" else "torch",
-              "trials": trials, "seed": seed, "dt": dt}
+    config = {**_base_config(tier, task, mechanism, circuit, trials, seed, dt), "command": "run",
+              "tier": tier, "backend": backend if tier == "spiking" else "torch"}
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
         return RunOutcome(path, load_summary(path), True)
@@ -152,11 +157,8 @@ def compare_tiers(task_name: str, mechanism: str = "biased-competition", backend
     mech = resolve_mechanism(mechanism)
     circuit = _circuit_for(mech, task)
     values = _values(task)
-    config = {"experiment": f"{task.name}-{mechanism}-compare", "command": "compare",
-              "version": neuroattn.__version__, "task": {"name": task.name, **_asdict(task)},
-              "mechanism": {"name": mechanism, "circuit": _asdict(circuit)},
-              "backend": backend, "trials": trials, "seed": seed, "dt": dt,
-              "n_heldout": n_heldout}
+    config = {**_base_config("compare", task, mechanism, circuit, trials, seed, dt),
+              "command": "compare", "backend": backend, "n_heldout": n_heldout}
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
         return RunOutcome(path, load_summary(path), True)
