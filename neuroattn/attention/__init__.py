@@ -15,7 +15,12 @@ from neuroattn.attention.hard import HardAttention, hard_attention
 from neuroattn.attention.ops import (E_AC_PJ, E_MAC_PJ, OpCount, linear_ops,
                                      softmax_attention_ops, spiking_attention_ops)
 from neuroattn.attention.reference import reference_attention, visible_keys
-from neuroattn.attention.spike import pack_spikes, popcount_scores, spiking_self_attention
+from neuroattn.attention.spike import (
+    pack_spikes,
+    popcount_scores,
+    spiking_self_attention,
+    spiking_self_attention_packed,
+)
 
 __all__ = [
     "BACKENDS",
@@ -29,6 +34,7 @@ __all__ = [
     "hard_attention",
     "linear_ops",
     "pack_spikes",
+    "spiking_self_attention_packed",
     "popcount_scores",
     "reference_attention",
     "scaled_dot_product_attention",

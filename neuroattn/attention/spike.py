@@ -27,7 +27,8 @@ from neuroattn.attention._numba_math import ctz, popcount
 from neuroattn.attention._validate import array_kind, is_binary
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["pack_spikes", "popcount_scores", "spiking_self_attention", "check_binary"]
+__all__ = ["pack_spikes", "popcount_scores", "spiking_self_attention",
+           "spiking_self_attention_packed", "check_binary"]
 
 #: Queries per parallel task in (a) (tuning only).
 ROWS_PER_TASK = 256
@@ -60,8 +61,8 @@ def pack_spikes(x: np.ndarray) -> np.ndarray:
     >>> pack_spikes(np.array([1, 0, 1, 1], dtype=bool))
     array([13], dtype=uint64)
     """
-    bits = np.asarray(x) != 0
-    packed = np.packbits(bits, axis=-1, bitorder="little")
+    x = np.asarray(x)
+    packed = np.packbits(x if x.dtype == np.bool_ else x != 0, axis=-1, bitorder="little")
     pad = (-packed.shape[-1]) % 8
     if pad:
         packed = np.concatenate([packed, np.zeros(packed.shape[:-1] + (pad,), np.uint8)],
@@ -95,56 +96,60 @@ def _popcount_matrix(qp, kp):
     return out
 
 
-#: Multiplying a uint64 that holds 8 bytes of 0/1 by this gathers them into its top
-#: byte: bit t of ``(x * _GATHER) >> 56`` is byte t of x (no carries can interfere).
-_GATHER = np.uint64(0x0102040810204080)
-
-
 @njit(parallel=True, cache=True)
-def _kv_counts(k, v):
-    """kv[b, d, e] = #tokens j with k[b, j, d] = v[b, j, e] = 1 (uint8 0/1 inputs).
+def _kv_counts(kp, vp, kv):
+    """kv[b, d, e] = #tokens j with k[b, j, d] = v[b, j, e] = 1, from packed k and v.
 
-    Packs 64 tokens of each column of K and V into one word, then popcounts
-    ``K^T[d] AND V^T[e]`` word by word.
+    kp [B, M, Wk], vp [B, M, Wv]: uint64, packed along the features (``pack_spikes``).
+    For each block of 64 tokens, K's and V's columns are re-packed along the tokens
+    (bit ``jj`` of ``kt[d]`` is token ``j0 + jj``'s feature d; a branch-free loop over
+    d that compiles to SIMD shifts), then ``kv[d, e] += popcount(kt[d] AND vt[e])``:
+    ``D Dv / 64`` popcounts per token instead of ``D Dv`` multiply-adds.
     """
-    nb, m, d_k = k.shape
-    d_v = v.shape[2]
-    kv = np.empty((nb, d_k, d_v), np.int32)
+    nb, m, wk = kp.shape
+    wv = vp.shape[2]
+    d_k = kv.shape[1]
+    d_v = kv.shape[2]
+    one = np.uint64(1)
     for b in prange(nb):
-        kw = np.empty(d_k, np.uint64)
-        vw = np.empty(d_v, np.uint64)
-        acc = np.zeros((d_k, d_v), np.uint64)
+        kt = np.empty(64 * wk, np.uint64)
+        vt = np.empty(64 * wv, np.uint64)
+        acc = np.zeros((d_k, d_v), kv.dtype)
         for j0 in range(0, m, 64):
-            kw[:] = 0
-            vw[:] = 0
+            kt[:] = 0
+            vt[:] = 0
             for jj in range(min(64, m - j0)):
                 bit = np.uint64(jj)
-                krow = k[b, j0 + jj]
-                vrow = v[b, j0 + jj]
-                for d in range(d_k):
-                    kw[d] |= np.uint64(krow[d]) << bit
-                for e in range(d_v):
-                    vw[e] |= np.uint64(vrow[e]) << bit
+                for w in range(wk):
+                    word = kp[b, j0 + jj, w]
+                    if word != 0:
+                        for d in range(64):
+                            kt[64 * w + d] |= ((word >> np.uint64(d)) & one) << bit
+                for w in range(wv):
+                    word = vp[b, j0 + jj, w]
+                    if word != 0:
+                        for e in range(64):
+                            vt[64 * w + e] |= ((word >> np.uint64(e)) & one) << bit
             for d in range(d_k):
-                kd = kw[d]
+                kd = kt[d]
                 if kd != 0:
                     row = acc[d]
                     for e in range(d_v):
-                        row[e] += popcount(kd & vw[e])
-        for d in range(d_k):
-            for e in range(d_v):
-                kv[b, d, e] = acc[d, e]
+                        row[e] += popcount(kd & vt[e])
+        kv[b] = acc
     return kv
 
 
 @njit(parallel=True, cache=True)
-def _accumulate_rows(q8, kv, scale, rows_per_task):
+def _accumulate_rows(qp, kv, scale, rows_per_task):
     """out[b, i] = scale * sum of kv[b, d] over the spikes d of query i (adds only).
 
-    q8 [B, N, D8]: each query's 0/1 bytes read 8 at a time as uint64 (D padded to a
-    multiple of 8); 64 of them are gathered into one word whose set bits are walked.
+    qp [B, N, W] uint64 packed along the features: the set bits of each word are
+    walked (count trailing zeros, clear the lowest bit) and the picked integer row of
+    ``K^T V`` is added to the query's integer accumulator, a loop that compiles to SIMD
+    adds. Tasks (batch x block of ``rows_per_task`` queries) run in parallel.
     """
-    nb, n, d8 = q8.shape
+    nb, n, wq = qp.shape
     d_v = kv.shape[2]
     ntask = (n + rows_per_task - 1) // rows_per_task
     out = np.empty((nb, n, d_v), np.float32)
@@ -152,16 +157,13 @@ def _accumulate_rows(q8, kv, scale, rows_per_task):
         b = t // ntask
         i0 = (t % ntask) * rows_per_task
         kvb = kv[b]
-        acc = np.empty(d_v, np.int32)
+        acc = np.empty(d_v, kv.dtype)
         for i in range(i0, min(n, i0 + rows_per_task)):
-            row = q8[b, i]
             acc[:] = 0
-            for g0 in range(0, d8, 8):
-                word = np.uint64(0)
-                for g in range(g0, min(d8, g0 + 8)):
-                    word |= ((row[g] * _GATHER) >> np.uint64(56)) << np.uint64(8 * (g - g0))
+            for w in range(wq):
+                word = qp[b, i, w]
                 while word != 0:
-                    kvrow = kvb[8 * g0 + ctz(word)]
+                    kvrow = kvb[64 * w + ctz(word)]
                     word &= word - np.uint64(1)
                     for e in range(d_v):
                         acc[e] += kvrow[e]
@@ -171,26 +173,33 @@ def _accumulate_rows(q8, kv, scale, rows_per_task):
     return out
 
 
-def _flat_u8(x, batch_shape, pad_to=1):
-    """[B, rows, cols] C-contiguous uint8 0/1 (cols zero-padded to a multiple of pad_to)."""
+def _flat_packed(x, batch_shape):
+    """[B, rows, words] C-contiguous uint64, broadcasting the batch (no copy if possible)."""
     x = np.broadcast_to(x, tuple(batch_shape) + x.shape[-2:])
-    x = x.reshape((-1,) + x.shape[-2:])
-    x = x.view(np.uint8) if x.dtype == np.bool_ else (x != 0).view(np.uint8)
-    pad = (-x.shape[-1]) % pad_to
-    if pad:
-        x = np.concatenate([x, np.zeros(x.shape[:-1] + (pad,), np.uint8)], axis=-1)
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x.reshape((-1,) + x.shape[-2:]))
+
+
+def _packed_linear(qp, kp, vp, d, dv, scale, key_mask):
+    """The bit-packed kernel on validated packed numpy arrays; float32 [..., N, dv]."""
+    batch = np.broadcast_shapes(qp.shape[:-2], kp.shape[:-2], vp.shape[:-2])
+    if key_mask is not None:
+        batch = np.broadcast_shapes(batch, key_mask.shape[:-1])
+        kp = np.where(key_mask[..., None], kp, np.uint64(0))
+    m = kp.shape[-2]
+    # Counts: kv <= M, a query's sum <= D M. int32 unless that could overflow.
+    kv_dtype = np.int32 if d * m < 2**31 else np.int64
+    kp, vp = _flat_packed(kp, batch), _flat_packed(vp, batch)
+    kv = _kv_counts(kp, vp, np.empty((kp.shape[0], d, dv), kv_dtype))
+    out = _accumulate_rows(_flat_packed(qp, batch), kv, float(scale), ROWS_PER_TASK)
+    return out.reshape(tuple(batch) + out.shape[-2:])
 
 
 def _numpy_linear(q, k, v, scale, key_mask):
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     if key_mask is not None:
-        kmask = np.broadcast_to(key_mask, tuple(batch) + key_mask.shape[-1:])[..., None]
-        k = np.broadcast_to(k != 0, tuple(batch) + k.shape[-2:]) & kmask
-    kv = _kv_counts(_flat_u8(k, batch), _flat_u8(v, batch))
-    q8 = _flat_u8(q, batch, pad_to=8).view(np.uint64)
-    out = _accumulate_rows(q8, kv, np.float32(scale), ROWS_PER_TASK)
-    return out.reshape(tuple(batch) + out.shape[-2:])
+        batch = np.broadcast_shapes(k.shape[:-2], key_mask.shape[:-1])
+        k = np.broadcast_to(k != 0, batch + k.shape[-2:]) & key_mask[..., None]
+    return _packed_linear(pack_spikes(q), pack_spikes(k), pack_spikes(v), q.shape[-1],
+                          v.shape[-1], scale, None)
 
 
 def _torch_linear(q, k, v, scale, key_mask):
@@ -198,6 +207,104 @@ def _torch_linear(q, k, v, scale, key_mask):
     if key_mask is not None:
         k = k * key_mask[..., :, None].to(k.dtype)
     return (q @ (k.transpose(-1, -2) @ v)) * scale
+
+
+def _check_packed(x, name, features, where):
+    """Validate one packed operand: uint64 numpy [..., rows, ceil(features / 64)]."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint64 or x.ndim < 2:
+        got = f"{type(x).__name__} dtype {getattr(x, 'dtype', None)} shape " \
+              f"{tuple(np.shape(x))}"
+        raise ValidationError(f"{where}.{name}: must be a uint64 numpy array [..., tokens, "
+                              f"words] (got {got}); pack spikes with pack_spikes(x)")
+    words = -(-features // 64)
+    if x.shape[-1] != words or x.shape[-2] == 0:
+        raise ValidationError(f"{where}.{name}: must have ceil({features} / 64) = {words} "
+                              f"words per token and at least one token (got shape "
+                              f"{x.shape}); pack [..., tokens, {features}] spikes with "
+                              f"pack_spikes")
+    if features % 64 and (x[..., -1] >> np.uint64(features % 64)).any():
+        raise ValidationError(f"{where}.{name}: has bits set beyond feature {features} in "
+                              f"its last word; padding bits must be 0, as pack_spikes "
+                              f"leaves them")
+
+
+def spiking_self_attention_packed(qp, kp, vp, d, dv, scale=None, key_mask=None):
+    """:func:`spiking_self_attention` on spikes already bit-packed by :func:`pack_spikes`.
+
+    Spike tensors in neuroattn are stored 64 to a word; this entry point skips the
+    packing (and the binary check, which packing makes unnecessary).
+
+    Parameters
+    ----------
+    qp : numpy.ndarray of uint64, shape [..., N, ceil(D / 64)]
+        Packed query spikes, ``pack_spikes(q)``.
+    kp : numpy.ndarray of uint64, shape [..., M, ceil(D / 64)]
+        Packed key spikes.
+    vp : numpy.ndarray of uint64, shape [..., M, ceil(Dv / 64)]
+        Packed value spikes.
+    d, dv : int
+        Unpacked feature counts of q/k and of v.
+    scale : float
+        Output multiplier (default ``1/sqrt(d)``).
+    key_mask : numpy.ndarray of bool, shape [..., M], optional
+        True = the key takes part.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape [..., N, dv]
+        ``scale`` times exact integer counts, equal to
+        ``spiking_self_attention(q, k, v, scale, key_mask)``.
+
+    Raises
+    ------
+    ValidationError
+        Wrong dtype or word count, padding bits set, batch shapes that do not broadcast,
+        a bad mask or scale.
+
+    Examples
+    --------
+    >>> q = np.array([[1, 0], [1, 1]]); k = np.array([[1, 1], [0, 1]])
+    >>> v = np.array([[1, 0, 1], [0, 0, 1]])
+    >>> spiking_self_attention_packed(pack_spikes(q), pack_spikes(k), pack_spikes(v),
+    ...                               d=2, dv=3, scale=1.0)
+    array([[1., 0., 1.],
+           [2., 0., 3.]], dtype=float32)
+    """
+    where = "spiking_self_attention_packed"
+    for name, n in (("d", d), ("dv", dv)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValidationError(f"{where}.{name}: must be a positive int, the unpacked "
+                                  f"feature count (got {n!r})")
+    for name, x, features in (("qp", qp, d), ("kp", kp, d), ("vp", vp, dv)):
+        _check_packed(x, name, features, where)
+    if kp.shape[-2] != vp.shape[-2]:
+        raise ValidationError(f"{where}: kp and vp must have the same number of tokens M "
+                              f"(got kp {kp.shape}, vp {vp.shape})")
+    try:
+        batch = np.broadcast_shapes(qp.shape[:-2], kp.shape[:-2], vp.shape[:-2])
+    except ValueError:
+        raise ValidationError(f"{where}: the batch dimensions of qp {qp.shape}, kp "
+                              f"{kp.shape} and vp {vp.shape} must broadcast") from None
+    if scale is None:
+        scale = 1.0 / np.sqrt(d)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating,
+                                                         np.integer)) \
+            or not np.isfinite(scale):
+        raise ValidationError(f"{where}.scale: must be a finite float (got {scale!r})")
+    if key_mask is not None:
+        if not isinstance(key_mask, np.ndarray) or key_mask.dtype != np.bool_ or \
+                key_mask.ndim < 1 or key_mask.shape[-1] != kp.shape[-2]:
+            raise ValidationError(f"{where}.key_mask: must be a boolean [..., M] numpy "
+                                  f"array with M={kp.shape[-2]} (got "
+                                  f"{getattr(key_mask, 'dtype', type(key_mask).__name__)}"
+                                  f", shape {tuple(np.shape(key_mask))}); True marks keys "
+                                  f"that take part")
+        try:
+            np.broadcast_shapes(batch, key_mask.shape[:-1])
+        except ValueError:
+            raise ValidationError(f"{where}.key_mask: batch shape {key_mask.shape[:-1]} "
+                                  f"must broadcast with {batch}") from None
+    return _packed_linear(qp, kp, vp, int(d), int(dv), float(scale), key_mask)
 
 
 def spiking_self_attention(q, k, v, scale=None, key_mask=None):

@@ -6,6 +6,7 @@ import torch
 
 from neuroattn.attention import (pack_spikes, popcount_scores, reference_attention,
                                  scaled_dot_product_attention, spiking_self_attention)
+from neuroattn.attention.spike import spiking_self_attention_packed
 from neuroattn.exceptions import ValidationError
 
 
@@ -41,6 +42,45 @@ def test_linear_spiking_attention_is_exact(n, m, d, dv):
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, want)
     np.testing.assert_array_equal(spiking_self_attention(q, k, v, scale=0.125), want * 0.125)
+
+
+@pytest.mark.parametrize("n, m, d, dv", [(1, 1, 1, 1), (97, 130, 70, 33), (300, 1030, 64, 64),
+                                          (5, 64, 130, 129)])
+def test_packed_spiking_attention_is_exact(n, m, d, dv):
+    rng = np.random.default_rng(d + dv)
+    q, k, v = _spikes(rng, (3, n, d)), _spikes(rng, (1, m, d)), _spikes(rng, (3, m, dv))
+    keep = rng.random((3, m)) < 0.7
+    want = (q.astype(np.float64) @ np.swapaxes(k * keep[..., None], -1, -2)) @ v
+    out = spiking_self_attention_packed(pack_spikes(q), pack_spikes(k), pack_spikes(v), d, dv,
+                                        scale=1.0, key_mask=keep)
+    assert out.dtype == np.float32 and out.shape == (3, n, dv)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(
+        spiking_self_attention_packed(pack_spikes(q), pack_spikes(k), pack_spikes(v), d, dv),
+        spiking_self_attention(q, k, v))
+
+
+def test_packed_spiking_attention_counts_every_spike():
+    # All ones: every count is M * D, the largest a query can reach.
+    ones = np.ones((2, 200, 130), dtype=bool)
+    out = spiking_self_attention_packed(*(pack_spikes(ones) for _ in range(3)), 130, 130,
+                                        scale=1.0)
+    np.testing.assert_array_equal(out, np.full((2, 200, 130), 200.0 * 130))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: {**a, "qp": a["qp"].astype(np.int64)}, r"qp: must be a uint64 numpy array"),
+    (lambda a: {**a, "vp": a["vp"][..., :0]}, r"vp: must have ceil\(70 / 64\) = 2 words"),
+    (lambda a: {**a, "kp": a["kp"] | np.uint64(1 << 63)}, r"kp: has bits set beyond feature 70"),
+    (lambda a: {**a, "d": 0}, r"d: must be a positive int"),
+    (lambda a: {**a, "kp": a["kp"][:3]}, r"kp and vp must have the same number of tokens"),
+])
+def test_packed_spiking_attention_rejects_bad_input(change, message):
+    rng = np.random.default_rng(5)
+    args = {"qp": pack_spikes(_spikes(rng, (4, 70))), "kp": pack_spikes(_spikes(rng, (6, 70))),
+            "vp": pack_spikes(_spikes(rng, (6, 70))), "d": 70, "dv": 70}
+    with pytest.raises(ValidationError, match=r"spiking_self_attention_packed[.:] ?" + message):
+        spiking_self_attention_packed(**change(args))
 
 
 def test_linear_spiking_attention_key_mask_drops_keys():
