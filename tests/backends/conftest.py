@@ -29,6 +29,9 @@ UNSUPPORTED = {
     ("brian2", "training"): "Brian2 is not differentiable; training runs on the torch backend",
     ("numba", "training"): "the Numba engine computes no gradients; use the torch backend",
     ("brian2", "test_task_agreement"): "the reference itself: other backends are held to it",
+    ("brian2", "test_cuba_statistics_match_brian2"): "the reference the test compares against",
+    ("brian2", "test_cuba_is_bit_identical_run_to_run"): (
+        "Brian2's own run-to-run determinism is tested in test_determinism.py"),
 }
 
 FEATURES = ("lif", "escape", "noise", "poisson", "v_probe", "spikes_probe", "delay",

@@ -1,0 +1,208 @@
+"""``run(spec, progress, threads=..., batch_size=...) -> Recording`` for the Numba engine."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from neuroattn.backends._common import bin_counts, check_finite
+from neuroattn.backends.numba._kernel import advance
+from neuroattn.backends.numba._layout import I_OFF, I_SIZE, build_layout
+from neuroattn.backends.numba._state import init_state
+from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
+from neuroattn.model import Recording
+
+__all__ = ["run"]
+
+#: progress-bar updates per batch when ``progress=True``
+_PROGRESS_UPDATES = 100
+#: default batches hold at most about this many bytes of state
+_BATCH_BYTES = 2**31
+#: counters of the random streams are 32-bit (neuron index, step)
+_MAX_COUNT = 2**32
+
+
+def run(spec, progress: bool = False, **options) -> Recording:
+    """Simulate every trial of ``spec`` with the batched Numba engine.
+
+    Parameters
+    ----------
+    spec : neuroattn.backends.RunSpec
+    progress : bool
+        Show a tqdm progress bar (the run proceeds in chunks of steps).
+    threads : int or None, option
+        Worker threads; the trials of a batch are split among them (default
+        ``numba.get_num_threads()``, i.e. every core or ``NUMBA_NUM_THREADS``). A
+        single trial runs on one thread.
+    batch_size : int or None, option
+        Trials held in memory at once (default: all, or fewer if their state would
+        exceed about 2 GiB). Results do not depend on it.
+
+    Returns
+    -------
+    Recording
+        ``rates`` [trials, bins, units] (Hz), plus ``spikes`` and ``v`` for those probes.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown option or a bad option value.
+    BackendUnavailable
+        For a run of 2**32 steps or more, or a network of 2**32 neurons or more.
+    SimulationError
+        If a membrane potential becomes NaN or Inf (names the population and step).
+    """
+    threads, batch_size = _options(options)
+    if spec.n_steps >= _MAX_COUNT or spec.network.n_neurons >= _MAX_COUNT:
+        raise BackendUnavailable(
+            f"numba backend: runs of 2**32 steps or networks of 2**32 neurons or more are not "
+            f"supported (got {spec.n_steps} steps, {spec.network.n_neurons} neurons); split "
+            "the run or use the torch backend")
+    layout = build_layout(spec)
+    if batch_size is None:
+        batch_size = max(1, min(spec.trials, _BATCH_BYTES // _bytes_per_trial(spec, layout)))
+    rows = spec.stimulus_row()
+    n_batches = -(-spec.trials // batch_size)
+    bar = _progress_bar(progress, spec.n_steps * n_batches)
+    parts = []
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for first in range(0, spec.trials, batch_size):
+                trials = range(first, min(first + batch_size, spec.trials))
+                parts.append(_run_batch(spec, layout, rows, trials, threads, pool, bar))
+    finally:
+        if bar is not None:
+            bar.close()
+    return _recording(spec, layout, parts, threads, batch_size)
+
+
+def _options(options: dict):
+    """(threads, batch_size) from the backend options; ValidationError on bad ones."""
+    unknown = sorted(set(options) - {"threads", "batch_size"})
+    if unknown:
+        raise ValidationError(f"numba backend: unknown option(s) {unknown}; expected "
+                              "'threads' and/or 'batch_size'")
+    out = []
+    for name in ("threads", "batch_size"):
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, np.integer)) or value < 1):
+            raise ValidationError(f"numba backend option {name}: expected an integer >= 1 or "
+                                  f"None (got {value!r})")
+        out.append(None if value is None else int(value))
+    return out[0] or numba.get_num_threads(), out[1]
+
+
+def _bytes_per_trial(spec, layout) -> int:
+    """Rough size of one trial's state (see ``init_state``)."""
+    per_step = layout.vcols.size * 8 * spec.n_steps
+    bins = (spec.n_steps // spec.steps_per_bin + 1) * len(spec.network.populations) * 8
+    return (16 * layout.n_neurons + 8 * layout.n_rows + 4 * layout.ring_rows + per_step + bins
+            + 12 * (4 * layout.n_rec + 4096) + 64)
+
+
+def _progress_bar(progress, total):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", desc="numba")
+
+
+def _run_batch(spec, layout, rows, trials, threads, pool, bar):
+    """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols])."""
+    n_chunks = min(threads, len(trials))
+    edges = np.linspace(trials.start, trials.stop, n_chunks + 1).round().astype(int)
+    chunks = [range(edges[c], edges[c + 1]) for c in range(n_chunks)]
+    states = [init_state(spec, layout, ch) for ch in chunks]
+    stims = [_stimulus_values(spec, ch) for ch in chunks]
+    spikes = [[[] for _ in ch] for ch in chunks]
+    seg = max(1, spec.n_steps // _PROGRESS_UPDATES) if bar is not None else spec.n_steps
+    for n0 in range(0, spec.n_steps, seg):
+        n1 = min(n0 + seg, spec.n_steps)
+        jobs = [(spec, layout, rows, *stims[c], states[c], spikes[c], n0, n1)
+                for c in range(n_chunks)]
+        if n_chunks == 1:
+            _advance_chunk(*jobs[0])
+        else:
+            for fut in [pool.submit(_advance_chunk, *job) for job in jobs]:
+                fut.result()
+        if bar is not None:
+            bar.update(n1 - n0)
+    return (np.concatenate([st.counts for st in states]),
+            [trial for sp in spikes for trial in sp],
+            np.concatenate([st.vrec for st in states], axis=2).transpose(2, 0, 1))
+
+
+def _advance_chunk(spec, layout, rows, vals, tstride, st, spikes, n0, n1):
+    """Run one chunk over steps [n0, n1), draining its spike record as needed."""
+    n = n0
+    nb = st.keys.shape[1]
+    while True:
+        n, bad = advance(n, n1, spec.dt, spec.steps_per_bin, layout.n_rec, rows, vals, tstride,
+                         *layout.kernel_args(), *st)
+        if bad >= 0:
+            off, size = layout.pop_i[bad, I_OFF], layout.pop_i[bad, I_SIZE]
+            name = spec.network.populations[bad].name
+            check_finite(st.v[off * nb:(off + size) * nb], name, n)
+            raise SimulationError(f"population {name!r}: NaN or Inf at step {n}")  # not reached
+        for b in range(nb):
+            k = st.rec_n[b]
+            if k:
+                spikes[b].append((st.rec_idx[b, :k].copy(), st.rec_step[b, :k].copy()))
+                st.rec_n[b] = 0
+        if n >= n1:
+            return
+
+
+def _stimulus_values(spec, trials):
+    """Stimulus values of ``trials`` as [rows, channels, trials] and the trial stride."""
+    stim = spec.stimulus
+    if stim is None:
+        return np.zeros((1, 1, 1)), 0
+    if stim.values.ndim == 2:
+        return np.ascontiguousarray(stim.values[:, :, None]), 0
+    sel = stim.values[trials.start:trials.stop]
+    return np.ascontiguousarray(sel.transpose(1, 2, 0)), 1
+
+
+def _recording(spec, layout, parts, threads, batch_size) -> Recording:
+    net = spec.network
+    index = {p.name: k for k, p in enumerate(net.populations)}
+    bins = spec.n_steps // spec.steps_per_bin
+    counts = np.concatenate([c for c, _, _ in parts])[:, :bins]
+    units = net.rate_units()
+    cols = [index[u] for u in units]
+    sizes = [net.populations[k].size for k in cols]
+    rates = bin_counts(counts[:, :, cols], 1, sizes, spec.bin_width)
+    spiking = [pb.population for pb in net.probes if pb.kind == "spikes"]
+    spikes = None
+    if spiking:
+        spikes = [_split_spikes(trial, spiking, layout, index, spec.dt)
+                  for _, per_trial, _ in parts for trial in per_trial]
+    v = None
+    if layout.v_units:
+        allv, col, v = np.concatenate([x for _, _, x in parts]), 0, {}
+        for name, count in layout.v_units:
+            v[name] = np.ascontiguousarray(allv[:, :, col:col + count])
+            col += count
+    meta = {"backend": "numba", "tier": "spiking", "dt": spec.dt, "seed": spec.seed,
+            "trials": spec.trials, "network": net.name, "duration": spec.duration,
+            "n_steps": spec.n_steps, "threads": threads, "batch_size": batch_size,
+            "numba": numba.__version__}
+    return Recording(rates, spec.bin_width, units, spikes, v, meta)
+
+
+def _split_spikes(chunks, populations, layout, index, dt) -> dict:
+    """Recorded (global index, step) chunks of one trial -> population -> (index, time)."""
+    idx = np.concatenate([c[0] for c in chunks]).astype(np.int64) if chunks else \
+        np.zeros(0, np.int64)
+    step = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int64)
+    out = {}
+    for name in populations:
+        off, size = layout.pop_i[index[name], I_OFF], layout.pop_i[index[name], I_SIZE]
+        keep = (idx >= off) & (idx < off + size)
+        out[name] = (idx[keep] - off, step[keep] * dt)
+    return out

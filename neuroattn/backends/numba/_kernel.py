@@ -1,0 +1,321 @@
+"""The compiled time loop of the Numba engine.
+
+``advance`` moves one chunk of trials (a ``State``) from step ``n0`` towards ``n1``.
+Arrays are flat with element (row, b) at ``row * nb + b`` (the trial innermost). Per
+step n (the package's specification, see ``neuroattn.backends``):
+
+1. record the potentials of 'v' probes (start of the step);
+2. per population and trial: ``v_inf = v_rest + r_m (i_bias + sum gain * value)`` over the
+   population's 'current' drives, and the Poisson mean of each 'poisson' drive;
+3. update each population exactly as ``lif_step`` / ``escape_step``, in passes over its
+   contiguous block of (neuron, trial) elements that the compiler vectorises:
+   ``acc = v_inf + (v - v_inf) e^{-dt/tau_m}``; per port q ``acc += (r_m i_q) K_q`` and
+   ``i_q *= e^{-dt/tau_q}``; 'poisson' inputs add ``k * weight`` to their port;
+   ``acc += noise_scale * N(0, 1)``; refractory countdown, threshold (or escape draw)
+   and reset; then the block's spikes are counted, queued and recorded;
+4. spikes emitted at step ``n - delay`` (spike ring) add their weights to their targets.
+
+Every population reads its currents in step 3 before step 4 adds to any, so a spike
+at step n first moves a membrane at step n + 1. Within a step, Poisson input is added
+before recurrent spikes (the sum is the same; only float rounding can differ).
+
+The functions take plain arrays (not the Layout/State tuples): numba compiles them
+several times faster. Loops index slices with their own loop variable, which the
+compiler knows is non-negative, so it can vectorise them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from neuroattn.backends.numba import _rng
+from neuroattn.backends.numba._layout import (
+    ESCAPE, F_DU, F_EM, F_IBIAS, F_NOISE, F_RHO0, F_RM, F_THETA, F_VREST, F_VRESET, F_VTH,
+    I_CBASE, I_CD0, I_CD1, I_KIND, I_NREF, I_OFF, I_PD0, I_PD1, I_Q0, I_Q1, I_RBASE, I_REC,
+    I_RESET, I_RING, I_SIZE,
+)
+
+__all__ = []
+
+_BIG = 1.7976931348623157e308  # largest float64: |x| <= _BIG is false for NaN and Inf
+_U32 = np.uint64(32)
+_HELPER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
+               error_model="numpy")
+
+
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
+def advance(n0, n1, dt, spb, n_rec, rows, vals, tstride,
+            pop_f, pop_i, port_row, port_f, cd_ch, cd_gain, pd_i, pd_f, pj_i, rowptr, post, w,
+            vcols,
+            v, ref, isyn, keys, ring_idx, ring_cnt, vinf, pois, acc, words, flag, counts,
+            vrec, rec_idx, rec_step, rec_n):
+    """Advance one chunk from step n0 to at most n1 (arguments: see Layout and State).
+
+    Returns
+    -------
+    (reached, bad_pop) : (int, int)
+        ``reached`` is the first step not simulated: ``n1``, or earlier when a trial's
+        spike record is nearly full (drain it and call again) or when a potential
+        became NaN/Inf (``bad_pop`` >= 0 names the population; the bad values are
+        stored in ``v``).
+
+    Notes
+    -----
+    Numba re-optimises every callee inside each caller's module, so the helpers are
+    called from here only (one level deep): compile time stays a few seconds.
+    """
+    nb = keys.shape[1]
+    cap = rec_idx.shape[1]
+    for n in range(n0, n1):
+        if n_rec > 0:
+            for b in range(nb):
+                if rec_n[b] + n_rec > cap:
+                    return n, -1
+        for c in range(vcols.shape[0]):
+            for b in range(nb):
+                vrec[n, c, b] = v[vcols[c] * nb + b]
+        row = rows[n]
+        for p in range(pop_i.shape[0]):  # v_inf of the 'current' drives, per trial
+            for b in range(nb):
+                iext = 0.0
+                if row >= 0:
+                    for d in range(pop_i[p, I_CD0], pop_i[p, I_CD1]):
+                        iext += cd_gain[d] * vals[row, cd_ch[d], b * tstride]
+                vinf[p * nb + b] = pop_f[p, F_VREST] + pop_f[p, F_RM] * (pop_f[p, F_IBIAS] + iext)
+        for d in range(pd_i.shape[0]):  # Poisson mean per piece, exp(-mean), pieces
+            for b in range(nb):
+                lam = 0.0
+                if row >= 0:
+                    lam = max(pd_f[d, 0] * vals[row, pd_i[d, 0], b * tstride], 0.0) * dt
+                pieces = max(1, math.ceil(lam / _rng.POISSON_PIECE))
+                pois[0, d * nb + b] = lam / pieces
+                pois[1, d * nb + b] = math.exp(-lam / pieces)
+                pois[2, d * nb + b] = pieces
+        for p in range(pop_i.shape[0]):
+            ip, f = pop_i[p], pop_f[p]
+            size, off = ip[I_SIZE], ip[I_OFF]
+            m, k0 = size * nb, off * nb
+            slots = ip[I_RING]
+            if slots > 0:
+                base = (ip[I_CBASE] + n % slots) * nb
+                ring_cnt[base:base + nb] = 0
+            _membrane(p, nb, f[F_EM], f[F_RM], ip[I_Q0], ip[I_Q1], port_row, port_f, vinf,
+                      acc[:m], v[k0:k0 + m], isyn)
+            for d in range(ip[I_PD0], ip[I_PD1]):  # Poisson input of this step
+                lam = 0.0
+                for b in range(nb):
+                    lam = max(lam, pois[0, d * nb + b])
+                if lam > 0.0:
+                    _words(words, size, 2, nb, off, n, _rng.STREAM_POISSON + d, keys)
+                    r0 = port_row[pd_i[d, 1]] * nb
+                    _poisson_add(d, nb, n, off, pd_f[d, 1], pois, words, keys,
+                                 isyn[r0:r0 + m])
+            if ip[I_KIND] == ESCAPE:
+                _words(words, size, 2, nb, off, n, _rng.STREAM_ESCAPE, keys)
+                ok = _fire_escape(nb, dt, f, ip[I_NREF], ip[I_RESET] != 0, acc[:m],
+                                  v[k0:k0 + m], ref[k0:k0 + m], words, flag[:m])
+            else:
+                if f[F_NOISE] > 0.0:
+                    _words(words, size, 4, nb, off, n, _rng.STREAM_NOISE, keys)
+                    _noise_add(nb, n, off, f[F_NOISE], keys, words, flag, acc[:m])
+                ok = _fire_lif(f[F_VTH], f[F_VRESET], ip[I_NREF], acc[:m], v[k0:k0 + m],
+                               ref[k0:k0 + m], flag[:m])
+            if not ok:
+                return n, p
+            _spikes(p, n, n // spb, nb, m, ip, flag, counts, ring_idx, ring_cnt, rec_idx,
+                    rec_step, rec_n)
+        _propagate(n, nb, pop_i, pj_i, port_row, rowptr, post, w, ring_idx, ring_cnt, isyn)
+    return n1, -1
+
+
+@njit(**_HELPER)
+def _membrane(p, nb, em, rm, q0, q1, port_row, port_f, vinf, acc, v, isyn):
+    """acc = exact step of the membrane and the currents as they stand; decay them."""
+    m = acc.shape[0]
+    if nb == 1:
+        vi = vinf[p]
+        for k in range(m):
+            acc[k] = vi + (v[k] - vi) * em
+    else:
+        vinf_p = vinf[p * nb:(p + 1) * nb]
+        for i in range(m // nb):
+            acc_i, v_i = acc[i * nb:(i + 1) * nb], v[i * nb:(i + 1) * nb]
+            for b in range(nb):
+                acc_i[b] = vinf_p[b] + (v_i[b] - vinf_p[b]) * em
+    for q in range(q0, q1):
+        cur = isyn[port_row[q] * nb:port_row[q] * nb + m]
+        dq, kq = port_f[q, 0], port_f[q, 1]
+        for k in range(m):
+            c = cur[k]
+            acc[k] = acc[k] + (rm * c) * kq
+            cur[k] = c * dq
+
+
+@njit(**_HELPER)
+def _poisson_add(d, nb, n, off, weight, pois, words, keys, cur):
+    """cur += weight * k, k ~ Poisson of drive d (first uniform from ``words``)."""
+    lam, p0, pieces = (pois[0, d * nb:(d + 1) * nb], pois[1, d * nb:(d + 1) * nb],
+                       pois[2, d * nb:(d + 1) * nb])
+    for k in range(cur.shape[0]):
+        b = k % nb
+        u = _rng.u01(words[k])
+        if lam[b] > 0.0 and (u >= p0[b] or pieces[b] > 1.0):
+            cur[k] += weight * _rng.poisson_tail(u, lam[b], p0[b], int(pieces[b]), keys[0, b],
+                                                 keys[1, b], off + k // nb, n,
+                                                 _rng.STREAM_POISSON + d)
+
+
+@njit(**_HELPER)
+def _noise_add(nb, n, off, scale, keys, words, flag, acc):
+    """acc += scale * N(0, 1) for every neuron and trial of a population block.
+
+    ``words`` comes from ``_words`` with stride 4: its uint32 view holds the word of
+    neuron i, trial b at ``i nb + b``. The ziggurat's fast path runs in a tight scalar
+    loop (table lookups are cheaper than vector gathers); the 0.43 % of candidates it
+    cannot accept are finished after.
+    """
+    m = acc.shape[0]
+    w32 = words.view(np.uint32)
+    zx, inv_u = _rng.ZX, _rng.ZIG_INV_U
+    for k in range(m):  # layer: bits 0-9, sign: bit 10, uniform: bits 11-31
+        w = np.int64(w32[k])
+        x = float(w >> 11) * inv_u * zx[w & 1023]
+        inside = x < zx[(w & 1023) + 1]
+        flag[k] = not inside
+        acc[k] = acc[k] + scale * ((-x if (w >> 10) & 1 else x) if inside else 0.0)
+    f64 = flag.view(np.uint64)  # eight flags at a time
+    for j in range((m + 7) // 8):
+        if f64[j]:
+            for k in range(8 * j, min(8 * j + 8, m)):
+                if flag[k]:
+                    b = k % nb
+                    x = _rng.zig_finish(np.int64(w32[k]), keys[0, b], keys[1, b], off + k // nb,
+                                        n, _rng.STREAM_NOISE_MORE)
+                    acc[k] = acc[k] + scale * x
+
+
+@njit(**_HELPER)
+def _fire_lif(vth, vreset, nref, acc, v, ref, flag):
+    """Refractory countdown, threshold and reset of ``lif_step``; flag the spikes.
+
+    Returns False (the bad values stored in ``v``) if a potential is NaN or Inf.
+    """
+    bad = False
+    for k in range(acc.shape[0]):
+        r = ref[k]
+        r = r - 1 if r > 0 else 0
+        a = acc[k]
+        act = r == 0
+        spk = act & (a > vth)
+        bad |= act & (not abs(a) <= _BIG)
+        v[k] = vreset if spk else (a if act else v[k])
+        ref[k] = nref if spk else r
+        flag[k] = spk
+    if bad:
+        for k in range(acc.shape[0]):
+            if not abs(acc[k]) <= _BIG:
+                v[k] = acc[k]
+    return not bad
+
+
+@njit(**_HELPER)
+def _fire_escape(nb, dt, f, nref, reset, acc, v, ref, words, flag):
+    """Refractory countdown, escape draw and optional reset of ``escape_step``.
+
+    Returns False (the bad value stored in ``v``) if a potential is NaN or Inf.
+    """
+    vreset, theta, du, rho0 = f[F_VRESET], f[F_THETA], f[F_DU], f[F_RHO0]
+    for k in range(acc.shape[0]):
+        r = ref[k]
+        r = r - 1 if r > 0 else 0
+        a = v[k] if r > 0 and reset else acc[k]
+        if not abs(a) <= _BIG:
+            v[k] = a
+            return False
+        spk = r == 0 and _rng.u01(words[k]) < -math.expm1(-(rho0 * math.exp((a - theta) / du))
+                                                           * dt)
+        v[k] = vreset if spk and reset else a
+        ref[k] = nref if spk else r
+        flag[k] = spk
+    return True
+
+
+@njit(**_HELPER)
+def _spikes(p, n, bin_, nb, m, ip, flag, counts, ring_idx, ring_cnt, rec_idx, rec_step,
+            rec_n):
+    """Count the spikes flagged in flag[:m], queue them for the projections, record them."""
+    slots, size, off = ip[I_RING], ip[I_SIZE], ip[I_OFF]
+    f64 = flag.view(np.uint64)  # spikes are rare: skip eight flags at a time
+    for j in range((m + 7) // 8):
+        if not f64[j]:
+            continue
+        for k in range(8 * j, min(8 * j + 8, m)):
+            if not flag[k]:
+                continue
+            i, b = k // nb, k % nb
+            counts[b, bin_, p] += 1
+            if slots > 0:
+                e = (ip[I_CBASE] + n % slots) * nb + b
+                ring_idx[(ip[I_RBASE] + (n % slots) * size + ring_cnt[e]) * nb + b] = i
+                ring_cnt[e] += 1
+            if ip[I_REC]:
+                rec_idx[b, rec_n[b]] = off + i
+                rec_step[b, rec_n[b]] = n
+                rec_n[b] += 1
+
+
+@njit(**_HELPER)
+def _words(words, size, stride, nb, off, n, stream, keys):
+    """Random words of one step and stream for neurons off .. off + size - 1.
+
+    Philox call h (counter neuron ``off + stride h``) serves ``stride`` neurons:
+    stride 2 gives neuron i of trial b the uint64 ``words[i nb + b]``; stride 4 gives it
+    the uint32 ``words.view(np.uint32)[i nb + b]``.
+    """
+    key0, key1 = keys[0], keys[1]
+    calls = (size + stride - 1) // stride
+    if nb == 1:  # both layouts are the Philox output in counter order
+        k0, k1 = key0[0], key1[0]
+        for h in range(calls):
+            a, c = _rng.pair(k0, k1, off + stride * h, n, stream, 0)
+            words[2 * h] = a
+            words[2 * h + 1] = c
+    elif stride == 2:
+        for h in range(calls):
+            w0, w1 = words[2 * h * nb:(2 * h + 1) * nb], words[(2 * h + 1) * nb:(2 * h + 2) * nb]
+            for b in range(nb):
+                a, c = _rng.pair(key0[b], key1[b], off + 2 * h, n, stream, 0)
+                w0[b] = a
+                w1[b] = c
+    else:
+        w32 = words.view(np.uint32)
+        for h in range(calls):
+            q0, q1 = w32[4 * h * nb:(4 * h + 1) * nb], w32[(4 * h + 1) * nb:(4 * h + 2) * nb]
+            q2, q3 = w32[(4 * h + 2) * nb:(4 * h + 3) * nb], w32[(4 * h + 3) * nb:(4 * h + 4) * nb]
+            for b in range(nb):
+                a, c = _rng.pair(key0[b], key1[b], off + 4 * h, n, stream, 0)
+                q0[b] = a
+                q1[b] = a >> _U32
+                q2[b] = c
+                q3[b] = c >> _U32
+
+
+@njit(**_HELPER)
+def _propagate(n, nb, pop_i, pj_i, port_row, rowptr, post, w, ring_idx, ring_cnt, isyn):
+    """Add the weights of spikes emitted ``delay`` steps ago (event-driven, CSR rows)."""
+    for j in range(pj_i.shape[0]):
+        src, q, delay, rp = pj_i[j, 0], pj_i[j, 1], pj_i[j, 2], pj_i[j, 3]
+        if n < delay:
+            continue
+        s = (n - delay) % pop_i[src, I_RING]
+        c0 = (pop_i[src, I_CBASE] + s) * nb
+        r0 = pop_i[src, I_RBASE] + s * pop_i[src, I_SIZE]
+        prow = port_row[q]
+        for b in range(nb):
+            for k in range(ring_cnt[c0 + b]):
+                pre = ring_idx[(r0 + k) * nb + b]
+                for syn in range(rowptr[rp + pre], rowptr[rp + pre + 1]):
+                    isyn[(prow + post[syn]) * nb + b] += w[syn]
