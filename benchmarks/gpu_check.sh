@@ -29,7 +29,23 @@ part_spiking() {
   "$PYTHON" benchmarks/spiking.py --quick --engines numba,torch-cuda
 }
 
-PARTS=(part_spiking)
+# --- the GPU test files: the torch engine against the numpy spec and the CPU run on
+# CUDA, and the attention kernels (Triton, SDPA) against the float64 reference.
+part_gpu_tests() {
+  "$PYTHON" -m pytest -q -p no:cacheprovider tests/gpu
+}
+
+# --- the torch spiking engine: CUDA against CPU timings.
+part_torch() {
+  "$PYTHON" benchmarks/gpu_torch.py
+}
+
+# --- the Triton attention kernel against torch SDPA, bf16 and fp16, N >= 4096.
+part_attention() {
+  "$PYTHON" benchmarks/gpu_attention.py
+}
+
+PARTS=(part_gpu_tests part_spiking part_torch part_attention)
 
 failed=0
 for part in "${PARTS[@]}"; do
