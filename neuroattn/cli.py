@@ -120,6 +120,9 @@ def _run(args) -> int:
 def _footer(res, t0) -> None:
     where = "answered from the store (--force to rerun)" if res.from_store else "written"
     print(f"\nresults {where}: {res.path}  ({time.perf_counter() - t0:.1f} s)")
+    figures = sorted(p.name for p in res.path.glob("*.png"))
+    if figures:
+        print(f"figures: {', '.join(figures)} (and PDF)")
 
 
 def _compare(args, trials=None, progress=True) -> int:
