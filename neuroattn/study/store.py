@@ -94,7 +94,7 @@ def _toml_value(v) -> str:
         return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v))
+    return json.dumps(str(v), ensure_ascii=False)
 
 
 def to_toml(config: dict) -> str:
@@ -104,11 +104,11 @@ def to_toml(config: dict) -> str:
     def emit(table: dict, prefix: str):
         scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
         tables = {k: v for k, v in table.items() if isinstance(v, dict)}
-        if prefix and scalars:
+        if prefix and (scalars or not tables):
             lines.append(f"[{prefix}]")
         for k, v in scalars.items():
             lines.append(f"{k} = {_toml_value(_plain(v) if not isinstance(v, float) else v)}")
-        if scalars:
+        if scalars or (prefix and not tables):
             lines.append("")
         for k, v in tables.items():
             emit(v, f"{prefix}.{k}" if prefix else k)
