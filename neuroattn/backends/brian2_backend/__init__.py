@@ -163,7 +163,10 @@ def run(spec: RunSpec, progress: bool = False, *, batch_size=None, target: str =
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=spec.trials, unit="trial", desc="brian2")
+        # fractional progress within a chunk, shown as whole trials; only after 1 s
+        bar = tqdm(total=spec.trials, unit="trial", desc="brian2", delay=1.0,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} trials "
+                              "[{elapsed}<{remaining}]")
     saved_state = np.random.get_state()
     saved_target = b2.prefs.codegen.target
     results = []

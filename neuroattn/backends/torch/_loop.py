@@ -80,7 +80,7 @@ def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=Fals
     counts = []
     noisy = lay.has_lif and bool(np.nan_to_num(lay.params["sigma"]).max() > 0)
     bar = tqdm(total=n_steps, disable=not progress, desc=f"torch {module.network.name}",
-               unit="step")
+               unit="step", delay=1.0)
     for n0 in range(0, n_steps, CHUNK):
         steps = min(CHUNK, n_steps - n0)
         vals = _chunk_values(values, n0, steps, module.steps_per_row)
