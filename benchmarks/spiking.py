@@ -302,35 +302,36 @@ def main(argv=None) -> int:
     return 1 if any("error" in r for r in results.values()) else 0
 
 
+def _rss(engine: str, r: dict) -> float:
+    return r["rss_mb"] if engine != "brian2-standalone" else max(r["rss_mb"], r["child_rss_mb"])
+
+
+def _table(results: dict, case: str, header: str, cells) -> None:
+    """Print one case's rows: the engine, then ``cells(r)``, then memory."""
+    print(header)
+    for (c, engine), r in results.items():
+        if c != case:
+            continue
+        if "error" in r:
+            print(f"{engine:20s}  failed: {r['error']}")
+            continue
+        print(f"{engine:20s}{cells(r)}{_rss(engine, r):9.0f}{r['extra_mb']:10.1f}")
+
+
 def _report(results: dict, quick: bool) -> None:
     duration, n_trials = _sizes(quick)
-    print(f"\nCUBA {CUBA_N} LIF x {duration:g} s (dt 0.1 ms, 1 trial); seconds")
-    print(f"{'engine':20s}{'total':>9s}{'build':>9s}{'run':>9s}{'rate Hz':>9s}"
-          f"{'RSS MB':>9s}{'extra MB':>10s}")
-    for (case, engine), r in results.items():
-        if case != "cuba":
-            continue
-        if "error" in r:
-            print(f"{engine:20s}  failed: {r['error']}")
-            continue
-        rss = r["rss_mb"] if engine != "brian2-standalone" else max(r["rss_mb"],
-                                                                     r["child_rss_mb"])
-        print(f"{engine:20s}{_fmt(r['total']):>9s}{_fmt(r.get('build')):>9s}"
-              f"{_fmt(r.get('run')):>9s}{r['rate_hz']:9.2f}{rss:9.0f}{r['extra_mb']:10.1f}")
-    print(f"\nPosner, {n_trials} trials x 500 noisy LIF x 0.5 s, end to end; seconds")
-    print(f"{'engine':20s}{'total':>9s}{'build':>9s}{'run':>9s}{'accuracy':>9s}"
-          f"{'RT ms':>8s}{'RSS MB':>9s}{'extra MB':>10s}")
-    for (case, engine), r in results.items():
-        if case != "posner":
-            continue
-        if "error" in r:
-            print(f"{engine:20s}  failed: {r['error']}")
-            continue
-        rss = r["rss_mb"] if engine != "brian2-standalone" else max(r["rss_mb"],
-                                                                     r["child_rss_mb"])
-        print(f"{engine:20s}{_fmt(r['total'], 2):>9s}{_fmt(r.get('build'), 2):>9s}"
-              f"{_fmt(r.get('run'), 2):>9s}{r['accuracy']:9.3f}{r['rt_valid_ms']:8.1f}"
-              f"{rss:9.0f}{r['extra_mb']:10.1f}")
+    _table(results, "cuba",
+           f"\nCUBA {CUBA_N} LIF x {duration:g} s (dt 0.1 ms, 1 trial); seconds\n"
+           f"{'engine':20s}{'total':>9s}{'build':>9s}{'run':>9s}{'rate Hz':>9s}"
+           f"{'RSS MB':>9s}{'extra MB':>10s}",
+           lambda r: f"{_fmt(r['total']):>9s}{_fmt(r.get('build')):>9s}"
+                     f"{_fmt(r.get('run')):>9s}{r['rate_hz']:9.2f}")
+    _table(results, "posner",
+           f"\nPosner, {n_trials} trials x 500 noisy LIF x 0.5 s, end to end; seconds\n"
+           f"{'engine':20s}{'total':>9s}{'build':>9s}{'run':>9s}{'accuracy':>9s}"
+           f"{'RT ms':>8s}{'RSS MB':>9s}{'extra MB':>10s}",
+           lambda r: f"{_fmt(r['total'], 2):>9s}{_fmt(r.get('build'), 2):>9s}"
+                     f"{_fmt(r.get('run'), 2):>9s}{r['accuracy']:9.3f}{r['rt_valid_ms']:8.1f}")
     for case in ("cuba", "posner"):
         r = results.get((case, "brian2-standalone"), {})
         if "first_build" in r:

@@ -22,13 +22,7 @@ WINDOW = 0.2  # s: one stimulus row held for the whole trial
 TEMPERATURE = 0.2  # target softmax temperature, sharper than the untrained circuit's
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one CPU thread is much faster, above all on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _loss(rates, x):

@@ -20,13 +20,7 @@ from neuroattn.neurons import (EscapeParams, LIFParams, escape_rate, lif_init, l
 DT = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one CPU thread is much faster, above all on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _deterministic_network():

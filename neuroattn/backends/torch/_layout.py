@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
 from neuroattn.neurons._membrane import refractory_steps
 
 __all__ = ["Layout", "SynapseBlock", "CurrentInput", "PoissonInput", "build_layout"]
@@ -150,12 +149,7 @@ def build_layout(network, drives=(), dt=1e-4, n_channels=None, split_ports=False
         n_channels = 1 + max((d.channel for d in drives), default=-1)
     current, poisson = [], []
     for d in drives:
-        if d.channel >= n_channels:
-            raise ValidationError(f"Drive(channel={d.channel}, population={d.population!r})."
-                                  f"channel: the stimulus has {n_channels} channels")
-        if d.population not in names:
-            raise ValidationError(f"Drive(channel={d.channel}).population: no such population; "
-                                  f"expected one of {sorted(names)} (got {d.population!r})")
+        d.validate(n_channels, set(names))
         p = names.index(d.population)
         lo, hi = int(offsets[p]), int(offsets[p + 1])
         if d.kind == "current":

@@ -103,7 +103,6 @@ class LIFCircuit:
     w_unit_inh: float = 15e-12
     bin_width: float = 5e-3
 
-    kind = "lif"
 
     def __post_init__(self):
         for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
@@ -225,7 +224,6 @@ class EscapeCircuit:
     tau_inh: float = 5e-3
     bin_width: float = 5e-3
 
-    kind = "escape"
 
     def __post_init__(self):
         for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
