@@ -151,6 +151,27 @@ def test_spikes_and_potentials_equal_the_numpy_specification():
     assert total > 2 * (4 * net.n_neurons + 4096)
 
 
+def test_uniform_all_to_all_projections_take_the_dense_path():
+    """The layout flags exactly the uniform all-to-all projections as dense; the kernel
+    adds their spikes as masked vector adds (bit for bit the reference, tested above
+    with 'e' -> 'a', whose neurons often spike together)."""
+    from neuroattn.backends import check_run
+    from neuroattn.backends.numba._layout import build_layout
+
+    net = _deterministic_net()
+    layout = build_layout(check_run(net, _ramp_stimulus(1), dt=DT))
+    dense = [(pr.source, pr.target) for pr, flag in zip(net.projections, layout.pj_i[:, 4])
+             if flag]
+    assert dense == [("e", "a")]  # not 'c' -> 'b': all-to-all with a weight matrix
+    pops = [Population("x", 3, LIFParams()), Population("y", 2, LIFParams())]
+    flags = build_layout(check_run(Network(pops, [
+        Projection("x", "y", 1e-12, AllToAll()),
+        Projection("x", "x", 1e-12, AllToAll(autapses=False)),  # rows skip a target
+        Projection("y", "x", 1e-12, FixedProbability(0.5, seed=0))]), duration=1e-3,
+        dt=DT)).pj_i[:, 4]
+    assert flags.tolist() == [1, 0, 0]
+
+
 def _noisy_net():
     """Noisy LIF, escape neurons with and without reset, delays, current and Poisson input."""
     pops = [Population("exc", 41, LIFParams(sigma=3e-3), v_init=(-70e-3, -55e-3)),

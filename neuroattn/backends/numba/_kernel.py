@@ -305,7 +305,13 @@ def _words(words, size, stride, nb, off, n, stream, keys):
 
 @njit(**_HELPER)
 def _propagate(n, nb, pop_i, pj_i, port_row, rowptr, post, w, ring_idx, ring_cnt, isyn):
-    """Add the weights of spikes emitted ``delay`` steps ago (event-driven, CSR rows)."""
+    """Add the weights of spikes emitted ``delay`` steps ago (event-driven, CSR rows).
+
+    A dense projection (one weight from every source neuron to every target) adds that
+    weight once per source spike to each target in a loop over the trials, with the
+    trials' spike counts as a mask, instead of scattered adds ``nb`` elements apart. Both
+    add the same weights to each target in the same order.
+    """
     for j in range(pj_i.shape[0]):
         src, q, delay, rp = pj_i[j, 0], pj_i[j, 1], pj_i[j, 2], pj_i[j, 3]
         if n < delay:
@@ -314,6 +320,18 @@ def _propagate(n, nb, pop_i, pj_i, port_row, rowptr, post, w, ring_idx, ring_cnt
         c0 = (pop_i[src, I_CBASE] + s) * nb
         r0 = pop_i[src, I_RBASE] + s * pop_i[src, I_SIZE]
         prow = port_row[q]
+        if pj_i[j, 4]:
+            cnt = ring_cnt[c0:c0 + nb]
+            most = 0
+            for b in range(nb):
+                most = max(most, cnt[b])
+            wj = w[rowptr[rp]]
+            for t in range(rowptr[rp + 1] - rowptr[rp] if most > 0 else 0):
+                row = isyn[(prow + t) * nb:(prow + t + 1) * nb]
+                for r in range(most):
+                    for b in range(nb):
+                        row[b] = row[b] + wj if r < cnt[b] else row[b]
+            continue
         for b in range(nb):
             for k in range(ring_cnt[c0 + b]):
                 pre = ring_idx[(r0 + k) * nb + b]

@@ -39,7 +39,8 @@ class Layout(NamedTuple):
     cd_gain: np.ndarray    # [C] A per unit
     pd_i: np.ndarray       # [D, 2] poisson drives (grouped by population): channel, port
     pd_f: np.ndarray       # [D, 2]: gain (Hz per unit), weight (A per input spike)
-    pj_i: np.ndarray       # [J, 4] int64: source pop, target port, delay steps, rowptr offset
+    pj_i: np.ndarray       # [J, 5] int64: source pop, target port, delay steps, rowptr offset,
+                           # 1 if dense (see ``_is_dense``)
     rowptr: np.ndarray     # concatenated CSR row pointers (global synapse indices)
     post: np.ndarray       # int32 target neuron (local to the target population)
     w: np.ndarray          # float64 signed weight, A
@@ -117,7 +118,7 @@ def build_layout(spec) -> Layout:
         pop_i[:, col0] = np.searchsorted(owners, np.arange(len(pops)), side="left")
         pop_i[:, col1] = np.searchsorted(owners, np.arange(len(pops)), side="right")
 
-    pj_i = np.zeros((len(net.projections), 4), dtype=np.int64)
+    pj_i = np.zeros((len(net.projections), 5), dtype=np.int64)
     rowptrs, posts, ws, nsyn, nrp = [], [], [], 0, 0
     for j, pr in enumerate(net.projections):
         s, t = index[pr.source], index[pr.target]
@@ -125,7 +126,8 @@ def build_layout(spec) -> Layout:
         rowptrs.append(nsyn + rowptr)
         posts.append(post)
         ws.append(w)
-        pj_i[j] = (s, q_of[t][pr.tau_syn], _delay_steps(pr.delay, dt), nrp)
+        pj_i[j] = (s, q_of[t][pr.tau_syn], _delay_steps(pr.delay, dt), nrp,
+                   _is_dense(rowptr, post, w, pops[t].size))
         nsyn += post.size
         nrp += pops[s].size + 1
 
@@ -163,6 +165,18 @@ def _csr(proj, n_source: int, n_target: int):
     ref = weakref.ref(proj, lambda _, k=key: _CSR_CACHE.pop(k, None))
     _CSR_CACHE[key] = (ref, (n_source, n_target), value)
     return value
+
+
+def _is_dense(rowptr, post, w, n_target: int) -> bool:
+    """Whether every source neuron reaches targets 0, 1, ..., n_target - 1 in order, all
+    with one weight: the kernel then adds ``count * [w]`` per trial in a vector loop
+    (the same sums, in the same order, as adding each spike's row)."""
+    n_source = rowptr.size - 1
+    return bool(post.size == n_source * n_target and post.size > 0
+                and np.array_equal(np.diff(rowptr), np.full(n_source, n_target))
+                and np.array_equal(post.reshape(n_source, n_target),
+                                   np.broadcast_to(np.arange(n_target), (n_source, n_target)))
+                and np.all(w == w[0]))
 
 
 def _port(taus: list, tau: float) -> None:
