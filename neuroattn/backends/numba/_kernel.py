@@ -109,17 +109,17 @@ def advance(n0, n1, dt, spb, n_rec, rows, vals, tstride,
                 for b in range(nb):
                     lam = max(lam, pois[0, d * nb + b])
                 if lam > 0.0:
-                    _words(words, size, 2, nb, off, n, _rng.STREAM_POISSON + d, keys)
+                    _words(words, size, np.int64(2), nb, off, n, _rng.STREAM_POISSON + d, keys)
                     r0 = port_row[pd_i[d, 1]] * nb
                     _poisson_add(d, nb, n, off, pd_f[d, 1], pois, words, keys,
                                  isyn[r0:r0 + m])
             if ip[I_KIND] == ESCAPE:
-                _words(words, size, 2, nb, off, n, _rng.STREAM_ESCAPE, keys)
+                _words(words, size, np.int64(2), nb, off, n, _rng.STREAM_ESCAPE, keys)
                 ok = _fire_escape(nb, dt, f, ip[I_NREF], ip[I_RESET] != 0, acc[:m],
                                   v[k0:k0 + m], ref[k0:k0 + m], words, flag[:m])
             else:
                 if f[F_NOISE] > 0.0:
-                    _words(words, size, 4, nb, off, n, _rng.STREAM_NOISE, keys)
+                    _words(words, size, np.int64(4), nb, off, n, _rng.STREAM_NOISE, keys)
                     _noise_add(nb, n, off, f[F_NOISE], keys, words, flag, acc[:m])
                 ok = _fire_lif(f[F_VTH], f[F_VRESET], ip[I_NREF], acc[:m], v[k0:k0 + m],
                                ref[k0:k0 + m], flag[:m])
@@ -273,7 +273,8 @@ def _words(words, size, stride, nb, off, n, stream, keys):
 
     Philox call h (counter neuron ``off + stride h``) serves ``stride`` neurons:
     stride 2 gives neuron i of trial b the uint64 ``words[i nb + b]``; stride 4 gives it
-    the uint32 ``words.view(np.uint32)[i nb + b]``.
+    the uint32 ``words.view(np.uint32)[i nb + b]``. ``advance`` passes the stride as an
+    ``np.int64``: a literal 2 or 4 would make numba compile a version for each.
     """
     key0, key1 = keys[0], keys[1]
     calls = (size + stride - 1) // stride
