@@ -15,7 +15,11 @@ subtraction is exact and only the small difference is rounded by the product.
 
 The ``N x M`` matrix never exists: the extra memory is one output plus, per running
 task, a ``BLOCK_Q x BLOCK_K`` tile and ``BLOCK_Q x Dv`` accumulators — O(N D) in all.
-Tasks (batch x query tile) run in parallel with ``prange``; the two small matrix
+Tasks (batch x query tile) run in parallel: one worker per thread (``prange``) takes
+its next task from a shared atomic counter (``_numba_math.fetch_add``), so a thread
+slowed down by another process on its core takes fewer — with ``prange``'s static
+split a call lasts as long as its slowest thread, which cost a short local-attention
+call up to its single-thread time on a busy 2-core machine. The two small matrix
 products per tile are single-threaded BLAS calls, the exponentials a vectorised
 polynomial (``_numba_math.exp2``). Key tiles that no query of the tile can see
 (causal, outside the local window) are skipped, so local attention costs O(N w).
@@ -29,11 +33,12 @@ from __future__ import annotations
 import contextlib
 import math
 
+import numba
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls this BLAS)
 from numba import njit, prange
 
-from neuroattn.attention._numba_math import FASTMATH, exp2, popcount
+from neuroattn.attention._numba_math import FASTMATH, exp2, fetch_add, popcount
 from neuroattn.exceptions import ValidationError
 
 __all__ = ["BLOCK_Q", "BLOCK_K", "fused_attention"]
@@ -153,82 +158,88 @@ def _outside_globals(gk_idx, lo, hi, m, causal, i1):
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
 def _attention_kernel(q, k, qp, kp, v, log2_scale, mask, mask_index, mask_rows, causal,
-                      window, gq, gk, gk_idx, block_q, block_k):
+                      window, gq, gk, gk_idx, block_q, block_k, threads):
     """Fused attention over a flat batch; see the module notes.
 
     q [B, N, D], k [B, M, D] float (unused in packed mode); qp [B, N, W], kp [B, M, W]
     uint64 (packed mode iff W > 0); v [B, M, Dv]; mask bool [Bm, 1|N, M] or empty;
     mask_index int64 [B] -> mask batch; window -1 = none; gq uint8 [N], gk uint8 [M]
-    global flags; gk_idx int64 sorted global positions.
+    global flags; gk_idx int64 sorted global positions; ``threads`` workers.
     """
     packed = qp.shape[2] > 0
     nb, m_keys, dv = v.shape
     n = qp.shape[1] if packed else q.shape[1]
     nqt = (n + block_q - 1) // block_q
     out = np.zeros((nb, n, dv), v.dtype)
-    for t in prange(nb * nqt):
-        b = t // nqt
-        r = t % nqt
-        qt = r // 2 if r % 2 == 0 else nqt - 1 - r // 2  # pair cheap and costly causal tiles
-        i0 = qt * block_q
-        i1 = min(n, i0 + block_q)
-        br = i1 - i0
-        mb = mask_index[b] if mask.shape[0] > 0 else 0
-        qpt = qp[b, i0:i1]
-        qs = q[b, i0:i1] if not packed else q[0, 0:0]
-        top = np.full(br, -np.inf, v.dtype)
-        total = np.zeros(br, v.dtype)
-        acc = np.zeros((br, dv), v.dtype)
-        cols = np.empty(block_k, np.int64)
-        sbuf = np.empty((br, block_k), v.dtype)
-        pv = np.empty((br, dv), v.dtype)
-        sees_all = False
-        for i in range(i0, min(i1, gq.shape[0])):
-            if gq[i] != 0:
-                sees_all = True
-        lo = 0
-        hi = m_keys
-        if causal:
-            hi = min(hi, i1)
-        if window >= 0 and not sees_all:
-            lo = max(0, i0 - window)
-            hi = min(hi, i1 + window)
-        for j0 in range(lo, hi, block_k):
-            j1 = min(hi, j0 + block_k)
-            s = _tile_logits(packed, qs, qpt, k[b, j0:j1], kp[b, j0:j1], sbuf)
-            if (mask.shape[0] > 0 or (causal and j1 - 1 > i0)
-                    or (window >= 0 and (j0 < i1 - 1 - window or j1 - 1 > i0 + window))):
-                if mask.shape[0] == 0 and gk_idx.shape[0] == 0:
-                    _mask_band(s, i0, j0, causal, window)
-                else:
-                    for j in range(j1 - j0):
-                        cols[j] = j0 + j
-                    _mask_tile(s, i0, cols, mb, mask, mask_rows, causal, window, gq, gk)
-            _softmax_tile(s, top, total, acc, log2_scale)
-            np.dot(s, v[b, j0:j1], pv)
-            acc += pv
-        if gk_idx.shape[0] > 0 and window >= 0 and not sees_all:
-            idx = _outside_globals(gk_idx, lo, hi, m_keys, causal, i1)
-            if idx.shape[0] > 0:
-                kg = np.empty((idx.shape[0], k.shape[2]), k.dtype)
-                kpg = np.empty((idx.shape[0], kp.shape[2]), kp.dtype)
-                vg = np.empty((idx.shape[0], dv), v.dtype)
-                for j in range(idx.shape[0]):
-                    if packed:
-                        kpg[j] = kp[b, idx[j]]
+    ntask = nb * nqt
+    next_task = np.zeros(1, np.int64)
+    for _ in prange(min(threads, ntask)):
+        t = fetch_add(next_task, 0, 1)
+        while t < ntask:
+            b = t // nqt
+            r = t % nqt
+            qt = r // 2 if r % 2 == 0 else nqt - 1 - r // 2  # cheap and costly causal tiles
+            i0 = qt * block_q
+            i1 = min(n, i0 + block_q)
+            br = i1 - i0
+            mb = mask_index[b] if mask.shape[0] > 0 else 0
+            qpt = qp[b, i0:i1]
+            qs = q[b, i0:i1] if not packed else q[0, 0:0]
+            top = np.full(br, -np.inf, v.dtype)
+            total = np.zeros(br, v.dtype)
+            acc = np.zeros((br, dv), v.dtype)
+            cols = np.empty(block_k, np.int64)
+            sbuf = np.empty((br, block_k), v.dtype)
+            pv = np.empty((br, dv), v.dtype)
+            sees_all = False
+            for i in range(i0, min(i1, gq.shape[0])):
+                if gq[i] != 0:
+                    sees_all = True
+            lo = 0
+            hi = m_keys
+            if causal:
+                hi = min(hi, i1)
+            if window >= 0 and not sees_all:
+                lo = max(0, i0 - window)
+                hi = min(hi, i1 + window)
+            for j0 in range(lo, hi, block_k):
+                j1 = min(hi, j0 + block_k)
+                s = _tile_logits(packed, qs, qpt, k[b, j0:j1], kp[b, j0:j1], sbuf)
+                if (mask.shape[0] > 0 or (causal and j1 - 1 > i0)
+                        or (window >= 0
+                            and (j0 < i1 - 1 - window or j1 - 1 > i0 + window))):
+                    if mask.shape[0] == 0 and gk_idx.shape[0] == 0:
+                        _mask_band(s, i0, j0, causal, window)
                     else:
-                        kg[j] = k[b, idx[j]]
-                    vg[j] = v[b, idx[j]]
-                s = _tile_logits(packed, qs, qpt, kg, kpg, sbuf)
-                _mask_tile(s, i0, idx, mb, mask, mask_rows, causal, window, gq, gk)
+                        for j in range(j1 - j0):
+                            cols[j] = j0 + j
+                        _mask_tile(s, i0, cols, mb, mask, mask_rows, causal, window, gq, gk)
                 _softmax_tile(s, top, total, acc, log2_scale)
-                np.dot(s, vg, pv)
+                np.dot(s, v[b, j0:j1], pv)
                 acc += pv
-        for rr in range(br):
-            if total[rr] > 0:
-                inv = 1 / total[rr]
-                for e in range(dv):
-                    out[b, i0 + rr, e] = acc[rr, e] * inv
+            if gk_idx.shape[0] > 0 and window >= 0 and not sees_all:
+                idx = _outside_globals(gk_idx, lo, hi, m_keys, causal, i1)
+                if idx.shape[0] > 0:
+                    kg = np.empty((idx.shape[0], k.shape[2]), k.dtype)
+                    kpg = np.empty((idx.shape[0], kp.shape[2]), kp.dtype)
+                    vg = np.empty((idx.shape[0], dv), v.dtype)
+                    for j in range(idx.shape[0]):
+                        if packed:
+                            kpg[j] = kp[b, idx[j]]
+                        else:
+                            kg[j] = k[b, idx[j]]
+                        vg[j] = v[b, idx[j]]
+                    s = _tile_logits(packed, qs, qpt, kg, kpg, sbuf)
+                    _mask_tile(s, i0, idx, mb, mask, mask_rows, causal, window, gq, gk)
+                    _softmax_tile(s, top, total, acc, log2_scale)
+                    np.dot(s, vg, pv)
+                    acc += pv
+            for rr in range(br):
+                if total[rr] > 0:
+                    inv = 1 / total[rr]
+                    for e in range(dv):
+                        out[b, i0 + rr, e] = acc[rr, e] * inv
+            t = fetch_add(next_task, 0, 1)
     return out
 
 
@@ -330,5 +341,5 @@ def fused_attention(call, packed=None, block_q=BLOCK_Q, block_k=BLOCK_K) -> np.n
     with _single_threaded_blas():
         out = _attention_kernel(q, k, qp, kp, v, c, mask, mask_index, bool(mask_rows),
                                 bool(call.causal), int(window), gq, gk, g, int(block_q),
-                                int(block_k))
+                                int(block_k), numba.get_num_threads())
     return out.reshape(batch + (call.n, call.dv))

@@ -3,9 +3,11 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from neuroattn.attention import (hard_attention, reference_attention,
                                  scaled_dot_product_attention, spiking_self_attention)
+from neuroattn.attention._numba_math import transpose64
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -140,3 +142,21 @@ def test_hard_attention_sample_mean_converges(problem):
     big_l, r = np.log(2 / 1e-9), 2 * float(np.abs(v64).max())
     bound = np.sqrt(2 * np.maximum(var, 0) * big_l / samples) + 2 * r * big_l / (3 * samples)
     assert np.all(np.abs(out.values.astype(np.float64).mean(0) - soft) <= bound + 1e-12)
+
+
+@njit
+def _transpose64(a):
+    transpose64(a)
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=64, max_size=64))
+def test_bit_transpose_is_an_involution_and_the_matrix_transpose(words):
+    a = np.array(words, dtype=np.uint64)
+    bits = np.unpackbits(a.view(np.uint8), bitorder="little").reshape(64, 64)
+    b = a.copy()
+    _transpose64(b)
+    np.testing.assert_array_equal(
+        np.unpackbits(b.view(np.uint8), bitorder="little").reshape(64, 64), bits.T)
+    _transpose64(b)
+    np.testing.assert_array_equal(b, a)

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numba
 import numpy as np
 import pytest
 
@@ -118,3 +119,20 @@ def test_float16_inputs_come_back_float16():
     out = scaled_dot_product_attention(q, k, v, backend="numba")
     assert out.dtype == np.float16
     assert_meets_error_rule(out, q, k, v)
+
+
+@pytest.mark.parametrize("options", [{}, {"window": 20}, {"causal": True, "window": 7}])
+def test_result_does_not_depend_on_the_thread_count(options):
+    # Tasks are handed out at run time (a shared counter), in any order, to any thread.
+    rng = np.random.default_rng(11)
+    q, k, v = _qkv(rng, (3, 2, 300, 16), 300, 8, np.float32)
+    before = numba.get_num_threads()
+    try:
+        outs = []
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            outs.append(scaled_dot_product_attention(q, k, v, backend="numba", **options))
+    finally:
+        numba.set_num_threads(before)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])

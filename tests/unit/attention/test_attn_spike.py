@@ -1,12 +1,15 @@
 """Bit-packed spike attention: exact counts, softmax form, binary checks, torch paths."""
 
+import numba
 import numpy as np
 import pytest
 import torch
 
 from neuroattn.attention import (pack_spikes, popcount_scores, reference_attention,
                                  scaled_dot_product_attention, spiking_self_attention)
-from neuroattn.attention.spike import spiking_self_attention_packed
+from neuroattn.attention.spike import (TABLE_BYTES, _empty64, _largest_sum, _linear_kernel,
+                                       _split_counts, _split_rows, _table_rows,
+                                       spiking_self_attention_packed)
 from neuroattn.exceptions import ValidationError
 
 
@@ -149,3 +152,93 @@ def test_bad_key_mask_is_rejected():
     with pytest.raises(ValidationError, match=r"spiking_self_attention\.key_mask: must be a "
                                               r"boolean \[\.\.\., M\] array with M=4"):
         spiking_self_attention(q, q, q, key_mask=np.ones(3, dtype=bool))
+
+
+def _want(q, kv, scale):
+    """float32 of scale * (q @ kv) computed exactly (float64 holds these integers)."""
+    return ((q.astype(np.float64) @ kv.astype(np.float64)) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("top", [100, 70_000, 2**27, 2**40])
+@pytest.mark.parametrize("table_bytes", [0, 2**20])
+@pytest.mark.parametrize("d, dv", [(64, 64), (70, 33), (5, 1)])
+def test_query_sums_are_exact_in_every_table_type(top, table_bytes, d, dv):
+    # Counts with column sums near `top`, in every table type that holds them and with
+    # float32 and float64 products where allowed; table_bytes=0 forces 4-spike groups.
+    rng = np.random.default_rng(top % 1000 + d)
+    kv = rng.integers(0, max(1, 2 * top // d), (d, dv)).astype(np.uint64)
+    kv[:, 0] = top // d
+    largest = int(kv.sum(axis=0).max())
+    q = _spikes(rng, (1, 50, d), rate=0.5)
+    q[0, 0] = True
+    qp = pack_spikes(q)
+    out = _empty64((1, 50, dv), np.empty(0, np.float32))
+    dtypes = [t for t in (np.uint16, np.uint32, np.uint64) if largest < np.iinfo(t).max]
+    for dtype in dtypes:
+        for scale in (0.125, 1 / np.sqrt(70)):
+            factors = [scale]
+            if largest <= 2**24 and float(np.float32(scale)) == scale:
+                factors.append(np.float32(scale))
+            for factor in factors:
+                for stream in (False, True):
+                    _table_rows(qp, kv.astype(np.uint32 if top < 2**32 else np.uint64), 0,
+                                0, 50, out, factor, np.empty(0, dtype), table_bytes, stream)
+                    np.testing.assert_array_equal(out[0], _want(q[0], kv, scale))
+
+
+def test_largest_sum_bounds_every_column_sum():
+    rng = np.random.default_rng(12)
+    for rate in (0.0, 0.1, 0.9):
+        k, v = _spikes(rng, (3, 200, 70), rate), _spikes(rng, (3, 200, 9), 0.5)
+        column_sums = (np.swapaxes(k, -1, -2).astype(np.int64) @ v).sum(axis=-2)
+        bound = _largest_sum(pack_spikes(k))
+        assert bound == k.sum(axis=(-1, -2)).max() >= column_sums.max()
+
+
+@pytest.mark.parametrize("m, scale", [(1100, 1.0), (1100, 1 / np.sqrt(64.5))])
+def test_large_counts_stay_exact(m, scale):
+    # All ones: K^T V = M everywhere and every query sums D M = 70 400 > 2**16.
+    ones = np.ones((2, 3, m, 64), dtype=bool)
+    out = spiking_self_attention(ones[:, :, :5], ones, ones, scale=scale)
+    np.testing.assert_array_equal(out, np.float32(64.0 * m * scale))
+
+
+def test_split_tokens_and_queries_give_the_same_counts():
+    # Fewer batch entries than threads: keys and queries are cut into chunks.
+    rng = np.random.default_rng(8)
+    q, k, v = (_spikes(rng, s) for s in ((1, 700, 70), (1, 3000, 70), (1, 3000, 9)))
+    want = _want(q[0], (k[0].T.astype(np.int64) @ v[0]), 0.125)
+    qp, kp, vp = pack_spikes(q), pack_spikes(k), pack_spikes(v)
+    for threads in (1, 2, 3):
+        tables = np.empty(0, np.uint16)
+        out = _linear_kernel(qp, kp, vp, 70, 9, np.float32(0.125), tables, TABLE_BYTES,
+                             False, threads)
+        np.testing.assert_array_equal(out[0], want)
+        for kchunks, qchunks in [(1, 1), (3, 1), (1, 4), (5, 2)]:
+            parts = _split_counts(kp, vp, 70, 9, kchunks, threads)
+            out = _split_rows(qp, parts, np.float32(0.125), tables, qchunks, TABLE_BYTES,
+                              False, threads)
+            np.testing.assert_array_equal(out[0], want)
+
+
+def test_spiking_attention_does_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(9)
+    q, k, v = (_spikes(rng, (3, 2, n, 64)) for n in (300, 500, 500))
+    before = numba.get_num_threads()
+    try:
+        outs = []
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            outs.append(spiking_self_attention(q, k, v))
+    finally:
+        numba.set_num_threads(before)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
+def test_empty_batch_gives_an_empty_result():
+    rng = np.random.default_rng(10)
+    q = _spikes(rng, (0, 5, 8))
+    qp = pack_spikes(q)
+    out = spiking_self_attention_packed(qp, qp, qp, 8, 8)
+    assert out.shape == (0, 5, 8) and out.dtype == np.float32
