@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 import torch
+from _memory import rss_kib
 
 from neuroattn.attention import reference_attention, scaled_dot_product_attention
 from neuroattn.attention import pack_spikes, spiking_self_attention
@@ -62,14 +63,6 @@ def malloc_steady_state() -> None:
     _LIBC.mallopt(_M_TRIM_THRESHOLD, 64 * MIB)
 
 
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
-
-
 def peak_extra_bytes(fn) -> float:
     """Resident high-water mark during fn() minus resident size before it."""
     _LIBC.mallopt(_M_MMAP_THRESHOLD, 65536)   # freed buffers leave the resident set
@@ -78,9 +71,9 @@ def peak_extra_bytes(fn) -> float:
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        before = _rss_kib("VmRSS:")
+        before = rss_kib("VmRSS:")
         fn()
-        return (_rss_kib("VmHWM:") - before) * 1024.0
+        return (rss_kib("VmHWM:") - before) * 1024.0
     except OSError:
         return float("nan")
     finally:

@@ -53,6 +53,8 @@ import sys
 import time
 from pathlib import Path
 
+from _memory import rss_kib
+
 DT = 1e-4
 CUBA_N = 4000
 POSNER_K, POSNER_EXC, POSNER_INH, POSNER_SOA = 4, 100, 100, 0.1  # 0.5 s trials
@@ -66,14 +68,6 @@ def _sizes(quick: bool):
     return (0.2 if quick else 1.0), (32 if quick else 256)
 
 
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
-
-
 def _timed(fn):
     """(result, seconds, peak extra bytes) of fn().
 
@@ -84,13 +78,13 @@ def _timed(fn):
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        before = _rss_kib("VmRSS:")
+        before = rss_kib("VmRSS:")
     except OSError:
         before = None
     t0 = time.perf_counter()
     out = fn()
     seconds = time.perf_counter() - t0
-    extra = float("nan") if before is None else (_rss_kib("VmHWM:") - before) * 1024.0
+    extra = float("nan") if before is None else (rss_kib("VmHWM:") - before) * 1024.0
     return out, seconds, extra
 
 

@@ -9,7 +9,7 @@ contiguous row compiles to SIMD code. Relative error: < 2e-7 (float32; the polyn
 truncation is 5e-9, the rest is rounding) and < 3e-16 (float64). ``exp2(t)`` is 0 for
 ``t < -126.5`` (float32) / ``-1022.5`` (float64), so ``exp2(-inf) == 0``.
 
-Also: ``popcount`` and ``ctz`` (count trailing zeros) of a uint64, via LLVM intrinsics,
+Also: ``popcount`` of a uint64, via an LLVM intrinsic,
 :func:`fetch_add` (an atomic counter, for handing out parallel tasks one at a time),
 :func:`transpose64` (a 64 x 64 bit matrix, in place, on eight 512-bit vectors) and
 :func:`sum_rows`: ``dst[:] = rows[0] + rows[1] + ...`` (optionally times a scale)
@@ -30,7 +30,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["FASTMATH", "exp2", "popcount", "ctz", "fetch_add", "sum_rows", "transpose64"]
+__all__ = ["FASTMATH", "exp2", "popcount", "fetch_add", "sum_rows", "transpose64"]
 
 #: LLVM fast-math flags of the kernels: reassociation (vectorised sums and maxima),
 #: contraction (FMA), no signed zeros. Not 'nnan'/'ninf': masked logits are -inf.
@@ -67,16 +67,6 @@ def popcount(typingctx, x):
         return builder.call(fn, args)
     return sig, codegen
 
-
-@intrinsic
-def ctz(typingctx, x):
-    """Index of the lowest set bit of a non-zero uint64 (``llvm.cttz``)."""
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
-        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
-    return sig, codegen
 
 
 @intrinsic
