@@ -113,6 +113,9 @@ def _deterministic_net():
         Projection("a", "e", 60e-12, FixedIndegree(6, seed=4), tau_syn=3e-3),
         Projection("e", "a", 4e-12, AllToAll(), tau_syn=10e-3, sign="inh", delay=2e-3),
         Projection("f", "e", 30e-12, FixedProbability(0.5, seed=6), tau_syn=3e-3),
+        # a port fed only by dense projections: one shared current per trial
+        Projection("e", "c", 6e-12, AllToAll(), tau_syn=7e-3),
+        Projection("f", "c", 5e-12, AllToAll(), tau_syn=7e-3, sign="inh", delay=0.4e-3),
     ]
     probes = [Probe(p.name, "spikes") for p in pops] + [
         Probe("b", "v", neurons=(0, 4, 7)), Probe("c", "v", neurons=(1,)),
@@ -154,7 +157,8 @@ def test_spikes_and_potentials_equal_the_numpy_specification():
 def test_uniform_all_to_all_projections_take_the_dense_path():
     """The layout flags exactly the uniform all-to-all projections as dense; the kernel
     adds their spikes as masked vector adds (bit for bit the reference, tested above
-    with 'e' -> 'a', whose neurons often spike together)."""
+    with 'e' -> 'a', whose neurons often spike together). A port that only dense
+    projections feed ('c' at 7 ms) holds one current per trial (also tested above)."""
     from neuroattn.backends import check_run
     from neuroattn.backends.numba._layout import build_layout
 
@@ -162,7 +166,14 @@ def test_uniform_all_to_all_projections_take_the_dense_path():
     layout = build_layout(check_run(net, _ramp_stimulus(1), dt=DT))
     dense = [(pr.source, pr.target) for pr, flag in zip(net.projections, layout.pj_i[:, 4])
              if flag]
-    assert dense == [("e", "a")]  # not 'c' -> 'b': all-to-all with a weight matrix
+    # not 'c' -> 'b': all-to-all with a weight matrix
+    assert dense == [("e", "a"), ("e", "c"), ("f", "c")]
+    sizes = {p.name: p.size for p in net.populations}
+    ports = {(pr.target, pr.tau_syn): int(layout.port_n[layout.pj_i[j, 1]])
+             for j, pr in enumerate(net.projections)}
+    # 'a' at 10 ms also gets 'b' (fixed in-degree): one current per neuron
+    assert ports == {**{key: sizes[key[0]] for key in ports}, ("c", 7e-3): 1}
+    assert layout.n_rows == sum(ports.values())
     pops = [Population("x", 3, LIFParams()), Population("y", 2, LIFParams())]
     flags = build_layout(check_run(Network(pops, [
         Projection("x", "y", 1e-12, AllToAll()),
@@ -293,6 +304,33 @@ def test_philox_matches_the_random123_known_answers():
         a, b = words(np.array(ctr, np.uint64), np.array(key, np.uint64))
         got = (int(a) & 0xFFFFFFFF, int(a) >> 32, int(b) & 0xFFFFFFFF, int(b) >> 32)
         assert got == want
+
+
+def test_ziggurat_table_holds_the_exact_rectangle_test():
+    """Each fast-path entry's bound k is the first 21-bit uniform whose candidate leaves
+    the layer's rectangle, computed as ``zig_finish`` computes it; the entry read as a
+    float is the signed layer width to 2^-30."""
+    from numba import njit
+
+    from neuroattn.backends.numba import _rng
+
+    zx, table = _rng.ZX, _rng.ZIG_TABLE
+    assert table.shape == (2048,) and table.dtype == np.int64
+    bound = table & _rng.ZIG_BOUND_BITS
+    np.testing.assert_array_equal(bound[:1024], bound[1024:])
+    layer = np.arange(1024)
+    outside = (lambda u: u.astype(np.float64) * _rng.ZIG_INV_U * zx[layer] >= zx[layer + 1])
+    assert outside(bound[:1024]).all() and not outside(bound[:1024] - 1).any()
+    assert bound[1023] == 0  # the top layer's rectangle is empty
+    # 0.43 % of candidates fall outside (the module docstring)
+    assert 1 - bound[:1024].mean() / 2**21 == pytest.approx(0.0043, abs=0.0001)
+
+    @njit
+    def widths(t):
+        return np.array([_rng.as_float(t[k]) for k in range(t.size)])
+
+    want = np.concatenate([zx[:-1], -zx[:-1]]) * _rng.ZIG_INV_U
+    np.testing.assert_allclose(widths(table), want, rtol=2.0**-30, atol=0)
 
 
 def test_inf_names_the_population_and_the_step():

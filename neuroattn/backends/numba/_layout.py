@@ -3,8 +3,11 @@
 Neurons of all populations are numbered globally (population after population, in the
 network's order). Each population has one synaptic current per distinct ``tau_syn`` of
 the projections and 'poisson' drives onto it ("ports": currents with equal tau obey
-one linear equation, so they can share one variable). Projections are stored in CSR form by presynaptic neuron
-(the order of ``Projection.connections``). Spikes of each source population wait in a
+one linear equation, so they can share one variable). A port fed only by dense
+projections (see ``_is_dense``) holds one current per trial, not one per neuron: every
+neuron of the population receives the same spikes and starts at zero, so all its
+neurons' currents are equal at every step. Projections are stored in CSR form by
+presynaptic neuron (the order of ``Projection.connections``). Spikes of each source population wait in a
 ring of ``max_delay + 1`` slots, one list of spiking neurons per step and trial.
 """
 
@@ -34,6 +37,7 @@ class Layout(NamedTuple):
     pop_f: np.ndarray      # [P, 10] float64
     pop_i: np.ndarray      # [P, 15] int64
     port_row: np.ndarray   # [Q] first row of each port in the current array
+    port_n: np.ndarray     # [Q] rows of each port: the population's size, or 1 if shared
     port_f: np.ndarray     # [Q, 2]: decay exp(-dt/tau), synaptic kernel K(tau, tau_mem, dt)
     cd_ch: np.ndarray      # [C] current drives (grouped by population): channel
     cd_gain: np.ndarray    # [C] A per unit
@@ -54,7 +58,7 @@ class Layout(NamedTuple):
 
     def kernel_args(self) -> tuple:
         """The arrays ``advance`` takes, in its order (plain arrays compile fast)."""
-        return self[:13]
+        return self[:14]
 
 
 def build_layout(spec) -> Layout:
@@ -64,17 +68,25 @@ def build_layout(spec) -> Layout:
     index = {p.name: k for k, p in enumerate(pops)}
     drives = spec.stimulus.drives if spec.stimulus is not None else ()
 
-    # ports: one per distinct tau onto each population, projections first, then drives
+    # ports: one per distinct tau onto each population, projections first, then drives;
+    # a port is shared while every input to it is a dense projection
     taus = [[] for _ in pops]
-    for pr in net.projections:
-        _port(taus[index[pr.target]], pr.tau_syn)
+    shared = {}
+    csr = [_csr(pr, pops[index[pr.source]].size, pops[index[pr.target]].size)
+           for pr in net.projections]
+    dense = [_is_dense(*c, pops[index[pr.target]].size) for pr, c in zip(net.projections, csr)]
+    for pr, is_dense in zip(net.projections, dense):
+        key = (index[pr.target], pr.tau_syn)
+        _port(taus[key[0]], pr.tau_syn)
+        shared[key] = shared.get(key, True) and is_dense
     for d in drives:
         if d.kind == "poisson":
             _port(taus[index[d.population]], d.tau_syn)
+            shared[(index[d.population], d.tau_syn)] = False
 
     pop_f = np.zeros((len(pops), 10))
     pop_i = np.zeros((len(pops), 15), dtype=np.int64)
-    port_row, port_decay, port_k, q_of = [], [], [], []
+    port_row, port_n, port_decay, port_k, q_of = [], [], [], [], []
     max_delay = [-1] * len(pops)
     for pr in net.projections:
         s = index[pr.source]
@@ -100,9 +112,10 @@ def build_layout(spec) -> Layout:
         for tau in taus[k]:
             q_of[k][tau] = len(port_row)
             port_row.append(rows)
+            port_n.append(1 if shared[(k, tau)] else p.size)
             port_decay.append(math.exp(-dt / tau))
             port_k.append(synaptic_kernel(tau, par.tau_mem, dt))
-            rows += p.size
+            rows += port_n[-1]
         pop_i[k, I_Q1] = len(port_row)
         slots = max_delay[k] + 1
         pop_i[k, I_RING], pop_i[k, I_RBASE], pop_i[k, I_CBASE] = slots, ring_rows, ring_slots
@@ -122,12 +135,11 @@ def build_layout(spec) -> Layout:
     rowptrs, posts, ws, nsyn, nrp = [], [], [], 0, 0
     for j, pr in enumerate(net.projections):
         s, t = index[pr.source], index[pr.target]
-        rowptr, post, w = _csr(pr, pops[s].size, pops[t].size)
+        rowptr, post, w = csr[j]
         rowptrs.append(nsyn + rowptr)
         posts.append(post)
         ws.append(w)
-        pj_i[j] = (s, q_of[t][pr.tau_syn], _delay_steps(pr.delay, dt), nrp,
-                   _is_dense(rowptr, post, w, pops[t].size))
+        pj_i[j] = (s, q_of[t][pr.tau_syn], _delay_steps(pr.delay, dt), nrp, dense[j])
         nsyn += post.size
         nrp += pops[s].size + 1
 
@@ -138,7 +150,7 @@ def build_layout(spec) -> Layout:
             seen.extend(i for i in pb.neurons if i not in seen)
     vcols = [int(pop_i[index[name], I_OFF]) + i for name, idx in v_neurons.items() for i in idx]
     return Layout(
-        pop_f, pop_i, _arr(port_row, np.int64), np.array([port_decay, port_k]).T.copy(),
+        pop_f, pop_i, _arr(port_row, np.int64), _arr(port_n, np.int64), np.array([port_decay, port_k]).T.copy(),
         _arr([d.channel for _, _, d in cd], np.int64), _arr([d.gain for _, _, d in cd]),
         np.array([[d.channel, q_of[k][d.tau_syn]] for k, _, d in pd], np.int64).reshape(-1, 2),
         np.array([[d.gain, d.weight] for _, _, d in pd], np.float64).reshape(-1, 2), pj_i,

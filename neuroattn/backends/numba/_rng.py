@@ -13,7 +13,8 @@ a call serves two neighbouring neurons. Normal draws use the ziggurat of Marsagl
 Tsang (2000) with 1024 layers on 32-bit words (their original uses 32-bit words too):
 the layer (bits 0-9), the sign (bit 10) and a 21-bit uniform (bits 11-31), so a call
 serves four neurons. 99.57 % of candidates fall inside their layer's rectangle and are
-accepted by a multiply-and-compare (the kernel's ``_noise_add``); the rest finish in
+accepted by an integer compare and a multiply, with one lookup in ``ZIG_TABLE`` (the
+kernel's ``_noise_add``); the rest finish in
 ``zig_finish`` (wedge or tail test, and a new candidate after a rejection, with fresh
 64-bit words of another stream). The tables are those of the exact algorithm, so the
 draws are standard normal up to the 21-bit resolution within a layer. Poisson counts
@@ -26,7 +27,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = []
 
@@ -73,9 +76,46 @@ def _ziggurat_tables(n: int = 1024, r: float = 4.038849846109504,
     return x, np.exp(-0.5 * x * x)
 
 
-#: layer edges, read by the kernel's fast path too
 ZX, _ZF = _ziggurat_tables()
 _ZR = float(ZX[1])
+#: low bits of a ``ZIG_TABLE`` entry that hold the layer's acceptance bound
+ZIG_BOUND_BITS = np.int64((1 << 22) - 1)
+
+
+def _fast_path_table(zx: np.ndarray) -> np.ndarray:
+    """One int64 per (sign, layer): everything the ziggurat's fast path looks up.
+
+    Entry ``s * 1024 + i`` holds the float64 bits of ``(-1)^s zx[i] 2^-21`` with its 22
+    lowest mantissa bits replaced by ``k_i``, the smallest 21-bit ``u`` whose candidate
+    ``u 2^-21 zx[i]`` (evaluated as ``zig_finish`` does) is not below ``zx[i + 1]``. So
+    ``u < k_i`` is exactly the rectangle test, and ``u`` times the entry read as a float
+    is the candidate to a relative 2^-30 (the replaced bits).
+    """
+    n = zx.size - 1
+    layer = np.arange(n)
+    guess = np.floor(zx[1:] / zx[:-1] * 2.0**21).astype(np.int64)
+    bound = np.full(n, 2**21, dtype=np.int64)
+    for u in range(4, -5, -1):  # the float rounding moves the bound by at most one
+        cand = np.clip(guess + u, 0, 2**21)
+        hit = cand.astype(np.float64) * ZIG_INV_U * zx[layer] >= zx[layer + 1]
+        bound[hit] = cand[hit]
+    bits = np.concatenate([zx[:-1] * ZIG_INV_U, -zx[:-1] * ZIG_INV_U]).view(np.int64)
+    return (bits & ~ZIG_BOUND_BITS) | np.concatenate([bound, bound])
+
+
+#: the fast path's lookup table (see ``_fast_path_table``), index ``word & 2047``
+ZIG_TABLE = _fast_path_table(ZX)
+
+
+@intrinsic
+def as_float(typingctx, bits):
+    """The float64 whose bit pattern is the int64 ``bits`` (a register move)."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
 
 
 def trial_key(gen: np.random.Generator) -> np.ndarray:
