@@ -10,12 +10,16 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# `neuroattn compile` puts the numba engine's kernel in numba's on-disk cache (about
+# 5 s once), so no later process waits for the JIT compiler.
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
+	$(VENV)/bin/neuroattn compile
 	touch $@
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[test]'
+	$(VENV)/bin/neuroattn compile
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

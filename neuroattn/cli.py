@@ -4,6 +4,7 @@
     neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR
     neuroattn compare TASK --mechanism M [--backend B --trials N --seed S --out DIR]
     neuroattn demo
+    neuroattn compile
 
 Bad input exits with status 2 and one line on stderr; a failed simulation with 1.
 """
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="compare both tiers on Posner cueing and paired stimuli")
     demo.add_argument("--out", default="results", help="results directory (default results)")
     demo.add_argument("--force", action="store_true", help="rerun even if stored")
+    sub.add_parser("compile", help="compile the numba engine's kernel into numba's on-disk "
+                   "cache, so that a new process starts simulating at once (make does this)")
     return p
 
 
@@ -153,6 +156,15 @@ def _demo(args) -> int:
     return 0
 
 
+def _compile() -> int:
+    from neuroattn.backends.numba._warm import compile_kernel
+
+    done = compile_kernel()
+    how = "loaded from the cache" if done.from_cache else "compiled"
+    print(f"numba engine: kernel {how} in {done.seconds:.1f} s; cache: {done.cache_dir}")
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the ``neuroattn`` command; returns the exit status."""
     parser = build_parser()
@@ -164,6 +176,8 @@ def main(argv=None) -> int:
             return _run(args)
         if args.command == "compare":
             return _compare(args, progress=not args.no_progress)
+        if args.command == "compile":
+            return _compile()
         return _demo(args)
     except (ValidationError, BackendUnavailable) as exc:
         print(f"neuroattn: error: {exc}", file=sys.stderr)

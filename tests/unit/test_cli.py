@@ -83,3 +83,21 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip() == "neuroattn: error: --trials: must be >= 1 (got 0)"
+
+
+def test_compile_fills_the_cache_that_the_next_process_loads(tmp_path):
+    """`neuroattn compile` compiles the numba kernel into the cache; a new process then
+    loads it instead of compiling it again."""
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-c", "import sys; from neuroattn.cli import main; "
+           "sys.exit(main(['compile']))"]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("numba engine: kernel compiled in ")
+    assert str(tmp_path) in first.stdout
+    assert any(p.name.startswith("_kernel.advance") for p in tmp_path.rglob("*.nbi"))
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("numba engine: kernel loaded from the cache in ")
