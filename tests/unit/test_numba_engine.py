@@ -116,6 +116,8 @@ def _deterministic_net():
         # a port fed only by dense projections: one shared current per trial
         Projection("e", "c", 6e-12, AllToAll(), tau_syn=7e-3),
         Projection("f", "c", 5e-12, AllToAll(), tau_syn=7e-3, sign="inh", delay=0.4e-3),
+        # the only port of 'f', shared: the membrane pass adds it in the same loop
+        Projection("c", "f", 3e-12, AllToAll(), tau_syn=4e-3),
     ]
     probes = [Probe(p.name, "spikes") for p in pops] + [
         Probe("b", "v", neurons=(0, 4, 7)), Probe("c", "v", neurons=(1,)),
@@ -158,7 +160,8 @@ def test_uniform_all_to_all_projections_take_the_dense_path():
     """The layout flags exactly the uniform all-to-all projections as dense; the kernel
     adds their spikes as masked vector adds (bit for bit the reference, tested above
     with 'e' -> 'a', whose neurons often spike together). A port that only dense
-    projections feed ('c' at 7 ms) holds one current per trial (also tested above)."""
+    projections feed ('c' at 7 ms, 'f' at 4 ms) holds one current per trial (also
+    tested above)."""
     from neuroattn.backends import check_run
     from neuroattn.backends.numba._layout import build_layout
 
@@ -167,12 +170,12 @@ def test_uniform_all_to_all_projections_take_the_dense_path():
     dense = [(pr.source, pr.target) for pr, flag in zip(net.projections, layout.pj_i[:, 4])
              if flag]
     # not 'c' -> 'b': all-to-all with a weight matrix
-    assert dense == [("e", "a"), ("e", "c"), ("f", "c")]
+    assert dense == [("e", "a"), ("e", "c"), ("f", "c"), ("c", "f")]
     sizes = {p.name: p.size for p in net.populations}
     ports = {(pr.target, pr.tau_syn): int(layout.port_n[layout.pj_i[j, 1]])
              for j, pr in enumerate(net.projections)}
     # 'a' at 10 ms also gets 'b' (fixed in-degree): one current per neuron
-    assert ports == {**{key: sizes[key[0]] for key in ports}, ("c", 7e-3): 1}
+    assert ports == {**{key: sizes[key[0]] for key in ports}, ("c", 7e-3): 1, ("f", 4e-3): 1}
     assert layout.n_rows == sum(ports.values())
     pops = [Population("x", 3, LIFParams()), Population("y", 2, LIFParams())]
     flags = build_layout(check_run(Network(pops, [

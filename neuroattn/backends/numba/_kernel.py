@@ -136,9 +136,21 @@ def advance(n0, n1, dt, spb, n_rec, rows, vals, tstride,
 def _membrane(p, nb, em, rm, q0, q1, port_row, port_n, port_f, vinf, acc, v, isyn):
     """acc = exact step of the membrane and the currents as they stand; decay them.
 
-    A shared port (``port_n[q] == 1``) holds one current per trial for all neurons.
+    A shared port (``port_n[q] == 1``) holds one current per trial for all neurons. A
+    population with one port, shared, takes a single pass (the same operations).
     """
     m = acc.shape[0]
+    if q1 - q0 == 1 and port_n[q0] == 1:
+        vinf_p = vinf[p * nb:(p + 1) * nb]
+        cur = isyn[port_row[q0] * nb:(port_row[q0] + 1) * nb]
+        dq, kq = port_f[q0, 0], port_f[q0, 1]
+        for i in range(m // nb):
+            acc_i, v_i = acc[i * nb:(i + 1) * nb], v[i * nb:(i + 1) * nb]
+            for b in range(nb):
+                acc_i[b] = (vinf_p[b] + (v_i[b] - vinf_p[b]) * em) + (rm * cur[b]) * kq
+        for b in range(nb):
+            cur[b] = cur[b] * dq
+        return
     if nb == 1:
         vi = vinf[p]
         for k in range(m):
