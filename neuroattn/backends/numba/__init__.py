@@ -7,7 +7,8 @@ synaptic kernels); projections are CSR by presynaptic neuron and propagate only 
 spikes that happened (event-driven), through a ring of ``max_delay + 1`` steps. Every
 random draw is a counter-based Philox4x32-10 value keyed per trial from
 ``trial_rng(seed, trial)``, so trial t's result does not depend on the batch or the
-threads it ran with. The kernel is compiled on first use and cached on disk.
+threads it ran with. The kernel is compiled on first use and cached on disk
+(``neuroattn compile`` does it ahead of use).
 
 Options of ``run``: ``threads`` (default ``numba.get_num_threads()``) and
 ``batch_size`` (default: all trials). See docs/engines.md.
