@@ -30,6 +30,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from neuroattn._bits import bits_to_f32, bits_to_f64
+
 __all__ = ["FASTMATH", "exp2", "popcount", "fetch_add", "sum_rows", "transpose64"]
 
 #: LLVM fast-math flags of the kernels: reassociation (vectorised sums and maxima),
@@ -37,24 +39,6 @@ __all__ = ["FASTMATH", "exp2", "popcount", "fetch_add", "sum_rows", "transpose64
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 _LN2 = math.log(2.0)
-
-
-@intrinsic
-def _bits_to_f32(typingctx, x):
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return sig, codegen
-
-
-@intrinsic
-def _bits_to_f64(typingctx, x):
-    sig = types.float64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return sig, codegen
 
 
 @intrinsic
@@ -118,7 +102,7 @@ def _exp2_impl(t):
             p = p * x + c[1]
             p = p * x + c[0]
             bits = (np.int32(n) + np.int32(127)) << np.int32(23)
-            r = p * _bits_to_f32(bits)
+            r = p * bits_to_f32(bits)
             return r if u > cut else np.float32(0.0)
         return impl
     if t == types.float64:
@@ -145,7 +129,7 @@ def _exp2_impl(t):
             p = p * x + c[1]
             p = p * x + c[0]
             bits = (np.int64(n) + np.int64(1023)) << np.int64(52)
-            r = p * _bits_to_f64(bits)
+            r = p * bits_to_f64(bits)
             return r if u > cut else 0.0
         return impl
     return None

@@ -315,6 +315,7 @@ def test_ziggurat_table_holds_the_exact_rectangle_test():
     float is the signed layer width to 2^-30."""
     from numba import njit
 
+    from neuroattn._bits import bits_to_f64
     from neuroattn.backends.numba import _rng
 
     zx, table = _rng.ZX, _rng.ZIG_TABLE
@@ -330,7 +331,7 @@ def test_ziggurat_table_holds_the_exact_rectangle_test():
 
     @njit
     def widths(t):
-        return np.array([_rng.as_float(t[k]) for k in range(t.size)])
+        return np.array([bits_to_f64(t[k]) for k in range(t.size)])
 
     want = np.concatenate([zx[:-1], -zx[:-1]]) * _rng.ZIG_INV_U
     np.testing.assert_allclose(widths(table), want, rtol=2.0**-30, atol=0)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
+from neuroattn._bits import bits_to_f64
 from neuroattn.backends.numba import _rng
 from neuroattn.backends.numba._layout import (
     ESCAPE, F_DU, F_EM, F_IBIAS, F_NOISE, F_RHO0, F_RM, F_THETA, F_VREST, F_VRESET, F_VTH,
@@ -163,7 +164,7 @@ def _membrane(p, nb, em, rm, q0, q1, port_row, port_n, port_f, vinf, acc, v, isy
                 acc_i[b] = vinf_p[b] + (v_i[b] - vinf_p[b]) * em
     for q in range(q0, q1):
         dq, kq = port_f[q, 0], port_f[q, 1]
-        if port_n[q] == 1 and m > nb:
+        if port_n[q] == 1:
             cur = isyn[port_row[q] * nb:(port_row[q] + 1) * nb]
             for i in range(m // nb):
                 acc_i = acc[i * nb:(i + 1) * nb]
@@ -212,7 +213,7 @@ def _noise_add(nb, n, off, scale, keys, words, flag, acc):
         u = w >> 11
         inside = u < (e & bound_bits)
         flag[k] = not inside
-        acc[k] = acc[k] + scale * (float(u) * _rng.as_float(e) if inside else 0.0)
+        acc[k] = acc[k] + scale * (float(u) * bits_to_f64(e) if inside else 0.0)
     f64 = flag.view(np.uint64)  # eight flags at a time
     for j in range((m + 7) // 8):
         if f64[j]:

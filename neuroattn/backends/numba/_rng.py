@@ -27,9 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 __all__ = []
 
@@ -105,17 +103,6 @@ def _fast_path_table(zx: np.ndarray) -> np.ndarray:
 
 #: the fast path's lookup table (see ``_fast_path_table``), index ``word & 2047``
 ZIG_TABLE = _fast_path_table(ZX)
-
-
-@intrinsic
-def as_float(typingctx, bits):
-    """The float64 whose bit pattern is the int64 ``bits`` (a register move)."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
 
 
 def trial_key(gen: np.random.Generator) -> np.ndarray:
