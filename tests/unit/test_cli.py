@@ -97,7 +97,7 @@ def test_compile_fills_the_cache_that_the_next_process_loads(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("numba engine: kernel compiled in ")
     assert str(tmp_path) in first.stdout
-    assert any(p.name.startswith("_kernel.advance") for p in tmp_path.rglob("*.nbi"))
+    assert any("advance" in p.name for p in tmp_path.rglob("*.nbi"))
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("numba engine: kernel loaded from the cache in ")

@@ -236,6 +236,43 @@ def test_fixed_seed_is_bit_identical_whatever_the_batch_and_threads():
     assert not np.array_equal(ref.rates[0], ref.rates[1])
 
 
+def test_kernel_variants_need_their_features_and_change_no_result(monkeypatch):
+    """Each network runs the kernel variant of its features; the variant with every
+    feature gives the same results bit for bit (pruning leaves out code, not steps)."""
+    from neuroattn.backends import check_run
+    from neuroattn.backends.numba import _layout
+
+    net, stim = _noisy_net()
+    noisy = Network(net.populations[:2], net.projections[1:3],
+                    [pb for pb in net.probes if pb.population in ("exc", "inh")], name="lif")
+    lif_stim = Stimulus(stim.values, stim.dt, stim.drives[:1])
+    full_det, det_stim = _deterministic_net(), _ramp_stimulus(2)
+    abc = lambda name: name in "abc"  # noqa: E731  (the LIF populations)
+    det = Network([p for p in full_det.populations if abc(p.name)],
+                  [pr for pr in full_det.projections if abc(pr.source) and abc(pr.target)],
+                  [pb for pb in full_det.probes if abc(pb.population)], name="lif-det")
+    det_stim = Stimulus(det_stim.values, det_stim.dt,
+                        [d for d in det_stim.drives if abc(d.population)])
+    cases = [(net, stim, (True, True, True)), (full_det, _ramp_stimulus(2), (False, False, True)),
+             (noisy, lif_stim, (True, False, False)), (det, det_stim, (False, False, False))]
+    for n, s, want in cases:
+        assert _layout.build_layout(check_run(n, s, dt=DT)).features == want
+    pois_only = Network([Population("p", 3, LIFParams())], [], name="p")
+    pois_stim = Stimulus(stim.values, stim.dt, [Drive(1, "p", "poisson", gain=1.0,
+                                                      weight=1e-12)])
+    assert _layout.build_layout(check_run(pois_only, pois_stim, dt=DT)).features == (
+        False, True, False)
+    runs = [simulate(n, s, dt=DT, seed=4, backend="numba") for n, s, _ in cases[2:]]
+    for r in runs:  # both networks fire
+        assert sum(idx.size for trial in r.spikes for idx, _ in trial.values()) > 100
+    monkeypatch.setattr(_layout.Layout, "features", property(lambda self: (True,) * 3))
+    _assert_same(runs[0], simulate(noisy, lif_stim, dt=DT, seed=4, backend="numba"))
+    full = simulate(det, det_stim, dt=DT, seed=4, backend="numba")
+    np.testing.assert_array_equal(full.rates, runs[1].rates)
+    for name in full.v:
+        np.testing.assert_array_equal(full.v[name], runs[1].v[name])
+
+
 def test_membrane_noise_is_gaussian_with_the_ou_stationary_std():
     """Free membranes (threshold out of reach) started at rest: v ~ N(v_rest, sigma^2)."""
     from scipy import stats
@@ -270,7 +307,7 @@ def test_poisson_input_counts_are_poisson(lam):
         words = np.empty(1000, np.uint64)
         cur = np.zeros(1000)
         for step in range(n_draws // 1000):
-            _kernel._words(words, 1000, 2, 1, 0, step, _rng.STREAM_POISSON, keys)
+            _kernel._pair_words(words, 1000, 1, 0, step, _rng.STREAM_POISSON, keys)
             _kernel._poisson_add(0, 1, step, 0, 1.0, pois, words, keys, cur)
         return cur
 

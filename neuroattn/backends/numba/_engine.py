@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from neuroattn.backends._common import bin_counts, check_finite
-from neuroattn.backends.numba._kernel import advance
+from neuroattn.backends.numba._kernel import kernel
 from neuroattn.backends.numba._layout import I_OFF, I_SIZE, build_layout
 from neuroattn.backends.numba._state import init_state
 from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
@@ -61,6 +61,7 @@ def run(spec, progress: bool = False, **options) -> Recording:
             f"supported (got {spec.n_steps} steps, {spec.network.n_neurons} neurons); split "
             "the run or use the torch backend")
     layout = build_layout(spec)
+    advance = kernel(*layout.features)
     if batch_size is None:
         batch_size = max(1, min(spec.trials, _BATCH_BYTES // _bytes_per_trial(spec, layout)))
     rows = spec.stimulus_row()
@@ -71,7 +72,7 @@ def run(spec, progress: bool = False, **options) -> Recording:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for first in range(0, spec.trials, batch_size):
                 trials = range(first, min(first + batch_size, spec.trials))
-                parts.append(_run_batch(spec, layout, rows, trials, threads, pool, bar))
+                parts.append(_run_batch(advance, spec, layout, rows, trials, threads, pool, bar))
     finally:
         if bar is not None:
             bar.close()
@@ -111,7 +112,7 @@ def _progress_bar(progress, total):
     return tqdm(total=total, unit="step", desc="numba")
 
 
-def _run_batch(spec, layout, rows, trials, threads, pool, bar):
+def _run_batch(advance, spec, layout, rows, trials, threads, pool, bar):
     """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols])."""
     n_chunks = min(threads, len(trials))
     edges = np.linspace(trials.start, trials.stop, n_chunks + 1).round().astype(int)
@@ -122,7 +123,7 @@ def _run_batch(spec, layout, rows, trials, threads, pool, bar):
     seg = max(1, spec.n_steps // _PROGRESS_UPDATES) if bar is not None else spec.n_steps
     for n0 in range(0, spec.n_steps, seg):
         n1 = min(n0 + seg, spec.n_steps)
-        jobs = [(spec, layout, rows, *stims[c], states[c], spikes[c], n0, n1)
+        jobs = [(advance, spec, layout, rows, *stims[c], states[c], spikes[c], n0, n1)
                 for c in range(n_chunks)]
         if n_chunks == 1:
             _advance_chunk(*jobs[0])
@@ -136,8 +137,9 @@ def _run_batch(spec, layout, rows, trials, threads, pool, bar):
             np.concatenate([st.vrec for st in states], axis=2).transpose(2, 0, 1))
 
 
-def _advance_chunk(spec, layout, rows, vals, tstride, st, spikes, n0, n1):
-    """Run one chunk over steps [n0, n1), draining its spike record as needed."""
+def _advance_chunk(advance, spec, layout, rows, vals, tstride, st, spikes, n0, n1):
+    """Run one chunk over steps [n0, n1) with the kernel ``advance``, draining its spike
+    record as needed."""
     n = n0
     nb = st.keys.shape[1]
     while True:

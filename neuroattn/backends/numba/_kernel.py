@@ -19,13 +19,24 @@ Every population reads its currents in step 3 before step 4 adds to any, so a sp
 at step n first moves a membrane at step n + 1. Within a step, Poisson input is added
 before recurrent spikes (the sum is the same; only float rounding can differ).
 
-The functions take plain arrays (not the Layout/State tuples): numba compiles them
-several times faster. Loops index slices with their own loop variable, which the
-compiler knows is non-negative, so it can vectorise them.
+Compile time (docs/engines.md, "Compilation") shapes the code:
+
+- ``kernel(noise, poisson, escape)`` gives the ``advance`` for a network's features; each
+  of the eight variants leaves out the code of the features it lacks, so a network
+  compiles only what it runs. The variants do the same arithmetic in the same order.
+- The functions take plain arrays (not the Layout/State tuples): numba compiles them
+  several times faster. The views ``w32`` and ``f64`` come from Python for the same
+  reason (``ndarray.view`` costs numba about 0.2 s to compile per call site).
+- No function allocates, so they run without numba's reference counting (``_nrt=False``):
+  less code to compile, nothing to count.
+
+Loops index slices with their own loop variable, which the compiler knows is
+non-negative, so it can vectorise them.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -43,94 +54,117 @@ __all__ = []
 
 _BIG = 1.7976931348623157e308  # largest float64: |x| <= _BIG is false for NaN and Inf
 _U32 = np.uint64(32)
-_HELPER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-               error_model="numpy")
+_JIT = dict(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy", _nrt=False)
+_HELPER = dict(_JIT, no_cpython_wrapper=True)  # called from the kernel only
 
 
-@njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
-def advance(n0, n1, dt, spb, n_rec, rows, vals, tstride,
-            pop_f, pop_i, port_row, port_n, port_f, cd_ch, cd_gain, pd_i, pd_f, pj_i, rowptr, post, w,
-            vcols,
-            v, ref, isyn, keys, ring_idx, ring_cnt, vinf, pois, acc, words, flag, counts,
-            vrec, rec_idx, rec_step, rec_n):
-    """Advance one chunk from step n0 to at most n1 (arguments: see Layout and State).
+def _make_advance(noise: bool, poisson: bool, escape: bool):
+    """The kernel for networks with (``True``) or without these features.
 
-    Returns
-    -------
-    (reached, bad_pop) : (int, int)
-        ``reached`` is the first step not simulated: ``n1``, or earlier when a trial's
-        spike record is nearly full (drain it and call again) or when a potential
-        became NaN/Inf (``bad_pop`` >= 0 names the population; the bad values are
-        stored in ``v``).
-
-    Notes
-    -----
-    Numba re-optimises every callee inside each caller's module, so the helpers are
-    called from here only (one level deep): compile time stays a few seconds.
+    ``noise``: a LIF population with membrane noise; ``poisson``: a 'poisson' drive;
+    ``escape``: an escape-noise population. They are constants of the closure, so numba
+    prunes the branches of absent features before typing them: their code and helpers
+    are not compiled. numba's cache keys each variant by its constants.
     """
-    nb = keys.shape[1]
-    cap = rec_idx.shape[1]
-    for n in range(n0, n1):
-        if n_rec > 0:
-            for b in range(nb):
-                if rec_n[b] + n_rec > cap:
-                    return n, -1
-        for c in range(vcols.shape[0]):
-            for b in range(nb):
-                vrec[n, c, b] = v[vcols[c] * nb + b]
-        row = rows[n]
-        for p in range(pop_i.shape[0]):  # v_inf of the 'current' drives, per trial
-            for b in range(nb):
-                iext = 0.0
-                if row >= 0:
-                    for d in range(pop_i[p, I_CD0], pop_i[p, I_CD1]):
-                        iext += cd_gain[d] * vals[row, cd_ch[d], b * tstride]
-                vinf[p * nb + b] = pop_f[p, F_VREST] + pop_f[p, F_RM] * (pop_f[p, F_IBIAS] + iext)
-        for d in range(pd_i.shape[0]):  # Poisson mean per piece, exp(-mean), pieces
-            for b in range(nb):
-                lam = 0.0
-                if row >= 0:
-                    lam = max(pd_f[d, 0] * vals[row, pd_i[d, 0], b * tstride], 0.0) * dt
-                pieces = max(1, math.ceil(lam / _rng.POISSON_PIECE))
-                pois[0, d * nb + b] = lam / pieces
-                pois[1, d * nb + b] = math.exp(-lam / pieces)
-                pois[2, d * nb + b] = pieces
-        for p in range(pop_i.shape[0]):
-            ip, f = pop_i[p], pop_f[p]
-            size, off = ip[I_SIZE], ip[I_OFF]
-            m, k0 = size * nb, off * nb
-            slots = ip[I_RING]
-            if slots > 0:
-                base = (ip[I_CBASE] + n % slots) * nb
-                ring_cnt[base:base + nb] = 0
-            _membrane(p, nb, f[F_EM], f[F_RM], ip[I_Q0], ip[I_Q1], port_row, port_n, port_f,
-                      vinf, acc[:m], v[k0:k0 + m], isyn)
-            for d in range(ip[I_PD0], ip[I_PD1]):  # Poisson input of this step
-                lam = 0.0
+
+    @njit(**_JIT)
+    def advance(n0, n1, dt, spb, n_rec, rows, vals, tstride,
+                pop_f, pop_i, port_row, port_n, port_f, cd_ch, cd_gain, pd_i, pd_f, pj_i, rowptr,
+                post, w, vcols,
+                v, ref, isyn, keys, ring_idx, ring_cnt, vinf, pois, acc, words, w32, flag, f64,
+                counts, vrec, rec_idx, rec_step, rec_n):
+        """Advance one chunk from step n0 to at most n1 (arguments: see Layout and State).
+
+        Returns
+        -------
+        (reached, bad_pop) : (int, int)
+            ``reached`` is the first step not simulated: ``n1``, or earlier when a
+            trial's spike record is nearly full (drain it and call again) or when a
+            potential became NaN/Inf (``bad_pop`` >= 0 names the population; the bad
+            values are stored in ``v``).
+
+        Notes
+        -----
+        Numba re-optimises every callee inside each caller's module, so the helpers
+        are called from here only (one level deep): compile time stays a few seconds.
+        """
+        nb = keys.shape[1]
+        cap = rec_idx.shape[1]
+        for n in range(n0, n1):
+            if n_rec > 0:
                 for b in range(nb):
-                    lam = max(lam, pois[0, d * nb + b])
-                if lam > 0.0:
-                    _words(words, size, np.int64(2), nb, off, n, _rng.STREAM_POISSON + d, keys)
-                    r0 = port_row[pd_i[d, 1]] * nb
-                    _poisson_add(d, nb, n, off, pd_f[d, 1], pois, words, keys,
-                                 isyn[r0:r0 + m])
-            if ip[I_KIND] == ESCAPE:
-                _words(words, size, np.int64(2), nb, off, n, _rng.STREAM_ESCAPE, keys)
-                ok = _fire_escape(nb, dt, f, ip[I_NREF], ip[I_RESET] != 0, acc[:m],
-                                  v[k0:k0 + m], ref[k0:k0 + m], words, flag[:m])
-            else:
-                if f[F_NOISE] > 0.0:
-                    _words(words, size, np.int64(4), nb, off, n, _rng.STREAM_NOISE, keys)
-                    _noise_add(nb, n, off, f[F_NOISE], keys, words, flag, acc[:m])
-                ok = _fire_lif(f[F_VTH], f[F_VRESET], ip[I_NREF], acc[:m], v[k0:k0 + m],
-                               ref[k0:k0 + m], flag[:m])
-            if not ok:
-                return n, p
-            _spikes(p, n, n // spb, nb, m, ip, flag, counts, ring_idx, ring_cnt, rec_idx,
-                    rec_step, rec_n)
-        _propagate(n, nb, pop_i, pj_i, port_row, port_n, rowptr, post, w, ring_idx, ring_cnt,
-                   isyn)
-    return n1, -1
+                    if rec_n[b] + n_rec > cap:
+                        return n, -1
+            for c in range(vcols.shape[0]):
+                for b in range(nb):
+                    vrec[n, c, b] = v[vcols[c] * nb + b]
+            row = rows[n]
+            for p in range(pop_i.shape[0]):  # v_inf of the 'current' drives, per trial
+                for b in range(nb):
+                    iext = 0.0
+                    if row >= 0:
+                        for d in range(pop_i[p, I_CD0], pop_i[p, I_CD1]):
+                            iext += cd_gain[d] * vals[row, cd_ch[d], b * tstride]
+                    vinf[p * nb + b] = pop_f[p, F_VREST] + pop_f[p, F_RM] * (
+                        pop_f[p, F_IBIAS] + iext)
+            if poisson:
+                for d in range(pd_i.shape[0]):  # Poisson mean per piece, exp(-mean), pieces
+                    for b in range(nb):
+                        lam = 0.0
+                        if row >= 0:
+                            lam = max(pd_f[d, 0] * vals[row, pd_i[d, 0], b * tstride], 0.0) * dt
+                        pieces = max(1, math.ceil(lam / _rng.POISSON_PIECE))
+                        pois[0, d * nb + b] = lam / pieces
+                        pois[1, d * nb + b] = math.exp(-lam / pieces)
+                        pois[2, d * nb + b] = pieces
+            for p in range(pop_i.shape[0]):
+                ip, f = pop_i[p], pop_f[p]
+                size, off = ip[I_SIZE], ip[I_OFF]
+                m, k0 = size * nb, off * nb
+                slots = ip[I_RING]
+                if slots > 0:
+                    base = (ip[I_CBASE] + n % slots) * nb
+                    for b in range(nb):
+                        ring_cnt[base + b] = 0
+                _membrane(p, nb, f[F_EM], f[F_RM], ip[I_Q0], ip[I_Q1], port_row, port_n,
+                          port_f, vinf, acc[:m], v[k0:k0 + m], isyn)
+                if poisson:
+                    for d in range(ip[I_PD0], ip[I_PD1]):  # Poisson input of this step
+                        lam = 0.0
+                        for b in range(nb):
+                            lam = max(lam, pois[0, d * nb + b])
+                        if lam > 0.0:
+                            _pair_words(words, size, nb, off, n, _rng.STREAM_POISSON + d, keys)
+                            r0 = port_row[pd_i[d, 1]] * nb
+                            _poisson_add(d, nb, n, off, pd_f[d, 1], pois, words, keys,
+                                         isyn[r0:r0 + m])
+                if escape and ip[I_KIND] == ESCAPE:
+                    _pair_words(words, size, nb, off, n, _rng.STREAM_ESCAPE, keys)
+                    ok = _fire_escape(nb, dt, f, ip[I_NREF], ip[I_RESET] != 0, acc[:m],
+                                      v[k0:k0 + m], ref[k0:k0 + m], words, flag[:m])
+                else:
+                    if noise and f[F_NOISE] > 0.0:
+                        _noise_add(nb, n, off, f[F_NOISE], keys, words, w32, flag, f64, acc[:m])
+                    ok = _fire_lif(f[F_VTH], f[F_VRESET], ip[I_NREF], acc[:m], v[k0:k0 + m],
+                                   ref[k0:k0 + m], flag[:m])
+                if not ok:
+                    return n, p
+                _spikes(p, n, n // spb, nb, m, ip, flag, f64, counts, ring_idx, ring_cnt,
+                        rec_idx, rec_step, rec_n)
+            _propagate(n, nb, pop_i, pj_i, port_row, port_n, rowptr, post, w, ring_idx,
+                       ring_cnt, isyn)
+        return n1, -1
+
+    return advance
+
+
+#: one kernel per feature set (noise, poisson, escape); numba compiles each on first use
+_VARIANTS = {f: _make_advance(*f) for f in itertools.product((False, True), repeat=3)}
+
+
+def kernel(noise: bool, poisson: bool, escape: bool):
+    """The ``advance`` that leaves out the code of absent features (``Layout.features``)."""
+    return _VARIANTS[bool(noise), bool(poisson), bool(escape)]
 
 
 @njit(**_HELPER)
@@ -195,17 +229,37 @@ def _poisson_add(d, nb, n, off, weight, pois, words, keys, cur):
 
 
 @njit(**_HELPER)
-def _noise_add(nb, n, off, scale, keys, words, flag, acc):
+def _noise_add(nb, n, off, scale, keys, words, w32, flag, f64, acc):
     """acc += scale * N(0, 1) for every neuron and trial of a population block.
 
-    ``words`` comes from ``_words`` with stride 4: its uint32 view holds the word of
-    neuron i, trial b at ``i nb + b``. The ziggurat's fast path makes one lookup per word
-    in ``_rng.ZIG_TABLE`` (the rectangle's bound and the signed layer width, packed in
-    one int64): one vector gather instead of two. The 0.43 % of candidates outside
-    their rectangle are finished after.
+    First the ziggurat words: Philox call h (counter neuron ``off + 4 h``, stream
+    ``STREAM_NOISE``) serves four neurons, neuron i of trial b gets ``w32[i nb + b]``
+    (``w32`` is ``words`` read as uint32). The loop that vectorises runs over the
+    trials, or with one trial over the calls (then the layout is the Philox output in
+    counter order, stored as uint64 pairs). The fast path then makes one lookup per
+    word in ``_rng.ZIG_TABLE`` (the rectangle's bound and the signed layer width,
+    packed in one int64): one vector gather instead of two. The 0.43 % of candidates
+    outside their rectangle (flagged; ``f64`` reads eight flags at a time) are finished
+    after.
     """
     m = acc.shape[0]
-    w32 = words.view(np.uint32)
+    key0, key1 = keys[0], keys[1]
+    if nb == 1:
+        for h in range((m + 3) // 4):
+            a, c = _rng.pair(key0[0], key1[0], off + 4 * h, n, _rng.STREAM_NOISE, 0)
+            words[2 * h] = a
+            words[2 * h + 1] = c
+    else:
+        for h in range((m // nb + 3) // 4):
+            q0, q1 = w32[4 * h * nb:(4 * h + 1) * nb], w32[(4 * h + 1) * nb:(4 * h + 2) * nb]
+            q2 = w32[(4 * h + 2) * nb:(4 * h + 3) * nb]
+            q3 = w32[(4 * h + 3) * nb:(4 * h + 4) * nb]
+            for b in range(nb):
+                a, c = _rng.pair(key0[b], key1[b], off + 4 * h, n, _rng.STREAM_NOISE, 0)
+                q0[b] = a
+                q1[b] = a >> _U32
+                q2[b] = c
+                q3[b] = c >> _U32
     table, bound_bits = _rng.ZIG_TABLE, _rng.ZIG_BOUND_BITS
     for k in range(m):  # layer: bits 0-9, sign: bit 10, uniform: bits 11-31
         w = np.int64(w32[k])
@@ -214,13 +268,12 @@ def _noise_add(nb, n, off, scale, keys, words, flag, acc):
         inside = u < (e & bound_bits)
         flag[k] = not inside
         acc[k] = acc[k] + scale * (float(u) * bits_to_f64(e) if inside else 0.0)
-    f64 = flag.view(np.uint64)  # eight flags at a time
     for j in range((m + 7) // 8):
         if f64[j]:
             for k in range(8 * j, min(8 * j + 8, m)):
                 if flag[k]:
                     b = k % nb
-                    x = _rng.zig_finish(np.int64(w32[k]), keys[0, b], keys[1, b], off + k // nb,
+                    x = _rng.zig_finish(np.int64(w32[k]), key0[b], key1[b], off + k // nb,
                                         n, _rng.STREAM_NOISE_MORE)
                     acc[k] = acc[k] + scale * x
 
@@ -272,12 +325,12 @@ def _fire_escape(nb, dt, f, nref, reset, acc, v, ref, words, flag):
 
 
 @njit(**_HELPER)
-def _spikes(p, n, bin_, nb, m, ip, flag, counts, ring_idx, ring_cnt, rec_idx, rec_step,
-            rec_n):
-    """Count the spikes flagged in flag[:m], queue them for the projections, record them."""
+def _spikes(p, n, bin_, nb, m, ip, flag, f64, counts, ring_idx, ring_cnt, rec_idx,
+            rec_step, rec_n):
+    """Count the spikes flagged in flag[:m] (``f64``: the same bytes as uint64), queue
+    them for the projections, record them."""
     slots, size, off = ip[I_RING], ip[I_SIZE], ip[I_OFF]
-    f64 = flag.view(np.uint64)  # spikes are rare: skip eight flags at a time
-    for j in range((m + 7) // 8):
+    for j in range((m + 7) // 8):  # spikes are rare: skip eight flags at a time
         if not f64[j]:
             continue
         for k in range(8 * j, min(8 * j + 8, m)):
@@ -296,40 +349,26 @@ def _spikes(p, n, bin_, nb, m, ip, flag, counts, ring_idx, ring_cnt, rec_idx, re
 
 
 @njit(**_HELPER)
-def _words(words, size, stride, nb, off, n, stream, keys):
-    """Random words of one step and stream for neurons off .. off + size - 1.
+def _pair_words(words, size, nb, off, n, stream, keys):
+    """Uniform words of one step and stream for neurons off .. off + size - 1.
 
-    Philox call h (counter neuron ``off + stride h``) serves ``stride`` neurons:
-    stride 2 gives neuron i of trial b the uint64 ``words[i nb + b]``; stride 4 gives it
-    the uint32 ``words.view(np.uint32)[i nb + b]``. ``advance`` passes the stride as an
-    ``np.int64``: a literal 2 or 4 would make numba compile a version for each.
+    Philox call h (counter neuron ``off + 2 h``) serves two neurons: neuron i of trial b
+    gets the uint64 ``words[i nb + b]``. The loop that vectorises runs over the trials,
+    or with one trial over the calls.
     """
     key0, key1 = keys[0], keys[1]
-    calls = (size + stride - 1) // stride
-    if nb == 1:  # both layouts are the Philox output in counter order
-        k0, k1 = key0[0], key1[0]
-        for h in range(calls):
-            a, c = _rng.pair(k0, k1, off + stride * h, n, stream, 0)
+    if nb == 1:
+        for h in range((size + 1) // 2):
+            a, c = _rng.pair(key0[0], key1[0], off + 2 * h, n, stream, 0)
             words[2 * h] = a
             words[2 * h + 1] = c
-    elif stride == 2:
-        for h in range(calls):
-            w0, w1 = words[2 * h * nb:(2 * h + 1) * nb], words[(2 * h + 1) * nb:(2 * h + 2) * nb]
-            for b in range(nb):
-                a, c = _rng.pair(key0[b], key1[b], off + 2 * h, n, stream, 0)
-                w0[b] = a
-                w1[b] = c
-    else:
-        w32 = words.view(np.uint32)
-        for h in range(calls):
-            q0, q1 = w32[4 * h * nb:(4 * h + 1) * nb], w32[(4 * h + 1) * nb:(4 * h + 2) * nb]
-            q2, q3 = w32[(4 * h + 2) * nb:(4 * h + 3) * nb], w32[(4 * h + 3) * nb:(4 * h + 4) * nb]
-            for b in range(nb):
-                a, c = _rng.pair(key0[b], key1[b], off + 4 * h, n, stream, 0)
-                q0[b] = a
-                q1[b] = a >> _U32
-                q2[b] = c
-                q3[b] = c >> _U32
+        return
+    for h in range((size + 1) // 2):
+        w0, w1 = words[2 * h * nb:(2 * h + 1) * nb], words[(2 * h + 1) * nb:(2 * h + 2) * nb]
+        for b in range(nb):
+            a, c = _rng.pair(key0[b], key1[b], off + 2 * h, n, stream, 0)
+            w0[b] = a
+            w1[b] = c
 
 
 @njit(**_HELPER)

@@ -53,8 +53,10 @@ _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 #: 1 / 2**21: scale of the 21-bit uniform in a 32-bit ziggurat word
 ZIG_INV_U = 1.0 / 2097152.0
+# no allocation anywhere, so no reference counting (``_nrt=False``, see ``_kernel``)
+_INLINE = dict(cache=True, nogil=True, inline="always", error_model="numpy", _nrt=False)
 _HELPER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-               error_model="numpy")
+               error_model="numpy", _nrt=False)
 
 
 def _ziggurat_tables(n: int = 1024, r: float = 4.038849846109504,
@@ -110,7 +112,7 @@ def trial_key(gen: np.random.Generator) -> np.ndarray:
     return gen.integers(0, 2**32, size=2, dtype=np.uint64)
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(**_INLINE)
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter (c0..c3) under key (k0, k1), all uint64 < 2**32.
 
@@ -125,7 +127,7 @@ def philox(c0, c1, c2, c3, k0, k1):
     return (c1 << _U32) | c0, (c3 << _U32) | c2
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(**_INLINE)
 def pair(k0, k1, neuron, step, stream, attempt):
     """Two uint64 words for (neuron, step, stream, attempt) of the trial keyed (k0, k1).
 
@@ -142,7 +144,7 @@ def pair_call(k0, k1, neuron, step, stream, attempt):
                   k0, k1)
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(**_INLINE)
 def u01(word):
     """Uniform in [0, 1) from the top 53 bits of a uint64."""
     return float(word >> _U11) * _INV53
@@ -159,7 +161,7 @@ def zig_finish(word, k0, k1, neuron, step, stream):
     i = word & 1023
     x = float(word >> 11) * ZIG_INV_U * ZX[i]
     neg = (word >> 10) & 1
-    attempt = 0
+    attempt = np.int64(0)  # not the literal 0: numba would compile pair_call for it too
     while x >= ZX[i + 1]:
         a, c = pair_call(k0, k1, neuron, step, stream, attempt)
         attempt += 1

@@ -29,7 +29,9 @@ class State(NamedTuple):
     pois: np.ndarray      # [3, D * nb] scratch: Poisson mean per piece, exp(-mean), pieces
     acc: np.ndarray       # [max_size * nb] scratch: new potentials
     words: np.ndarray     # [(max_size + 3) * nb] scratch: random uint64 words
+    w32: np.ndarray       # the same memory as uint32
     flag: np.ndarray      # [max_size * nb, rounded up to 8] scratch: spiked / slow path
+    f64: np.ndarray       # the same memory as uint64, eight flags each
     counts: np.ndarray    # [nb, bins + 1, P] spikes per bin
     vrec: np.ndarray      # [steps, columns, nb] recorded potentials, V
     rec_idx: np.ndarray   # [nb, cap] recorded spikes: global neuron index
@@ -56,6 +58,8 @@ def init_state(spec, layout, trials) -> State:
     width = max(p.size for p in pops) * nb
     bins = spec.n_steps // spec.steps_per_bin
     cap = 4 * layout.n_rec + 4096 if layout.n_rec else 0
+    words = np.zeros(width + 3 * nb, dtype=np.uint64)
+    flag = np.zeros(-(-width // 8) * 8, dtype=np.uint8)  # whole uint64 words
     return State(
         v=v.reshape(-1),
         ref=np.zeros(layout.n_neurons * nb, dtype=np.int64),
@@ -66,8 +70,10 @@ def init_state(spec, layout, trials) -> State:
         vinf=np.zeros(len(pops) * nb),
         pois=np.zeros((3, n_pd * nb)),
         acc=np.zeros(width),
-        words=np.zeros(width + 3 * nb, dtype=np.uint64),
-        flag=np.zeros(-(-width // 8) * 8, dtype=np.uint8),  # whole uint64 words
+        words=words,
+        w32=words.view(np.uint32),
+        flag=flag,
+        f64=flag.view(np.uint64),
         counts=np.zeros((nb, bins + 1, len(pops)), dtype=np.int64),
         vrec=np.zeros((spec.n_steps if layout.vcols.size else 0, layout.vcols.size, nb)),
         rec_idx=np.zeros((nb, cap), dtype=np.int32),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import NamedTuple
 
@@ -11,33 +12,39 @@ __all__ = []
 class Compiled(NamedTuple):
     """What ``compile_kernel`` did."""
 
-    seconds: float      # wall time of the tiny run that compiled or loaded the kernel
+    seconds: float      # wall time of compiling or loading every kernel variant
     from_cache: bool    # True if nothing was compiled (loaded, or already in this process)
     cache_dir: str      # where numba keeps the kernel's cache files
 
 
 def compile_kernel() -> Compiled:
-    """Make sure the kernel is compiled and cached; return what it took.
+    """Make sure every variant of the kernel is compiled and cached; return what it took.
 
-    The kernel has one signature whatever the network (every argument is an array of
-    fixed dtype and rank, or a scalar), so one tiny run (one noisy LIF population, 1 ms)
-    compiles all of it, its rarely taken paths included. Later processes load it from
-    the cache instead of compiling it (see docs/engines.md, "Compilation").
+    Every variant (``_kernel.kernel``: with or without noise, Poisson drives, escape
+    neurons) has the same single signature whatever the network (every argument is an
+    array of fixed dtype and rank, or a scalar). One tiny run (one noisy LIF population,
+    1 ms) compiles or loads its variant and gives that signature; the other variants
+    are compiled for it directly. Later processes load them from the cache instead of
+    compiling them (see docs/engines.md, "Compilation").
     """
     from neuroattn.backends import simulate
-    from neuroattn.backends.numba._kernel import advance
+    from neuroattn.backends.numba._kernel import kernel
     from neuroattn.model import AllToAll, Network, Population, Projection
     from neuroattn.neurons import LIFParams
 
-    hits = sum(advance.stats.cache_hits.values())  # numba updates these counters in place
-    misses = sum(advance.stats.cache_misses.values())
-    already = bool(advance.signatures)
+    variants = [kernel(*f) for f in itertools.product((True, False), repeat=3)]
+    hits = sum(sum(k.stats.cache_hits.values()) for k in variants)  # updated in place
+    misses = sum(sum(k.stats.cache_misses.values()) for k in variants)
+    already = all(k.signatures for k in variants)
     net = Network([Population("warm", 4, LIFParams(sigma=1e-3))],
                   [Projection("warm", "warm", 1e-12, AllToAll())], name="compile_kernel")
     t0 = time.perf_counter()
     simulate(net, duration=1e-3, dt=1e-4, backend="numba", threads=1)
+    sig = kernel(True, False, False).signatures[0]  # the variant of that run
+    for k in variants:
+        k.compile(sig)
     seconds = time.perf_counter() - t0
-    loaded = sum(advance.stats.cache_hits.values()) > hits
-    compiled = sum(advance.stats.cache_misses.values()) > misses
+    loaded = sum(sum(k.stats.cache_hits.values()) for k in variants) > hits
+    compiled = sum(sum(k.stats.cache_misses.values()) for k in variants) > misses
     return Compiled(seconds, already or (loaded and not compiled),
-                    str(advance.stats.cache_path))
+                    str(variants[0].stats.cache_path))
