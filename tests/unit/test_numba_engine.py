@@ -236,41 +236,51 @@ def test_fixed_seed_is_bit_identical_whatever_the_batch_and_threads():
     assert not np.array_equal(ref.rates[0], ref.rates[1])
 
 
-def test_kernel_variants_need_their_features_and_change_no_result(monkeypatch):
-    """Each network runs the kernel variant of its features; the variant with every
-    feature gives the same results bit for bit (pruning leaves out code, not steps)."""
+def test_stages_follow_the_network_and_change_no_result(monkeypatch):
+    """Each network gets the stages it needs (absent features get none; one shared port
+    per population and dense projections get the stages with less code); the most
+    general stages give the same results bit for bit."""
     from neuroattn.backends import check_run
-    from neuroattn.backends.numba import _layout
+    from neuroattn.backends.numba import _engine, _kernel, _layout
+
+    def chosen(net, stim, single=False):
+        return _kernel.stages(_layout.build_layout(check_run(net, stim, 0.05, dt=DT)), single)
 
     net, stim = _noisy_net()
-    noisy = Network(net.populations[:2], net.projections[1:3],
-                    [pb for pb in net.probes if pb.population in ("exc", "inh")], name="lif")
-    lif_stim = Stimulus(stim.values, stim.dt, stim.drives[:1])
-    full_det, det_stim = _deterministic_net(), _ramp_stimulus(2)
-    abc = lambda name: name in "abc"  # noqa: E731  (the LIF populations)
-    det = Network([p for p in full_det.populations if abc(p.name)],
-                  [pr for pr in full_det.projections if abc(pr.source) and abc(pr.target)],
-                  [pb for pb in full_det.probes if abc(pb.population)], name="lif-det")
-    det_stim = Stimulus(det_stim.values, det_stim.dt,
-                        [d for d in det_stim.drives if abc(d.population)])
-    cases = [(net, stim, (True, True, True)), (full_det, _ramp_stimulus(2), (False, False, True)),
-             (noisy, lif_stim, (True, False, False)), (det, det_stim, (False, False, False))]
-    for n, s, want in cases:
-        assert _layout.build_layout(check_run(n, s, dt=DT)).features == want
-    pois_only = Network([Population("p", 3, LIFParams())], [], name="p")
-    pois_stim = Stimulus(stim.values, stim.dt, [Drive(1, "p", "poisson", gain=1.0,
-                                                      weight=1e-12)])
-    assert _layout.build_layout(check_run(pois_only, pois_stim, dt=DT)).features == (
-        False, True, False)
-    runs = [simulate(n, s, dt=DT, seed=4, backend="numba") for n, s, _ in cases[2:]]
-    for r in runs:  # both networks fire
-        assert sum(idx.size for trial in r.spikes for idx, _ in trial.values()) > 100
-    monkeypatch.setattr(_layout.Layout, "features", property(lambda self: (True,) * 3))
-    _assert_same(runs[0], simulate(noisy, lif_stim, dt=DT, seed=4, backend="numba"))
-    full = simulate(det, det_stim, dt=DT, seed=4, backend="numba")
-    np.testing.assert_array_equal(full.rates, runs[1].rates)
-    for name in full.v:
-        np.testing.assert_array_equal(full.v[name], runs[1].v[name])
+    assert chosen(net, stim) == (
+        _kernel._membrane, _kernel._poisson_in, _kernel._noise_add, _kernel._fire_lif,
+        _kernel._fire_escape, _kernel._spikes, _kernel._propagate)
+    assert chosen(net, stim, single=True).noise is _kernel._noise_add_single
+    det = chosen(_deterministic_net(), _ramp_stimulus(2))
+    assert (det.poisson, det.noise) == (_kernel.ABSENT.poisson, _kernel.ABSENT.noise)
+    assert det.fire_escape is _kernel._fire_escape
+    # two noisy LIF populations, all-to-all: one shared port each, dense projections
+    pops = [Population("exc", 40, LIFParams(sigma=4e-3, i_bias=240e-12)),
+            Population("inh", 10, LIFParams(sigma=2e-3, i_bias=200e-12))]
+    simple = Network(pops, [Projection("exc", "inh", 20e-12, AllToAll(), delay=0.5e-3),
+                            Projection("inh", "exc", 10e-12, AllToAll(), sign="inh",
+                                       tau_syn=10e-3)],
+                     [Probe("exc", "spikes"), Probe("exc", "v", neurons=(0, 9))], name="simple")
+    assert chosen(simple, None) == (
+        _kernel._membrane_shared, _kernel.ABSENT.poisson, _kernel._noise_add,
+        _kernel._fire_lif, _kernel.ABSENT.fire_escape, _kernel._spikes,
+        _kernel._propagate_dense)
+    cases = [(simple, None, 5), (net, stim, None)]
+    # threads=5: five chunks of one trial (the one-trial noise stage); 2: chunks of 3 and 2
+    runs = {(n.name, th): simulate(n, s, 0.05, dt=DT, seed=4, trials=t, backend="numba",
+                                   threads=th) for n, s, t in cases for th in (2, 5)}
+    assert all(r.spikes[0]["exc"][0].size > 20 for r in runs.values())
+    general = _kernel.Stages(_kernel._membrane, _kernel._poisson_in, _kernel._noise_add,
+                             _kernel._fire_lif, _kernel._fire_escape, _kernel._spikes,
+                             _kernel._propagate)
+    monkeypatch.setattr(_engine, "stages", lambda layout, single: general)
+    for n, s, t in cases:
+        for th in (2, 5):
+            again = simulate(n, s, 0.05, dt=DT, seed=4, trials=t, backend="numba", threads=th)
+            np.testing.assert_array_equal(again.rates, runs[n.name, th].rates)
+            np.testing.assert_array_equal(again.v["exc"], runs[n.name, th].v["exc"])
+            for s1, s2 in zip(again.spikes, runs[n.name, th].spikes):
+                np.testing.assert_array_equal(s1["exc"][1], s2["exc"][1])
 
 
 def test_membrane_noise_is_gaussian_with_the_ou_stationary_std():
@@ -299,16 +309,13 @@ def test_poisson_input_counts_are_poisson(lam):
 
     @njit
     def counts(n_draws, lam, keys):
-        pieces = max(1, math.ceil(lam / _rng.POISSON_PIECE))
-        pois = np.empty((3, 1))
-        pois[0, 0] = lam / pieces
-        pois[1, 0] = math.exp(-lam / pieces)
-        pois[2, 0] = pieces
+        pd_i, pd_f = np.zeros((1, 2), np.int64), np.array([[lam, 1.0]])  # mean lam per step
+        vals, pois = np.ones((1, 1, 1)), np.empty((3, 1))
         words = np.empty(1000, np.uint64)
         cur = np.zeros(1000)
         for step in range(n_draws // 1000):
-            _kernel._pair_words(words, 1000, 1, 0, step, _rng.STREAM_POISSON, keys)
-            _kernel._poisson_add(0, 1, step, 0, 1.0, pois, words, keys, cur)
+            _kernel._poisson_in(0, 1, step, 0, 1.0, 0, 1000, pd_i, pd_f, vals, 0, pois, words,
+                                keys, cur)
         return cur
 
     k = counts(200_000, lam, np.array([[12], [34]], dtype=np.uint64))

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from neuroattn.backends._common import bin_counts, check_finite
-from neuroattn.backends.numba._kernel import kernel
+from neuroattn.backends.numba._kernel import kernel, stages
 from neuroattn.backends.numba._layout import I_OFF, I_SIZE, build_layout
 from neuroattn.backends.numba._state import init_state
 from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
@@ -61,7 +61,6 @@ def run(spec, progress: bool = False, **options) -> Recording:
             f"supported (got {spec.n_steps} steps, {spec.network.n_neurons} neurons); split "
             "the run or use the torch backend")
     layout = build_layout(spec)
-    advance = kernel(*layout.features)
     if batch_size is None:
         batch_size = max(1, min(spec.trials, _BATCH_BYTES // _bytes_per_trial(spec, layout)))
     rows = spec.stimulus_row()
@@ -72,7 +71,7 @@ def run(spec, progress: bool = False, **options) -> Recording:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for first in range(0, spec.trials, batch_size):
                 trials = range(first, min(first + batch_size, spec.trials))
-                parts.append(_run_batch(advance, spec, layout, rows, trials, threads, pool, bar))
+                parts.append(_run_batch(spec, layout, rows, trials, threads, pool, bar))
     finally:
         if bar is not None:
             bar.close()
@@ -112,9 +111,10 @@ def _progress_bar(progress, total):
     return tqdm(total=total, unit="step", desc="numba")
 
 
-def _run_batch(advance, spec, layout, rows, trials, threads, pool, bar):
+def _run_batch(spec, layout, rows, trials, threads, pool, bar):
     """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols])."""
     n_chunks = min(threads, len(trials))
+    advance = (kernel(), stages(layout, single=n_chunks == len(trials)))
     edges = np.linspace(trials.start, trials.stop, n_chunks + 1).round().astype(int)
     chunks = [range(edges[c], edges[c + 1]) for c in range(n_chunks)]
     states = [init_state(spec, layout, ch) for ch in chunks]
@@ -138,13 +138,14 @@ def _run_batch(advance, spec, layout, rows, trials, threads, pool, bar):
 
 
 def _advance_chunk(advance, spec, layout, rows, vals, tstride, st, spikes, n0, n1):
-    """Run one chunk over steps [n0, n1) with the kernel ``advance``, draining its spike
-    record as needed."""
+    """Run one chunk over steps [n0, n1) with ``advance`` = (kernel, its stages),
+    draining its spike record as needed."""
+    kern, fns = advance
     n = n0
     nb = st.keys.shape[1]
     while True:
-        n, bad = advance(n, n1, spec.dt, spec.steps_per_bin, layout.n_rec, rows, vals, tstride,
-                         *layout.kernel_args(), *st)
+        n, bad = kern(*fns, n, n1, spec.dt, spec.steps_per_bin, layout.n_rec, rows, vals,
+                      tstride, *layout.kernel_args(), *st)
         if bad >= 0:
             off, size = layout.pop_i[bad, I_OFF], layout.pop_i[bad, I_SIZE]
             name = spec.network.populations[bad].name

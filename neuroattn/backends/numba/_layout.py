@@ -60,13 +60,6 @@ class Layout(NamedTuple):
         """The arrays ``advance`` takes, in its order (plain arrays compile fast)."""
         return self[:14]
 
-    @property
-    def features(self) -> tuple:
-        """(noise, poisson, escape): which code paths the kernel needs (``_kernel.kernel``)."""
-        lif = self.pop_i[:, I_KIND] == LIF
-        return (bool(np.any(self.pop_f[lif, F_NOISE] > 0.0)), self.pd_i.shape[0] > 0,
-                bool(np.any(~lif)))
-
 
 def build_layout(spec) -> Layout:
     """Resolve every rule and parameter of ``spec.network`` into a Layout."""
