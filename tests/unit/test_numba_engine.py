@@ -283,6 +283,53 @@ def test_stages_follow_the_network_and_change_no_result(monkeypatch):
                 np.testing.assert_array_equal(s1["exc"][1], s2["exc"][1])
 
 
+_FIRST_RUN = """
+import json, subprocess, sys
+from neuroattn.backends import simulate
+from neuroattn.backends.numba import _kernel
+from neuroattn.model import AllToAll, Network, Population, Probe, Projection
+from neuroattn.neurons import LIFParams
+
+if sys.argv[1] == "no-helper":
+    def refuse(*args, **kwargs):
+        raise OSError("no new processes here")
+    subprocess.Popen = refuse
+net = Network([Population("a", 20, LIFParams(sigma=5e-3, i_bias=230e-12))],
+              [Projection("a", "a", 2e-12, AllToAll())], [Probe("a", "spikes")])
+rec = simulate(net, duration=0.05, dt=1e-4, seed=1, backend="numba")
+stats = {name: (sum(getattr(_kernel, name).stats.cache_hits.values()),
+                sum(getattr(_kernel, name).stats.cache_misses.values()))
+         for name in ("_noise_add_single", "_propagate_dense", "_membrane_shared")}
+idx, times = rec.spikes[0]["a"]
+print(json.dumps({"stats": stats, "spikes": [idx.tolist(), times.tolist()]}))
+"""
+
+
+def test_a_first_run_shares_the_compile_with_a_helper_process(tmp_path):
+    """From an empty cache, a helper process compiles the noise and propagation stages
+    while the run's process compiles ``advance`` and the rest, then loads them from the
+    cache; where no process can start, the run compiles them itself. Same spikes."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = {}
+    for mode in ("helper", "no-helper"):
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / mode)}
+        run = subprocess.run([sys.executable, "-c", _FIRST_RUN, mode], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        out[mode] = json.loads(run.stdout)
+    helper, alone = out["helper"]["stats"], out["no-helper"]["stats"]
+    for name in ("_noise_add_single", "_propagate_dense"):
+        assert helper[name] == [1, 0]  # loaded what the helper compiled
+        assert alone[name] == [0, 1]
+    assert helper["_membrane_shared"] == alone["_membrane_shared"] == [0, 1]
+    assert len(out["helper"]["spikes"][0]) > 20
+    assert out["helper"]["spikes"] == out["no-helper"]["spikes"]
+
+
 def test_membrane_noise_is_gaussian_with_the_ou_stationary_std():
     """Free membranes (threshold out of reach) started at rest: v ~ N(v_rest, sigma^2)."""
     from scipy import stats

@@ -8,9 +8,10 @@ import numba
 import numpy as np
 
 from neuroattn.backends._common import bin_counts, check_finite
-from neuroattn.backends.numba._kernel import kernel, stages
-from neuroattn.backends.numba._layout import I_OFF, I_SIZE, build_layout
+from neuroattn.backends.numba._kernel import stages
+from neuroattn.backends.numba._layout import I_CD0, I_CD1, I_OFF, I_SIZE, build_layout
 from neuroattn.backends.numba._state import init_state
+from neuroattn.backends.numba._warm import ready
 from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
 from neuroattn.model import Recording
 
@@ -114,11 +115,12 @@ def _progress_bar(progress, total):
 def _run_batch(spec, layout, rows, trials, threads, pool, bar):
     """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols])."""
     n_chunks = min(threads, len(trials))
-    advance = (kernel(), stages(layout, single=n_chunks == len(trials)))
+    fns = stages(layout, single=n_chunks == len(trials))
+    advance = (ready(fns), fns)
     edges = np.linspace(trials.start, trials.stop, n_chunks + 1).round().astype(int)
     chunks = [range(edges[c], edges[c + 1]) for c in range(n_chunks)]
     states = [init_state(spec, layout, ch) for ch in chunks]
-    stims = [_stimulus_values(spec, ch) for ch in chunks]
+    stims = [_stimulus_values(spec, layout, ch) for ch in chunks]
     spikes = [[[] for _ in ch] for ch in chunks]
     seg = max(1, spec.n_steps // _PROGRESS_UPDATES) if bar is not None else spec.n_steps
     for n0 in range(0, spec.n_steps, seg):
@@ -137,7 +139,7 @@ def _run_batch(spec, layout, rows, trials, threads, pool, bar):
             np.concatenate([st.vrec for st in states], axis=2).transpose(2, 0, 1))
 
 
-def _advance_chunk(advance, spec, layout, rows, vals, tstride, st, spikes, n0, n1):
+def _advance_chunk(advance, spec, layout, rows, vals, iext, tstride, st, spikes, n0, n1):
     """Run one chunk over steps [n0, n1) with ``advance`` = (kernel, its stages),
     draining its spike record as needed."""
     kern, fns = advance
@@ -145,7 +147,7 @@ def _advance_chunk(advance, spec, layout, rows, vals, tstride, st, spikes, n0, n
     nb = st.keys.shape[1]
     while True:
         n, bad = kern(*fns, n, n1, spec.dt, spec.steps_per_bin, layout.n_rec, rows, vals,
-                      tstride, *layout.kernel_args(), *st)
+                      iext, tstride, *layout.kernel_args(), *st)
         if bad >= 0:
             off, size = layout.pop_i[bad, I_OFF], layout.pop_i[bad, I_SIZE]
             name = spec.network.populations[bad].name
@@ -160,15 +162,23 @@ def _advance_chunk(advance, spec, layout, rows, vals, tstride, st, spikes, n0, n
             return
 
 
-def _stimulus_values(spec, trials):
-    """Stimulus values of ``trials`` as [rows, channels, trials] and the trial stride."""
+def _stimulus_values(spec, layout, trials):
+    """Stimulus values of ``trials`` as [rows, channels, trials], the summed 'current'
+    drive of each population as [rows, populations, trials] (A), and the trial stride
+    (0 if every trial sees the same stimulus: one column)."""
     stim = spec.stimulus
     if stim is None:
-        return np.zeros((1, 1, 1)), 0
-    if stim.values.ndim == 2:
-        return np.ascontiguousarray(stim.values[:, :, None]), 0
-    sel = stim.values[trials.start:trials.stop]
-    return np.ascontiguousarray(sel.transpose(1, 2, 0)), 1
+        vals, stride = np.zeros((1, 1, 1)), 0
+    elif stim.values.ndim == 2:
+        vals, stride = np.ascontiguousarray(stim.values[:, :, None]), 0
+    else:
+        sel = stim.values[trials.start:trials.stop]
+        vals, stride = np.ascontiguousarray(sel.transpose(1, 2, 0)), 1
+    iext = np.zeros((vals.shape[0], layout.pop_i.shape[0], vals.shape[2]))
+    for p, (d0, d1) in enumerate(layout.pop_i[:, [I_CD0, I_CD1]]):
+        for d in range(d0, d1):  # in drive order, as numpy's step adds them
+            iext[:, p] += layout.cd_gain[d] * vals[:, layout.cd_ch[d]]
+    return vals, iext, stride
 
 
 def _recording(spec, layout, parts, threads, batch_size) -> Recording:

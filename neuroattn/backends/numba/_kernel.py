@@ -5,8 +5,9 @@ Arrays are flat with element (row, b) at ``row * nb + b`` (the trial innermost).
 step n (the package's specification, see ``neuroattn.backends``):
 
 1. record the potentials of 'v' probes (start of the step);
-2. per population and trial: ``v_inf = v_rest + r_m (i_bias + sum gain * value)`` over the
-   population's 'current' drives, and the Poisson mean of each 'poisson' drive;
+2. per population and trial: ``v_inf = v_rest + r_m (i_bias + i_ext)``, with ``i_ext`` the
+   sum of ``gain * value`` over the population's 'current' drives (``iext``, summed per
+   stimulus row before the run), and the Poisson mean of each 'poisson' drive;
 3. update each population exactly as ``lif_step`` / ``escape_step``, in passes over its
    contiguous block of (neuron, trial) elements that the compiler vectorises:
    ``acc = v_inf + (v - v_inf) e^{-dt/tau_m}``; per port q ``acc += (r_m i_q) K_q`` and
@@ -51,8 +52,8 @@ from neuroattn._bits import bits_to_f64
 from neuroattn.backends.numba import _rng
 from neuroattn.backends.numba._layout import (
     ESCAPE, F_DU, F_EM, F_IBIAS, F_NOISE, F_RHO0, F_RM, F_THETA, F_VREST, F_VRESET, F_VTH,
-    I_CBASE, I_CD0, I_CD1, I_KIND, I_NREF, I_OFF, I_PD0, I_PD1, I_Q0, I_Q1, I_RBASE, I_REC,
-    I_RESET, I_RING, I_SIZE, LIF,
+    I_CBASE, I_KIND, I_NREF, I_OFF, I_PD0, I_PD1, I_Q0, I_Q1, I_RBASE, I_REC, I_RESET, I_RING,
+    I_SIZE, LIF,
 )
 
 __all__ = []
@@ -101,7 +102,7 @@ SIGNATURES = Stages(
 )
 
 
-class _Absent(types.WrapperAddressProtocol):
+class Absent(types.WrapperAddressProtocol):
     """The stage of a feature the network lacks: no function (numba's address -1).
 
     ``advance`` calls a stage only for the populations, drives or projections that need
@@ -119,13 +120,12 @@ class _Absent(types.WrapperAddressProtocol):
 
 
 #: the stage of an absent feature, per slot
-ABSENT = Stages(*(_Absent(sig) for sig in SIGNATURES))
+ABSENT = Stages(*(Absent(sig) for sig in SIGNATURES))
 
 
 def _advance(membrane, poisson, noise, fire_lif, fire_escape, spikes, propagate,
-             n0, n1, dt, spb, n_rec, rows, vals, tstride,
-             pop_f, pop_i, port_row, port_n, port_f, cd_ch, cd_gain, pd_i, pd_f, pj_i, rowptr,
-             post, w, vcols,
+             n0, n1, dt, spb, n_rec, rows, vals, iext, tstride,
+             pop_f, pop_i, port_row, port_n, port_f, pd_i, pd_f, pj_i, rowptr, post, w, vcols,
              v, ref, isyn, keys, ring_idx, ring_cnt, vinf, pois, acc, words, w32, flag, f64,
              counts, vrec, rec_idx, rec_step, rec_n):
     """Advance one chunk from step n0 to at most n1 with the given stages (arguments:
@@ -150,14 +150,10 @@ def _advance(membrane, poisson, noise, fire_lif, fire_escape, spikes, propagate,
             for b in range(nb):
                 vrec[n, c, b] = v[vcols[c] * nb + b]
         row = rows[n]
-        for p in range(pop_i.shape[0]):  # v_inf of the 'current' drives, per trial
+        for p in range(pop_i.shape[0]):  # v_inf with the 'current' drives, per trial
             for b in range(nb):
-                iext = 0.0
-                if row >= 0:
-                    for d in range(pop_i[p, I_CD0], pop_i[p, I_CD1]):
-                        iext += cd_gain[d] * vals[row, cd_ch[d], b * tstride]
-                vinf[p * nb + b] = pop_f[p, F_VREST] + pop_f[p, F_RM] * (
-                    pop_f[p, F_IBIAS] + iext)
+                i = iext[row, p, b * tstride] if row >= 0 else 0.0
+                vinf[p * nb + b] = pop_f[p, F_VREST] + pop_f[p, F_RM] * (pop_f[p, F_IBIAS] + i)
         for p in range(pop_i.shape[0]):
             ip, f = pop_i[p], pop_f[p]
             size, off = ip[I_SIZE], ip[I_OFF]
@@ -194,19 +190,28 @@ def _advance(membrane, poisson, noise, fire_lif, fire_escape, spikes, propagate,
 #: rank whatever the network (``Layout.kernel_args``, ``State``)
 ADVANCE_SIGNATURE = types.UniTuple(_i8, 2)(
     *(types.FunctionType(sig) for sig in SIGNATURES),
-    _i8, _i8, _f8, _i8, _i8, _I1, _R3, _i8,
-    _F2, _I2, _I1, _I1, _F2, _I1, _F1, _I2, _F2, _I2, _I1, _J1, _F1, _I1,
+    _i8, _i8, _f8, _i8, _i8, _I1, _R3, _F3, _i8,
+    _F2, _I2, _I1, _I1, _F2, _I2, _F2, _I2, _I1, _J1, _F1, _I1,
     _F1, _I1, _F1, _U2, _J1, _J1, _F1, _F2, _F1, _U1, _W1, _B1, _U1, _I3, _F3, _J2, _I2, _I1)
 
 
 @functools.cache
+def advance_dispatcher():
+    """The numba dispatcher of ``advance`` (``kernel`` compiles it)."""
+    return njit(**_JIT)(_advance)
+
+
 def kernel():
-    """``advance``, compiled (or loaded from numba's cache) on the first call."""
-    return njit(ADVANCE_SIGNATURE, **_JIT)(_advance)
+    """``advance``, compiled for ``ADVANCE_SIGNATURE`` (or loaded from numba's cache)."""
+    disp = advance_dispatcher()
+    if not disp.overloads:
+        disp.compile(ADVANCE_SIGNATURE)
+        disp.disable_compile()  # calls convert their stages to first-class functions
+    return disp
 
 
 def stages(layout, single: bool) -> Stages:
-    """The stages for the network of ``layout``, compiled (or loaded from numba's cache).
+    """The stages for the network of ``layout`` (``_warm.ready`` compiles them).
 
     ``single``: every chunk holds one trial. Stages with less code serve the networks
     that allow them: one shared port per population (``_membrane_shared``), dense
@@ -221,7 +226,7 @@ def stages(layout, single: bool) -> Stages:
         noise = _noise_add_single if single else _noise_add
     else:
         noise = ABSENT.noise
-    chosen = Stages(
+    return Stages(
         _membrane_shared if one_port else _membrane,
         _poisson_in if layout.pd_i.shape[0] > 0 else ABSENT.poisson,
         noise,
@@ -230,10 +235,6 @@ def stages(layout, single: bool) -> Stages:
         _spikes,
         _propagate_dense if np.all(layout.pj_i[:, 4] == 1) else _propagate,
     )
-    for fn, sig in zip(chosen, SIGNATURES):  # here, not in the worker threads' first call
-        if not isinstance(fn, _Absent):
-            fn.get_compile_result(sig)
-    return chosen
 
 
 def _make_membrane(one_port: bool):

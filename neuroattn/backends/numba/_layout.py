@@ -58,7 +58,8 @@ class Layout(NamedTuple):
 
     def kernel_args(self) -> tuple:
         """The arrays ``advance`` takes, in its order (plain arrays compile fast)."""
-        return self[:14]
+        return (self.pop_f, self.pop_i, self.port_row, self.port_n, self.port_f, self.pd_i,
+                self.pd_f, self.pj_i, self.rowptr, self.post, self.w, self.vcols)
 
 
 def build_layout(spec) -> Layout:
