@@ -191,7 +191,9 @@ def worker_posner(engine: str, quick: bool) -> dict:
     else:
         name, opts = _engine(engine)
         agent = SpikingAgent(circuit, backend=name, dt=DT, **opts)
-        agent.run(task.make_trials(2, seed=1))  # warm-up: JIT cache / cython compile
+        # warm-up (JIT cache, cython compile) with two trials per thread, so that numba
+        # loads the stages of a batch, which the timed run uses
+        agent.run(task.make_trials(4, seed=1))
 
         def experiment():
             trials = task.make_trials(n_trials, seed=0)

@@ -7,11 +7,12 @@ step n (the package's specification, see ``neuroattn.backends``):
 1. record the potentials of 'v' probes (start of the step);
 2. per population and trial: ``v_inf = v_rest + r_m (i_bias + i_ext)``, with ``i_ext`` the
    sum of ``gain * value`` over the population's 'current' drives (``iext``, summed per
-   stimulus row before the run), and the Poisson mean of each 'poisson' drive;
+   stimulus row before the run);
 3. update each population exactly as ``lif_step`` / ``escape_step``, in passes over its
    contiguous block of (neuron, trial) elements that the compiler vectorises:
    ``acc = v_inf + (v - v_inf) e^{-dt/tau_m}``; per port q ``acc += (r_m i_q) K_q`` and
-   ``i_q *= e^{-dt/tau_q}``; 'poisson' inputs add ``k * weight`` to their port;
+   ``i_q *= e^{-dt/tau_q}``; each 'poisson' drive adds ``k * weight`` to its port, k
+   Poisson with the mean ``gain * value * dt`` of this step;
    ``acc += noise_scale * N(0, 1)``; refractory countdown, threshold (or escape draw)
    and reset; then the block's spikes are counted, queued and recorded;
 4. spikes emitted at step ``n - delay`` (spike ring) add their weights to their targets.
@@ -29,6 +30,8 @@ Compile time (docs/engines.md, "Compilation") shapes the code:
   a feature the network lacks is ``ABSENT`` (never called), and simpler networks get
   stages with less code (one shared port per population, dense projections only, one
   trial per chunk). Every choice does the same arithmetic in the same order.
+  ``_warm.ready`` compiles them; on a first run a helper process compiles some of
+  them at the same time.
 - The functions take plain arrays (not the Layout/State tuples): numba compiles them
   several times faster. The views ``w32`` and ``f64`` come from Python for the same
   reason (``ndarray.view`` costs numba about 0.2 s to compile per call site).
@@ -310,10 +313,10 @@ def _poisson_in(d, nb, n, row, dt, off, size, pd_i, pd_f, vals, tstride, pois, w
         mean = 0.0
         if row >= 0:
             mean = max(pd_f[d, 0] * vals[row, pd_i[d, 0], b * tstride], 0.0) * dt
-        k = max(1, math.ceil(mean / _rng.POISSON_PIECE))
-        lam[b] = mean / k
-        p0[b] = math.exp(-mean / k)
-        pieces[b] = k
+        parts = max(1, math.ceil(mean / _rng.POISSON_PIECE))
+        lam[b] = mean / parts
+        p0[b] = math.exp(-mean / parts)
+        pieces[b] = parts
         most = max(most, lam[b])
     if most == 0.0:
         return

@@ -13,6 +13,7 @@ compiles those stages itself, as it would without a helper.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -95,7 +96,10 @@ def _in_cache(fn, sig) -> bool:
 
 def _start_helper(stages):
     """A process compiling ``stages`` (``_kernel`` dispatchers) into the cache, or None
-    if it cannot start."""
+    if it cannot start (or this interpreter is embedded or frozen: no Python to run)."""
+    exe = os.path.basename(sys.executable or "").lower()
+    if not exe.startswith("python") or getattr(sys, "frozen", False):
+        return None
     names = [name for name, fn in vars(_kernel).items() if any(fn is s for s in stages)]
     code = f"from {__name__} import _compile_named; _compile_named({names!r})"
     try:
