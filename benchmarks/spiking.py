@@ -160,6 +160,7 @@ def worker_cuba(engine: str, quick: bool) -> dict:
 
 
 def worker_posner(engine: str, quick: bool) -> dict:
+    import numba
     import numpy as np
 
     from neuroattn.backends import check_run
@@ -191,9 +192,9 @@ def worker_posner(engine: str, quick: bool) -> dict:
     else:
         name, opts = _engine(engine)
         agent = SpikingAgent(circuit, backend=name, dt=DT, **opts)
-        # warm-up (JIT cache, cython compile) with two trials per thread, so that numba
-        # loads the stages of a batch, which the timed run uses
-        agent.run(task.make_trials(4, seed=1))
+        # warm-up (JIT cache, cython compile) with two trials per numba thread, so that
+        # numba compiles or loads the stages of a batch, which the timed run uses
+        agent.run(task.make_trials(2 * numba.get_num_threads(), seed=1))
 
         def experiment():
             trials = task.make_trials(n_trials, seed=0)
