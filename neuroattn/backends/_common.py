@@ -8,7 +8,7 @@ import numpy as np
 
 from neuroattn.exceptions import SimulationError, ValidationError
 from neuroattn.model import Network, Stimulus
-from neuroattn.model._units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, check_positive, to_si
 
 __all__ = ["RunSpec", "check_run", "trial_rng", "bin_counts", "check_finite"]
 

@@ -1,8 +1,24 @@
-"""Attention mechanisms, each at two tiers (spiking and softmax) with a bridge between them."""
+"""Attention mechanisms, each at two tiers (spiking and softmax) with a bridge between them.
 
-from neuroattn.mechanisms import biased_competition
+Every mechanism implements :class:`~neuroattn.mechanisms.base.Mechanism` and is listed
+in :data:`MECHANISMS` (name -> instance); study/ and the CLI use nothing else.
+"""
 
-#: mechanism name (as the CLI spells it) -> module
-MECHANISMS = {"biased-competition": biased_competition}
+from neuroattn.mechanisms.base import (
+    MECHANISMS,
+    BridgeReport,
+    Mechanism,
+    SoftmaxAgent,
+    SpikingAgent,
+    SpikingModel,
+    cohen_kappa,
+    get_mechanism,
+    js_divergence,
+    register,
+)
+from neuroattn.mechanisms.biased_competition import BiasedCompetition
 
-__all__ = ["MECHANISMS", "biased_competition"]
+register(BiasedCompetition())
+
+__all__ = ["MECHANISMS", "BridgeReport", "Mechanism", "SoftmaxAgent", "SpikingAgent",
+           "SpikingModel", "cohen_kappa", "get_mechanism", "js_divergence", "register"]

@@ -13,6 +13,7 @@ from neuroattn.model.projection import (
 )
 from neuroattn.model.recording import Recording
 from neuroattn.model.stimulus import Drive, Stimulus
+from neuroattn.model.trials import TaskSpec, Trials
 
 __all__ = [
     "AllToAll",
@@ -27,4 +28,6 @@ __all__ = [
     "Projection",
     "Recording",
     "Stimulus",
+    "TaskSpec",
+    "Trials",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.model._units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.model.network import Network
 from neuroattn.model.population import Population
 from neuroattn.model.probe import Probe

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_int, to_si
+from neuroattn.model.units import check_int, to_si
 
 __all__ = ["Population"]
 

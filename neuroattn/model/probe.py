@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_positive, to_si
+from neuroattn.model.units import check_positive, to_si
 
 __all__ = ["Probe"]
 

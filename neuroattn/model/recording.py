@@ -28,6 +28,9 @@ class Recording:
         ``population -> ndarray [trials, steps, neurons]`` of potentials (V).
     meta : dict
         ``mechanism``, ``tier``, ``backend``, ``dt``, ``seed`` and the parameters.
+    roles : dict or None
+        Readout role -> tuple of unit names, e.g. ``{"items": ("item0", "item1")}``:
+        what a task reads (:meth:`role`) without knowing how a mechanism names its units.
 
     Examples
     --------
@@ -44,6 +47,7 @@ class Recording:
     spikes: list | None = None
     v: dict | None = None
     meta: dict = field(default_factory=dict)
+    roles: dict | None = None
 
     def __post_init__(self):
         rates = np.asarray(self.rates, dtype=np.float64)
@@ -56,6 +60,14 @@ class Recording:
                                   f"unit (got {len(self.units)})")
         rates.setflags(write=False)
         object.__setattr__(self, "rates", rates)
+        if self.roles is not None:
+            roles = {str(r): tuple(names) for r, names in dict(self.roles).items()}
+            for role, names in roles.items():
+                missing = [n for n in names if n not in self.units]
+                if missing:
+                    raise ValidationError(f"Recording.roles[{role!r}]: units {missing} are not "
+                                          f"recorded; expected names from {list(self.units)}")
+            object.__setattr__(self, "roles", roles)
 
     @property
     def n_trials(self) -> int:
@@ -75,8 +87,28 @@ class Recording:
             raise ValidationError(f"Recording.unit: no unit {name!r}; expected one of "
                                   f"{list(self.units)}") from None
 
+    def role(self, name: str) -> np.ndarray:
+        """Rates [trials, bins, n] of the units that play readout role ``name``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neuroattn.model import Recording
+        >>> r = Recording(np.zeros((1, 4, 3)), 5e-3, ("a", "b", "c"), roles={"items": ("a", "b")})
+        >>> r.role("items").shape
+        (1, 4, 2)
+        """
+        if not self.roles or name not in self.roles:
+            have = sorted(self.roles) if self.roles else []
+            raise ValidationError(f"Recording.role: no readout role {name!r}; this recording "
+                                  f"has roles {have}")
+        idx = [self.units.index(u) for u in self.roles[name]]
+        return self.rates[:, :, idx]
+
     def select(self, units) -> "Recording":
         """A Recording holding only ``units`` (names), in that order."""
         idx = [self.units.index(u) for u in units]
+        roles = None if self.roles is None else {
+            r: tuple(n for n in names if n in units) for r, names in self.roles.items()}
         return Recording(self.rates[:, :, idx], self.bin_width, tuple(units), self.spikes,
-                         self.v, dict(self.meta))
+                         self.v, dict(self.meta), roles)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_int, check_positive, to_si, to_si_array
+from neuroattn.model.units import check_int, check_positive, to_si, to_si_array
 
 __all__ = ["Drive", "Stimulus"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_positive, to_si
+from neuroattn.model.units import check_positive, to_si
 from neuroattn.neurons._membrane import (
     MembraneState,
     advance,

@@ -17,7 +17,7 @@ import pandas as pd
 import neuroattn
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import MECHANISMS
-from neuroattn.model._units import check_int
+from neuroattn.model.units import check_int
 from neuroattn.study.store import is_stored, load_summary, run_path, save_run
 from neuroattn.tasks import TASKS
 

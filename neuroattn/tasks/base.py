@@ -1,61 +1,54 @@
-"""What every task shares: Trials, the result of scoring, and the readouts."""
+"""The Task contract: what a paradigm presents, how it reads a Recording, how it scores.
+
+A task never names a mechanism's populations or channels. It declares a
+:class:`TaskSpec` -- how its items are laid out (in space, in time, or as workspace
+slots), which input roles it drives (``evidence``, ``bias``) and which readout roles it
+reads (``items``, ``unit``) -- and every mechanism maps those roles onto its own
+network. Trials carry the spec, so an agent knows which stimulus columns play which
+role; Recordings carry the roles, so a task reads ``recording.role("items")``.
+
+Data flow::
+
+    Task.make_trials(n, seed)  -> Trials (stimulus [trials, steps, channels] + conditions)
+    Agent.run(trials)          -> Recording (rates [trials, bins, units], roles)
+    Task.score(trials, rec)    -> TaskResult (trial table, effects held to published bands)
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_int
+from neuroattn.model.trials import INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec, Trials
+from neuroattn.model.units import check_int
 
-__all__ = ["Trials", "Effect", "TaskResult", "task_rng", "smooth", "first_crossing",
+__all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
+           "INPUT_ROLES", "READOUT_ROLES", "task_rng", "smooth", "first_crossing",
            "check_trials_arg"]
-
-
-@dataclass(frozen=True)
-class Trials:
-    """A batch of trials: stimulus arrays plus one conditions row per trial.
-
-    Parameters
-    ----------
-    stimulus : ndarray float32 [trials, steps, channels]
-        Channel values (dimensionless); row s holds for ``[s dt, (s+1) dt)``.
-    dt : float, seconds
-        Duration of one row.
-    channels : tuple of str
-        Channel names: ``x0..`` bottom-up inputs, ``b0..`` top-down biases.
-    conditions : pandas.DataFrame
-        One row per trial (condition labels, target location, seed, ...).
-    seed : int
-        The seed the trials were made with; agents derive their own draws from it.
-    task : str
-    """
-
-    stimulus: np.ndarray
-    dt: float
-    channels: tuple
-    conditions: pd.DataFrame
-    seed: int
-    task: str
-
-    @property
-    def n(self) -> int:
-        """Number of trials."""
-        return self.stimulus.shape[0]
-
-    @property
-    def times(self) -> np.ndarray:
-        """Start time (s) of each row."""
-        return np.arange(self.stimulus.shape[1]) * self.dt
-
 
 @dataclass(frozen=True)
 class Effect:
     """An effect with its 95 % CI and the published target it is held to.
 
-    ``passed`` is True when the CI lies entirely on the side the target names.
+    Parameters
+    ----------
+    name, unit : str
+    estimate, ci_low, ci_high : float
+    target : str
+        The published result in words, with its source.
+    band : (float, float) or None
+        The published band; the estimate must lie in it.
+    null : float or None
+        The value of "no effect"; the CI must exclude it.
+    passed : bool or None
+        True when the estimate lies in the band and the CI excludes the null; None when
+        the effect is reported without a verdict or cannot be estimated (NaN).
     """
 
     name: str
@@ -65,11 +58,36 @@ class Effect:
     unit: str
     target: str
     passed: bool | None
+    band: tuple | None = None
+    null: float | None = None
+
+    @classmethod
+    def held_to(cls, name, estimate, ci_low, ci_high, unit, target, band=None, null=None):
+        """An Effect whose verdict follows from ``band`` and ``null`` (see the class)."""
+        finite = all(np.isfinite(x) for x in (estimate, ci_low, ci_high))
+        if not finite or (band is None and null is None):
+            passed = None
+        else:
+            ok = True
+            if band is not None:
+                ok &= band[0] <= estimate <= band[1]
+            if null is not None:
+                ok &= not (ci_low <= null <= ci_high)
+            passed = bool(ok)
+        return cls(name, float(estimate), float(ci_low), float(ci_high), unit, target, passed,
+                   None if band is None else (float(band[0]), float(band[1])),
+                   None if null is None else float(null))
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                for k, v in self.__dict__.items()}
+        out = {}
+        for k, v in self.__dict__.items():
+            if isinstance(v, float) and not np.isfinite(v):
+                v = None
+            elif isinstance(v, tuple):
+                v = [None if not np.isfinite(x) else x for x in v]
+            out[k] = v
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,83 @@ class TaskResult:
                 return e
         raise ValidationError(f"TaskResult.effect: no effect {name!r}; expected one of "
                               f"{[e.name for e in self.effects]}")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a task's per-condition report.
+
+    ``key`` names the summary column; ``ci`` the pair of CI columns (or None);
+    ``scale`` multiplies the value for display (1e3: seconds shown as ms).
+    """
+
+    header: str
+    key: str
+    ci: tuple | None = None
+    scale: float = 1.0
+    fmt: str = "{:.1f}"
+
+
+class Task(ABC):
+    """A paradigm: makes trials, reads out a Recording, scores against published bands.
+
+    Subclasses are frozen dataclasses whose fields are the task's parameters (settable
+    with ``--set name=value``); they set ``name``, implement :meth:`spec`,
+    :meth:`validate`, :meth:`make_trials`, :meth:`readout` and :meth:`score`, and name
+    their report (:attr:`columns`, :meth:`figure`).
+    """
+
+    name: ClassVar[str]
+    #: Per-condition report columns (the summary's keys).
+    columns: ClassVar[tuple] = ()
+    #: Summary column that says how trials agree across tiers: 'choice' tasks compare
+    #: choices and RTs, 'response' tasks compare per-condition responses.
+    agreement: ClassVar[str] = "choice"
+
+    @abstractmethod
+    def spec(self) -> TaskSpec:
+        """Layout, input and readout roles."""
+
+    @abstractmethod
+    def validate(self) -> None:
+        """Check every parameter; raise ValidationError naming it."""
+
+    @abstractmethod
+    def make_trials(self, n: int, seed: int = 0) -> Trials:
+        """``n`` trials; trial t's draws depend only on (seed, t)."""
+
+    @abstractmethod
+    def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
+        """Per-trial readout (choice, RT, response, ...) from a Recording."""
+
+    @abstractmethod
+    def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
+        """Trial table, per-condition summary and effects with 95 % CIs."""
+
+    def figure(self, results: dict):
+        """A matplotlib Figure of ``{tier: TaskResult}`` (default: the summary columns)."""
+        from neuroattn.study.plots import summary_figure
+        return summary_figure(self, results)
+
+    @classmethod
+    def parameters(cls) -> dict:
+        """Parameter name -> default value."""
+        return {f.name: (f.default if f.default is not dataclasses.MISSING
+                         else f.default_factory())
+                for f in dataclasses.fields(cls)}
+
+    def bridge_inputs(self, trials: Trials) -> np.ndarray:
+        """Per-trial mean of ``evidence + bias`` [trials, n_items] while the items are on.
+
+        The inputs the task presents, so a bridge can be calibrated and judged on them.
+        """
+        u = trials.role("evidence").astype(np.float64) + trials.role("bias")
+        on = np.abs(trials.role("evidence")).max(axis=2) > 0
+        rows = []
+        for t in range(trials.n):
+            sel = on[t] if on[t].any() else np.ones(on.shape[1], bool)
+            rows.append(u[t, sel].mean(axis=0))
+        return np.asarray(rows)
 
 
 def task_rng(seed: int, trial: int, stream: int) -> np.random.Generator:
@@ -116,5 +211,8 @@ def first_crossing(trace: np.ndarray, threshold: float, start: int, stop: int) -
 
 def check_trials_arg(n, seed) -> tuple[int, int]:
     """Validate ``n`` (>= 1) and ``seed`` (>= 0) of make_trials."""
-    return check_int(n, "make_trials.n", minimum=1), check_int(seed, "make_trials.seed",
-                                                               minimum=0)
+    n = check_int(n, "make_trials.n", minimum=1)
+    if n > 10_000_000:
+        raise ValidationError(f"make_trials.n: at most 10000000 trials per run (got {n}); "
+                              f"split the run or use a sweep")
+    return n, check_int(seed, "make_trials.seed", minimum=0)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neuroattn.model._units import check_positive
-from neuroattn.tasks.base import Effect, TaskResult, Trials, check_trials_arg, task_rng
+from neuroattn.model.units import check_positive
+from neuroattn.tasks.base import (Effect, Task, TaskResult, TaskSpec, Trials, check_trials_arg,
+                                  task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 
 __all__ = ["Pair"]
@@ -33,7 +34,7 @@ CONDITIONS = ("pref", "poor", "pair_away", "pair_att_pref", "pair_att_poor")
 
 
 @dataclass(frozen=True)
-class Pair:
+class Pair(Task):
     """The paired-stimulus paradigm.
 
     Parameters
@@ -68,7 +69,11 @@ class Pair:
     dt: float = 1e-3
 
     name = "pair"
-    k = 2
+    agreement = "response"
+
+    def spec(self) -> TaskSpec:
+        """Two stimuli in one receptive field; the items and the V4 'unit' read out."""
+        return TaskSpec("space", 2, readouts=("items", "unit"), values=tuple(self.values))
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
@@ -99,15 +104,14 @@ class Pair:
             if self.noise > 0:
                 stim[t, :, :2] += rng.normal(0.0, self.noise, (steps, 2))
             rows.append({"trial": t, "condition": cond, "seed": seed})
-        return Trials(stim, self.dt, ("x0", "x1", "b0", "b1"), pd.DataFrame(rows), seed,
-                      self.name)
+        return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
-    def readout(self, recording) -> pd.DataFrame:
+    def readout(self, recording, trials=None) -> pd.DataFrame:
         """Unit response and the preferred stimulus' share of location rates, per trial."""
         sel = recording.times >= self.duration - self.window - 1e-12
-        unit = recording.unit("unit")[:, sel].mean(axis=1)
-        r0 = recording.unit("loc0")[:, sel].mean(axis=1)
-        r1 = recording.unit("loc1")[:, sel].mean(axis=1)
+        unit = recording.role("unit")[:, sel, 0].mean(axis=1)
+        items = recording.role("items")[:, sel].mean(axis=1)
+        r0, r1 = items[:, 0], items[:, 1]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = r0 / (r0 + r1)
         return pd.DataFrame({"response": unit, "share_pref": share})

@@ -29,10 +29,12 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_int, check_positive
+from neuroattn.model.units import check_int, check_positive
 from neuroattn.tasks.base import (
     Effect,
+    Task,
     TaskResult,
+    TaskSpec,
     Trials,
     check_trials_arg,
     first_crossing,
@@ -47,7 +49,7 @@ CONDITIONS = ("valid", "neutral", "invalid")
 
 
 @dataclass(frozen=True)
-class Posner:
+class Posner(Task):
     """The Posner cueing paradigm.
 
     Parameters
@@ -97,6 +99,10 @@ class Posner:
     dt: float = 1e-3
 
     name = "posner"
+
+    def spec(self) -> TaskSpec:
+        """K locations in space, each with evidence and a cue bias; items read out."""
+        return TaskSpec("space", self.k)
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
@@ -158,13 +164,11 @@ class Posner:
                 stim[t, :, : self.k] += rng.normal(0.0, self.noise, (steps, self.k))
             rows.append({"trial": t, "condition": cond, "cued": -1 if cued is None else cued,
                          "target": target, "validity": self.validity, "seed": seed})
-        channels = tuple(f"x{i}" for i in range(self.k)) + tuple(f"b{i}" for i in range(self.k))
-        return Trials(stim, self.dt, channels, pd.DataFrame(rows), seed, self.name)
+        return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
-    def readout(self, recording) -> pd.DataFrame:
+    def readout(self, recording, trials=None) -> pd.DataFrame:
         """Choice, correct and RT (s) of every trial from the location rates."""
-        locs = [f"loc{i}" for i in range(self.k)]
-        rates = np.stack([recording.unit(u) for u in locs], axis=-1)
+        rates = recording.role("items")
         w = recording.bin_width
         sm = smooth(rates, max(1, int(round(self.smoothing / w))))
         start = int(round(self.target_onset / w))

@@ -11,7 +11,7 @@ from neuroattn.backends._common import RunSpec
 from neuroattn.backends.torch.module import SpikingNetworkModule
 from neuroattn.exceptions import ValidationError
 from neuroattn.model import Recording
-from neuroattn.model._units import check_int
+from neuroattn.model.units import check_int
 
 __all__ = ["run", "OPTIONS"]
 

@@ -17,7 +17,7 @@ from neuroattn.backends.torch._step import Coefficients
 from neuroattn.backends.torch._synapses import group_matrix, make_groups
 from neuroattn.exceptions import BackendUnavailable, ValidationError
 from neuroattn.model import Drive, Network
-from neuroattn.model._units import check_positive, to_si
+from neuroattn.model.units import check_positive, to_si
 from neuroattn.neurons._membrane import ou_noise_scale, synaptic_kernel
 
 __all__ = ["SpikingNetworkModule", "TRAINABLE"]

@@ -17,45 +17,22 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.biased_competition.agents import SpikingAgent
+from neuroattn.mechanisms.base import SpikingAgent, js_divergence
 from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
 from neuroattn.mechanisms.biased_competition.softmax import SoftmaxParams
-from neuroattn.model._units import check_int
+from neuroattn.model import TaskSpec, Trials
+from neuroattn.model.units import check_int
 from neuroattn.neurons import lif_rate_noisy
 
 __all__ = ["js_divergence", "mean_field", "to_softmax", "to_spiking", "calibrate", "equivalence",
            "equivalence_from_shares", "spike_shares", "Calibration", "Equivalence",
-           "InputTrials"]
+           "input_trials", "run_circuit"]
 
 #: Default operating range of the inputs x + b (each location uniform in [0, U_MAX]).
 U_MAX = 1.5
-
-
-def js_divergence(p, q) -> np.ndarray:
-    """Jensen-Shannon divergence (nats) between distributions along the last axis.
-
-    Rows are normalised first; zero entries contribute nothing.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from neuroattn.mechanisms.biased_competition import js_divergence
-    >>> float(js_divergence([1.0, 0.0], [0.0, 1.0])) == float(np.log(2))
-    True
-    """
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
-    p = p / p.sum(axis=-1, keepdims=True)
-    q = q / q.sum(axis=-1, keepdims=True)
-    m = 0.5 * (p + q)
-
-    def _kl(a, b):
-        safe = np.where(a > 0, a, 1.0) / np.where(b > 0, b, 1.0)
-        return np.sum(np.where(a > 0, a * np.log(safe), 0.0), axis=-1)
-
-    return 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
 
 
 def _siegert(mu, params):
@@ -153,7 +130,7 @@ def _check_circuit(circuit, where: str):
 
 
 def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
-               seed: int = 0) -> SoftmaxParams:
+               seed: int = 0, inputs=None) -> SoftmaxParams:
     """Derive softmax parameters from the circuit's parameters alone (no simulation).
 
     For :class:`EscapeCircuit` the temperature is exact (``delta_u / (r_m gain)``); for
@@ -169,8 +146,11 @@ def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
     1.0
     """
     _check_circuit(circuit, "to_softmax")
-    rng = np.random.default_rng(seed)
-    u = rng.uniform(0.0, u_max, (n_grid, circuit.k))
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        u = rng.uniform(0.0, u_max, (n_grid, circuit.k))
+    else:
+        u = _check_inputs(inputs, circuit.k, "to_softmax.inputs")
     mf = mean_field(circuit, u, values)
     rates = mf["rates"]
     if isinstance(circuit, EscapeCircuit):
@@ -217,27 +197,32 @@ def to_spiking(params: SoftmaxParams, template=None):
     return replace(template, input_gain=math.exp(log_g1))
 
 
-@dataclass(frozen=True)
-class InputTrials:
-    """Trials of constant inputs: zero until ``t_on``, then ``u`` (per trial) until the end."""
+def input_trials(u, duration: float, t_on: float, seed: int, dt: float = 1e-3,
+                 values=None) -> Trials:
+    """Trials of constant inputs: zero until ``t_on``, then ``u[n]`` until the end.
 
-    stimulus: np.ndarray
-    dt: float
-    channels: tuple
-    seed: int
-    u: np.ndarray
-    t_on: float
+    Each row of ``u`` [n, K] is one trial's evidence; with ``values`` the trials read the
+    'unit' too. ``extra`` keeps ``u`` and ``t_on``.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    n, k = u.shape
+    steps = int(round(duration / dt))
+    on = int(round(t_on / dt))
+    stim = np.zeros((n, steps, k), dtype=np.float32)
+    stim[:, on:, :] = u[:, None, :]
+    readouts = ("items", "unit") if values is not None else ("items",)
+    spec = TaskSpec("space", k, inputs=("evidence",), readouts=readouts,
+                    values=None if values is None else tuple(values))
+    return Trials(stim, dt, spec, pd.DataFrame({"trial": np.arange(n)}), seed, "inputs",
+                  {"u": u, "t_on": t_on})
 
-    @classmethod
-    def make(cls, u, duration: float, t_on: float, seed: int, dt: float = 1e-3):
-        """Build the trials for inputs ``u`` [n, K]."""
-        u = np.asarray(u, dtype=np.float64)
-        n, k = u.shape
-        steps = int(round(duration / dt))
-        on = int(round(t_on / dt))
-        stim = np.zeros((n, steps, k), dtype=np.float32)
-        stim[:, on:, :] = u[:, None, :]
-        return cls(stim, dt, tuple(f"x{i}" for i in range(k)), seed, u, t_on)
+
+def run_circuit(circuit, trials, backend: str = "brian2", dt: float = 1e-4,
+                progress: bool = False, **options):
+    """Simulate ``circuit`` on ``trials`` (any TaskSpec it supports); return the Recording."""
+    agent = SpikingAgent(circuit.spiking_model(trials.spec), trials.spec, backend, dt,
+                         "biased-competition", **options)
+    return agent.run(trials, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -259,7 +244,8 @@ def _steady_rates(rec, t_from: float, t_to: float | None = None):
 
 def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: float = 0.8,
               t_on: float = 0.1, settle: float = 0.1, u_max: float = U_MAX, values=None,
-              seed: int = 0, dt: float = 1e-4, progress: bool = False, **options) -> Calibration:
+              seed: int = 0, dt: float = 1e-4, progress: bool = False, inputs=None,
+              **options) -> Calibration:
     """Fit the softmax parameters to simulations of ``circuit``.
 
     Each of ``n_inputs`` trials holds a random input ``u`` (uniform in [0, ``u_max``] per
@@ -274,12 +260,15 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
     Calibration
     """
     _check_circuit(circuit, "calibrate")
-    check_int(n_inputs, "calibrate.n_inputs", minimum=3)
-    rng = np.random.default_rng([seed, 7001])
-    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
-    trials = InputTrials.make(u, duration, t_on, seed)
-    agent = SpikingAgent(circuit, backend=backend, dt=dt, values=values, **options)
-    rec = agent.run(trials, progress=progress)
+    if inputs is None:
+        check_int(n_inputs, "calibrate.n_inputs", minimum=3)
+        rng = np.random.default_rng([seed, 7001])
+        u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
+    else:
+        u = _check_inputs(inputs, circuit.k, "calibrate.inputs")
+        n_inputs = len(u)
+    trials = input_trials(u, duration, t_on, seed, values=values)
+    rec = run_circuit(circuit, trials, backend, dt, progress, **options)
     k = circuit.k
     rates = _steady_rates(rec, t_on + settle)[:, :k]
     if np.any(rates.sum(1) <= 0):
@@ -296,7 +285,16 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
     params = SoftmaxParams(k=k, temperature=temperature, rate=rate, null_logit=null, tau=tau,
                            unit_gain=gain, unit_base=base, unit_inh=inh)
     return Calibration(params, js_fit, n_inputs, backend,
-                       {"u_max": u_max, "duration": duration, "dt": dt, "seed": seed})
+                       {"u_min": float(u.min()), "u_max": float(u.max()), "duration": duration,
+                        "dt": dt, "seed": seed})
+
+
+def _check_inputs(inputs, k: int, where: str) -> np.ndarray:
+    u = np.asarray(inputs, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] != k or len(u) < 3 or not np.all(np.isfinite(u)):
+        raise ValidationError(f"{where}: expected finite inputs of shape [n >= 3, {k}] (got "
+                              f"shape {u.shape})")
+    return u
 
 
 def _fit_tau(rec, u, t_on: float, settle: float, k: int, params: SoftmaxParams) -> float:
@@ -354,7 +352,7 @@ class Equivalence:
 
 def spike_shares(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64),
                  settle: float = 0.1, u_max: float = U_MAX, seed: int = 12345, dt: float = 1e-4,
-                 backend: str = "brian2", progress: bool = False, **options):
+                 backend: str = "brian2", progress: bool = False, inputs=None, **options):
     """Simulate held-out constant inputs; return ``(u [n, K], {window: shares [n, K]})``.
 
     Inputs are drawn with a generator seeded from ``seed`` (keep it apart from the
@@ -362,12 +360,15 @@ def spike_shares(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 
     the input on from t = 0; a trial without spikes in a window has share NaN.
     """
     _check_circuit(circuit, "spike_shares")
-    check_int(n_inputs, "spike_shares.n_inputs", minimum=2)
     windows = tuple(sorted(float(w) for w in windows))
-    rng = np.random.default_rng([seed, 9001])
-    u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
-    trials = InputTrials.make(u, settle + windows[-1], 0.0, seed)
-    rec = SpikingAgent(circuit, backend=backend, dt=dt, **options).run(trials, progress=progress)
+    if inputs is None:
+        check_int(n_inputs, "spike_shares.n_inputs", minimum=2)
+        rng = np.random.default_rng([seed, 9001])
+        u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
+    else:
+        u = _check_inputs(inputs, circuit.k, "spike_shares.inputs")
+    trials = input_trials(u, settle + windows[-1], 0.0, seed)
+    rec = run_circuit(circuit, trials, backend, dt, progress, **options)
     out = {}
     for w in windows:
         counts = _steady_rates(rec, settle, settle + w)[:, : circuit.k]

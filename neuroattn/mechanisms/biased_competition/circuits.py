@@ -1,8 +1,8 @@
 """Spiking circuits of biased competition, described with ``neuroattn.model``.
 
 Two circuits share one interface: ``circuit.network(values=None)`` returns the
-Network, ``circuit.drives(n_channels_x)`` maps the task's input channels onto it, and
-``circuit.readout`` names the population read out for each location.
+Network and ``circuit.spiking_model(spec)`` the Network with the drives that map a task
+spec's evidence and bias columns onto it and the populations read out for each role.
 
 * :class:`LIFCircuit` -- a soft winner-take-all: K populations of noisy LIF neurons
   (one per location) excite one shared inhibitory population that inhibits them all.
@@ -24,16 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import SpikingModel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model._units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import EscapeParams, LIFParams
 
-__all__ = ["LIFCircuit", "EscapeCircuit", "location_names"]
-
-
-def location_names(k: int) -> tuple:
-    """Readout unit names of K locations: ``('loc0', ..., 'loc{K-1}')``."""
-    return tuple(f"loc{i}" for i in range(k))
+__all__ = ["LIFCircuit", "EscapeCircuit"]
 
 
 def _exc_default() -> LIFParams:
@@ -124,11 +120,6 @@ class LIFCircuit:
         self.exc.validate("LIFCircuit.exc")
         self.inh.validate("LIFCircuit.inh")
 
-    @property
-    def readout(self) -> dict:
-        """Readout unit name -> population name."""
-        return {f"loc{i}": f"E{i}" for i in range(self.k)}
-
     def network(self, values=None) -> Network:
         """Build the Network; with ``values`` (K floats in [0, 1]) add a readout unit 'V'.
 
@@ -159,14 +150,13 @@ class LIFCircuit:
             probes.append(Probe("V", "rate", self.bin_width))
         return Network(pops, projs, probes, name=f"lif_wta_k{self.k}")
 
-    def drives(self, x_channels, b_channels) -> tuple:
-        """Drives mapping input channel ``x_channels[k]`` and bias ``b_channels[k]`` to E_k."""
-        out = []
-        for i in range(self.k):
-            for ch in (x_channels[i], b_channels[i]):
-                if ch is not None:
-                    out.append(Drive(ch, f"E{i}", "current", gain=self.input_gain))
-        return tuple(out)
+    def spiking_model(self, spec) -> SpikingModel:
+        """The network for a task spec: item k's evidence and bias drive E_k.
+
+        With a ``'unit'`` readout the spec's values build the readout unit 'V'.
+        """
+        values = spec.values if "unit" in spec.readouts else None
+        return _spiking_model(self, spec, self.network(values), "E")
 
 
 def _escape_default() -> EscapeParams:
@@ -247,11 +237,6 @@ class EscapeCircuit:
         """Exact softmax temperature of the spike shares: ``delta_u / (r_m input_gain)``."""
         return self.exc.delta_u / (self.exc.r_m * self.input_gain)
 
-    @property
-    def readout(self) -> dict:
-        """Readout unit name -> population name."""
-        return {f"loc{i}": f"Z{i}" for i in range(self.k)}
-
     def network(self, values=None) -> Network:
         """Build the Network (``values`` is not supported by this circuit)."""
         self.validate()
@@ -268,14 +253,24 @@ class EscapeCircuit:
         probes = [Probe(f"Z{i}", "rate", self.bin_width) for i in range(self.k)]
         return Network(pops, projs, probes, name=f"escape_wta_k{self.k}")
 
-    def drives(self, x_channels, b_channels) -> tuple:
-        """Drives mapping input channel ``x_channels[k]`` and bias ``b_channels[k]`` to Z_k."""
-        out = []
-        for i in range(self.k):
-            for ch in (x_channels[i], b_channels[i]):
-                if ch is not None:
-                    out.append(Drive(ch, f"Z{i}", "current", gain=self.input_gain))
-        return tuple(out)
+    def spiking_model(self, spec) -> SpikingModel:
+        """The network for a task spec: item k's evidence and bias drive Z_k."""
+        if "unit" in spec.readouts:
+            raise ValidationError("EscapeCircuit.spiking_model: this circuit has no readout "
+                                  "unit; use LIFCircuit for tasks that read a 'unit'")
+        return _spiking_model(self, spec, self.network(), "Z")
+
+
+def _spiking_model(circuit, spec, network, prefix: str) -> SpikingModel:
+    if spec.n_items != circuit.k:
+        raise ValidationError(f"{type(circuit).__name__}.k: the task has {spec.n_items} items "
+                              f"but the circuit {circuit.k} locations (got k={circuit.k})")
+    drives = tuple(Drive(col, f"{prefix}{i}", "current", gain=circuit.input_gain)
+                   for cols in spec.channels().values() for i, col in enumerate(cols))
+    readout = {"items": tuple(f"{prefix}{i}" for i in range(circuit.k))}
+    if "unit" in spec.readouts:
+        readout["unit"] = ("V",)
+    return SpikingModel(network, drives, readout)
 
 
 def _check_values(values, k: int, where: str) -> np.ndarray:

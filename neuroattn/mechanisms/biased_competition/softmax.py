@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model._units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, check_positive, to_si
 
 __all__ = ["SoftmaxParams", "SoftmaxCompetition"]
 
@@ -105,41 +105,54 @@ class SoftmaxParams:
 class SoftmaxCompetition(nn.Module):
     """Differentiable biased competition: rates ``R * a(v)`` of the filtered input ``v``.
 
+    The weights ``a`` are computed by :func:`neuroattn.attention.scaled_dot_product_attention`:
+    one query (a 1) per trial and step attends over K + 1 keys, the filtered inputs
+    ``v_k / T`` and the null logit ``beta / T``; the values are the
+    one-hot location codes (so the output is ``a``) and, with ``values``, the readout
+    unit's selectivities (so the output also holds ``sum_k a_k values_k``: the unit reads
+    the locations by attention). The null key carries zero value.
+
     The parameters (temperature, rate, null logit, tau, unit gain and base) are
-    trainable ``nn.Parameter`` s, stored as logs where they must stay positive.
+    trainable ``nn.Parameter`` s, stored as logs where they must stay positive; they
+    follow the module's dtype (``.to(torch.float32)``, ``.double()``).
 
     Parameters
     ----------
     params : SoftmaxParams
     values : sequence of float, optional
         Selectivity of the readout unit for each location; adds the 'unit' output.
+    attention_backend : str or None
+        Backend of ``scaled_dot_product_attention``. None (default): the fused numba
+        kernel when no gradient is needed, torch's SDPA when one is. A named backend is
+        used as given (a gradient-free one under autograd raises BackendUnavailable).
 
     Examples
     --------
     >>> import torch
     >>> from neuroattn.mechanisms.biased_competition import SoftmaxParams, SoftmaxCompetition
     >>> m = SoftmaxCompetition(SoftmaxParams(k=2, temperature=0.5, rate=60.0, tau=0.01))
-    >>> x = torch.zeros(1, 200, 2); x[:, :, 0] = 1.0
+    >>> x = torch.zeros(1, 200, 2, dtype=torch.float64); x[:, :, 0] = 1.0
     >>> r = m(x, torch.zeros_like(x), dt=1e-3)
     >>> round(float(r[0, -1, 0].detach()), 1)
     52.8
     """
 
-    def __init__(self, params: SoftmaxParams, values=None):
+    def __init__(self, params: SoftmaxParams, values=None, attention_backend=None):
         super().__init__()
         params.validate()
         self.k = params.k
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(params.temperature),
-                                                         dtype=torch.float64))
-        self.log_rate = nn.Parameter(torch.tensor(math.log(params.rate), dtype=torch.float64))
-        self.has_null = math.isfinite(params.null_logit)
-        self.null_logit = nn.Parameter(torch.tensor(params.null_logit if self.has_null else 0.0,
-                                                    dtype=torch.float64),
-                                       requires_grad=self.has_null)
-        self.log_tau = nn.Parameter(torch.tensor(math.log(params.tau), dtype=torch.float64))
-        self.unit_gain = nn.Parameter(torch.tensor(params.unit_gain, dtype=torch.float64))
-        self.unit_base = nn.Parameter(torch.tensor(params.unit_base, dtype=torch.float64))
-        self.unit_inh = nn.Parameter(torch.tensor(params.unit_inh, dtype=torch.float64))
+        self.attention_backend = attention_backend
+        f64 = torch.float64
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(params.temperature), dtype=f64))
+        self.log_rate = nn.Parameter(torch.tensor(math.log(params.rate), dtype=f64))
+        has_null = math.isfinite(params.null_logit)
+        self.register_buffer("has_null", torch.tensor(has_null))
+        self.null_logit = nn.Parameter(torch.tensor(params.null_logit if has_null else 0.0,
+                                                    dtype=f64), requires_grad=has_null)
+        self.log_tau = nn.Parameter(torch.tensor(math.log(params.tau), dtype=f64))
+        self.unit_gain = nn.Parameter(torch.tensor(params.unit_gain, dtype=f64))
+        self.unit_base = nn.Parameter(torch.tensor(params.unit_base, dtype=f64))
+        self.unit_inh = nn.Parameter(torch.tensor(params.unit_inh, dtype=f64))
         if values is not None:
             vals = torch.as_tensor(np.asarray(values, dtype=np.float64))
             if vals.shape != (self.k,):
@@ -149,48 +162,77 @@ class SoftmaxCompetition(nn.Module):
         else:
             self.values = None
 
+    def _backend(self) -> str:
+        if self.attention_backend is not None:
+            return self.attention_backend
+        grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+        return "torch" if grad else "numba"
+
+    def attend(self, u: torch.Tensor) -> torch.Tensor:
+        """``[a_1..a_K (, sum_k a_k values_k)]`` [..., K (+1)] for inputs ``u`` [..., K].
+
+        Computed by ``scaled_dot_product_attention`` (see the class notes); the null
+        slot's weight is left out.
+        """
+        from neuroattn.attention import scaled_dot_product_attention
+
+        lead = u.shape[:-1]
+        keys = u.reshape(-1, self.k, 1)
+        null = bool(self.has_null)
+        if null:
+            keys = torch.cat([keys, self.null_logit.to(u.dtype).expand(keys.shape[0], 1, 1)], 1)
+        keys = keys / torch.exp(self.log_temperature).to(u.dtype)
+        m = keys.shape[1]
+        cols = [torch.eye(m, self.k, dtype=u.dtype, device=u.device)]
+        if self.values is not None:
+            vals = torch.zeros(m, 1, dtype=u.dtype, device=u.device)
+            vals[: self.k, 0] = self.values.to(u.dtype)
+            cols.append(vals)
+        v = torch.cat(cols, dim=1).expand(keys.shape[0], m, -1)
+        q = torch.ones(keys.shape[0], 1, 1, dtype=u.dtype, device=u.device)
+        out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
+        return out.reshape(*lead, -1)
+
     def weights(self, u: torch.Tensor) -> torch.Tensor:
         """Attention weights [..., K] (the null slot's share is left out)."""
-        t = torch.exp(self.log_temperature)
-        z = u / t
-        if self.has_null:
-            null = (self.null_logit / t).expand(*u.shape[:-1], 1)
-            z = torch.cat([z, null], dim=-1)
-            return torch.softmax(z, dim=-1)[..., :-1]
-        return torch.softmax(z, dim=-1)
+        return self.attend(u)[..., : self.k]
 
     def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
         """Rates (Hz) [trials, steps, K (+1 with values)] for inputs and biases [trials, steps, K].
 
         The filtered input starts at the first step's input and is advanced with the
-        exact exponential update for inputs held over each step of ``dt`` s.
+        exact exponential update for inputs held over each step of ``dt`` s; the
+        attention over locations is then computed for every step at once.
         """
         if x.shape != b.shape or x.shape[-1] != self.k or x.dim() != 3:
             raise ValidationError(f"SoftmaxCompetition.forward: expected x and b of shape "
                                   f"[trials, steps, {self.k}] (got {tuple(x.shape)} and "
                                   f"{tuple(b.shape)})")
-        u = (x + b).to(torch.float64)
+        dtype = self.log_rate.dtype
+        u = (x + b).to(dtype)
         alpha = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
         v = u[:, 0]
         filtered = []
         for s in range(u.shape[1]):
             v = v + alpha * (u[:, s] - v)
             filtered.append(v)
-        rates = torch.exp(self.log_rate) * self.weights(torch.stack(filtered, dim=1))
+        att = self.attend(torch.stack(filtered, dim=1))
+        rate = torch.exp(self.log_rate)
+        rates = rate * att[..., : self.k]
         if self.values is not None:
-            unit = (self.unit_base + self.unit_gain * (rates * self.values).sum(-1, keepdim=True)
-                    - self.unit_inh * rates.sum(-1, keepdim=True))
+            total = rates.sum(-1, keepdim=True)
+            unit = self.unit_base + self.unit_gain * rate * att[..., self.k:] - self.unit_inh * total
             rates = torch.cat([rates, unit], dim=-1)
         return rates
 
     def params(self) -> SoftmaxParams:
         """The current parameters as a SoftmaxParams."""
         def val(t):
-            return t.detach().item()
+            return float(t.detach().item())
 
         return SoftmaxParams(
             k=self.k, temperature=math.exp(val(self.log_temperature)),
             rate=math.exp(val(self.log_rate)),
-            null_logit=val(self.null_logit) if self.has_null else -math.inf,
+            null_logit=val(self.null_logit) if bool(self.has_null) else -math.inf,
             tau=math.exp(val(self.log_tau)), unit_gain=val(self.unit_gain),
             unit_base=val(self.unit_base), unit_inh=val(self.unit_inh))

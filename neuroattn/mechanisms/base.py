@@ -1,0 +1,403 @@
+"""The Mechanism contract: one attention mechanism at two tiers, and the bridge between them.
+
+A mechanism maps a task's roles (:class:`~neuroattn.tasks.base.TaskSpec`) onto its own
+network. It offers
+
+* ``spiking(spec, **params) -> SpikingModel``: the Network, the drives that map the
+  spec's input columns onto populations, and the populations read out for each readout
+  role;
+* ``softmax(spec, fitted, attention_backend) -> nn.Module``: the differentiable layer,
+  computing its weights through :func:`neuroattn.attention.scaled_dot_product_attention`;
+  its ``forward(evidence, bias, dt)`` returns rates [trials, steps, units] in the
+  spec's unit order;
+* the bridge: ``to_softmax`` (analytic), ``calibrate`` (fitted to simulations of the
+  task's own inputs), ``to_spiking``, and :func:`bridge_report`, which every mechanism
+  shares and which returns one :class:`BridgeReport`.
+
+study/ and the CLI know a mechanism only through this contract: :func:`spiking_agent`
+and :func:`softmax_agent` turn one into an Agent (``run(trials) -> Recording``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.model import Recording, Stimulus
+
+__all__ = ["Mechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
+           "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism"]
+
+
+@dataclass(frozen=True)
+class SpikingModel:
+    """A mechanism's spiking network for one task spec.
+
+    Parameters
+    ----------
+    network : neuroattn.model.Network
+    drives : tuple of neuroattn.model.Drive
+        Map the spec's stimulus columns (``spec.channels()``) onto populations.
+    readout : dict
+        Readout role -> tuple of population names, one per unit of
+        ``spec.unit_names()[role]``.
+    """
+
+    network: object
+    drives: tuple
+    readout: dict
+
+
+class Mechanism(ABC):
+    """An attention mechanism at two tiers.
+
+    Subclasses set ``name`` and ``summary`` and implement the abstract methods. The
+    parameters (:meth:`parameters`) are those of the spiking description; a config or
+    ``--set name=value`` overrides them by name.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    @abstractmethod
+    def parameters(self) -> dict:
+        """Parameter name -> default value (dotted names reach nested parameter sets)."""
+
+    @abstractmethod
+    def supports(self, spec) -> str | None:
+        """None if this mechanism can run a task with ``spec``, else the reason it cannot."""
+
+    @abstractmethod
+    def spiking(self, spec, **params) -> SpikingModel:
+        """The spiking network for ``spec``."""
+
+    @abstractmethod
+    def to_softmax(self, spec, **params):
+        """Softmax parameters derived from the spiking parameters alone (no simulation)."""
+
+    @abstractmethod
+    def calibrate(self, spec, inputs=None, backend: str = "numba", seed: int = 0,
+                  dt: float = 1e-4, progress: bool = False, **params):
+        """Softmax parameters fitted to simulations of the spiking network.
+
+        ``inputs`` [n, n_items]: the constant inputs (evidence + bias) to calibrate on;
+        default random ones over the mechanism's operating range.
+        """
+
+    @abstractmethod
+    def softmax(self, spec, fitted, attention_backend: str = "numba"):
+        """The softmax tier (an ``nn.Module``) with parameters ``fitted``."""
+
+    @abstractmethod
+    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+                     dt: float = 1e-4, progress: bool = False, **params) -> dict:
+        """Item spike shares [n, n_items] per counting window for constant ``inputs``."""
+
+    @abstractmethod
+    def softmax_shares(self, fitted, inputs) -> np.ndarray:
+        """The softmax tier's item weights (normalised) [n, n_items] for ``inputs``."""
+
+    def fit_softmax(self, spec, method: str = "calibrate", inputs=None, backend: str = "numba",
+                    seed: int = 0, dt: float = 1e-4, progress: bool = False, **params):
+        """Softmax parameters by ``method``: ``'calibrate'`` (simulation) or ``'analytic'``."""
+        if method == "analytic":
+            return self.to_softmax(spec, **params)
+        if method == "calibrate":
+            return self.calibrate(spec, inputs=inputs, backend=backend, seed=seed, dt=dt,
+                                  progress=progress, **params)
+        raise ValidationError(f"{self.name}: softmax_from: expected 'calibrate' or 'analytic' "
+                              f"(got {method!r})")
+
+    def agent(self, tier: str, spec, backend: str = "numba", dt: float = 1e-4,
+              fitted=None, params: dict | None = None, **options):
+        """An Agent of this mechanism at ``tier`` for ``spec``.
+
+        ``backend`` is the spiking backend (spiking tier) or the attention backend
+        (softmax tier). The softmax tier needs ``fitted`` (default: ``to_softmax``).
+        """
+        reason = self.supports(spec)
+        if reason is not None:
+            raise ValidationError(f"{self.name}: cannot run this task: {reason}")
+        params = self.resolve(**(params or {}))
+        if tier == "spiking":
+            return SpikingAgent(self.spiking(spec, **params), spec, backend, dt, self.name,
+                                params, **options)
+        if tier == "softmax":
+            fitted = self.to_softmax(spec, **params) if fitted is None else fitted
+            return SoftmaxAgent(self, spec, fitted, backend)
+        raise ValidationError(f"--tier: expected 'spiking' or 'softmax' (got {tier!r})")
+
+    def resolve(self, **params) -> dict:
+        """Defaults overridden by ``params``; an unknown name is refused listing the valid ones."""
+        defaults = self.parameters()
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise ValidationError(f"{self.name}: unknown parameter(s) {unknown}; expected "
+                                  f"names from {sorted(defaults)}")
+        return {**defaults, **params}
+
+
+def js_divergence(p, q) -> np.ndarray:
+    """Jensen-Shannon divergence (nats) between distributions along the last axis.
+
+    Rows are normalised first; zero entries contribute nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(js_divergence([1.0, 0.0], [0.0, 1.0])) == float(np.log(2))
+    True
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    p = p / p.sum(axis=-1, keepdims=True)
+    q = q / q.sum(axis=-1, keepdims=True)
+    m = 0.5 * (p + q)
+
+    def _kl(a, b):
+        safe = np.where(a > 0, a, 1.0) / np.where(b > 0, b, 1.0)
+        return np.sum(np.where(a > 0, a * np.log(safe), 0.0), axis=-1)
+
+    return 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
+
+
+def cohen_kappa(a, b) -> tuple[float, float, float]:
+    """Observed agreement, agreement expected by chance, and Cohen's kappa of two labelings.
+
+    Chance agreement is ``sum_c p_a(c) p_b(c)`` over the labels either uses: what two
+    raters who label independently at their own base rates would reach.
+
+    Examples
+    --------
+    >>> cohen_kappa([0, 1, 0, 1], [0, 1, 0, 1])
+    (1.0, 0.5, 1.0)
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape or a.size == 0:
+        raise ValidationError(f"cohen_kappa: expected two labelings of equal, non-zero length "
+                              f"(got {a.shape} and {b.shape})")
+    observed = float(np.mean(a == b))
+    labels = np.union1d(a, b)
+    chance = float(sum(np.mean(a == c) * np.mean(b == c) for c in labels))
+    kappa = 1.0 if chance >= 1.0 else (observed - chance) / (1.0 - chance)
+    return observed, chance, float(kappa)
+
+
+@dataclass(frozen=True)
+class BridgeReport:
+    """How closely a mechanism's softmax tier stands in for its spiking tier.
+
+    Every mechanism's bridge returns this one type; every comparison prints it.
+
+    Attributes
+    ----------
+    mechanism : str
+    method : str
+        How the softmax parameters were obtained: ``'calibrate'`` or ``'analytic'``.
+    fitted : dict
+        The softmax parameters.
+    windows : tuple of float, seconds
+        Counting windows of the JS figures.
+    js_task : tuple of float, nats
+        Mean JS divergence between spike shares and softmax weights, per window, on
+        the task's own inputs (each trial's mean evidence + bias while items are on).
+    js_random : tuple of float, nats
+        The same on random inputs over the operating range.
+    js_uniform : float, nats
+        Spike shares (longest window, task inputs) against uniform weights: the scale.
+    n_task_inputs, n_random_inputs : int
+    choice_agreement, chance_agreement, kappa : float
+        Trial-by-trial agreement of choices, the agreement two independent models at the
+        same base rates would reach, and Cohen's kappa (NaN for response tasks).
+    rt_correlation_within : float
+        Correlation of the two tiers' RTs after removing each condition's mean (NaN
+        when fewer than 3 trials have both RTs).
+    rt_correlation_shuffled : float
+        The same with one tier's trials shuffled within condition: what correlation
+        the conditions alone would give (near 0).
+    response_correlation, response_mean_abs_difference : float
+        For response tasks: per-condition mean responses of the two tiers.
+    calibration : dict
+        Fit quality and the input range the calibration covered.
+    """
+
+    mechanism: str
+    method: str
+    fitted: dict
+    windows: tuple
+    js_task: tuple
+    js_random: tuple
+    js_uniform: float
+    n_task_inputs: int
+    n_random_inputs: int
+    choice_agreement: float = math.nan
+    chance_agreement: float = math.nan
+    kappa: float = math.nan
+    rt_correlation_within: float = math.nan
+    rt_correlation_shuffled: float = math.nan
+    response_correlation: float = math.nan
+    response_mean_abs_difference: float = math.nan
+    calibration: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """Plain dict (for JSON)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+class SpikingAgent:
+    """A spiking network simulated by a backend: ``run(trials) -> Recording``.
+
+    Parameters
+    ----------
+    model : SpikingModel
+        From ``mechanism.spiking(spec, **params)``.
+    spec : TaskSpec
+        The spec the model was built for; trials must carry the same one.
+    backend : str
+        ``'brian2'`` (reference), ``'numba'`` or ``'torch'``.
+    dt : float, seconds
+        Simulation step (default 0.1 ms).
+    mechanism : str
+        Name recorded in the Recording's meta.
+    params : dict, optional
+        Parameters recorded in the Recording's meta.
+    **options
+        Passed to the backend.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms import get_mechanism
+    >>> from neuroattn.tasks import Posner
+    >>> task = Posner()
+    >>> agent = get_mechanism("biased-competition").agent("spiking", task.spec(), "numba")
+    >>> agent.run(task.make_trials(4, seed=1)).role("items").shape
+    (4, 110, 2)
+    """
+
+    tier = "spiking"
+
+    def __init__(self, model: SpikingModel, spec, backend: str = "numba", dt: float = 1e-4,
+                 mechanism: str = "", params: dict | None = None, **options):
+        self.model = model
+        self.spec = spec
+        self.backend = backend
+        self.dt = dt
+        self.mechanism = mechanism
+        self.params = dict(params or {})
+        self.options = options
+
+    def run(self, trials, progress: bool = False) -> Recording:
+        """Simulate every trial; return the readout roles' rates in Hz."""
+        _check_spec(trials, self.spec, "SpikingAgent.run")
+        stim = Stimulus(np.asarray(trials.stimulus, dtype=np.float64), trials.dt,
+                        self.model.drives)
+        from neuroattn.backends import simulate
+
+        rec = simulate(self.model.network, stim, dt=self.dt, seed=trials.seed,
+                       backend=self.backend, progress=progress, **self.options)
+        names = self.spec.unit_names()
+        rename = {}
+        for role, pops in self.model.readout.items():
+            for pop, unit in zip(pops, names[role]):
+                rename[pop] = unit
+        missing = sorted(set(rename) - set(rec.units))
+        if missing:
+            raise ValidationError(f"SpikingAgent.model.readout: populations {missing} have no "
+                                  f"rate probe; expected probes on every read-out population")
+        order = [pop for role in self.spec.readouts for pop in self.model.readout[role]]
+        rec = rec.select(order)
+        meta = dict(rec.meta, mechanism=self.mechanism, tier="spiking", params=self.params)
+        return Recording(rec.rates, rec.bin_width, tuple(rename[u] for u in order), rec.spikes,
+                         rec.v, meta, names)
+
+
+class SoftmaxAgent:
+    """A mechanism's softmax tier: ``run(trials) -> Recording`` binned like a spiking one.
+
+    Parameters
+    ----------
+    mechanism : Mechanism
+    spec : TaskSpec
+    fitted : object
+        The softmax parameters (from ``to_softmax`` or ``calibrate``).
+    attention_backend : str
+        Backend of :func:`neuroattn.attention.scaled_dot_product_attention` that computes
+        the weights (default ``'numba'``, the fused kernel).
+    bin_width : float, seconds
+        Bin of the returned rates (default 5 ms, as the spiking probes).
+    """
+
+    tier = "softmax"
+
+    def __init__(self, mechanism, spec, fitted, attention_backend: str = "numba",
+                 bin_width: float = 5e-3):
+        reason = mechanism.supports(spec)
+        if reason is not None:
+            raise ValidationError(f"{mechanism.name}: cannot run this task: {reason}")
+        self.mechanism = mechanism
+        self.spec = spec
+        self.fitted = fitted
+        self.attention_backend = attention_backend
+        self.bin_width = bin_width
+        self.module = mechanism.softmax(spec, fitted, attention_backend)
+
+    def run(self, trials, progress: bool = False) -> Recording:
+        """Compute the rates of every trial; return them binned like a spiking Recording."""
+        import torch
+
+        _check_spec(trials, self.spec, "SoftmaxAgent.run")
+        per_bin = int(round(self.bin_width / trials.dt))
+        if per_bin < 1 or abs(per_bin * trials.dt - self.bin_width) > 1e-9:
+            raise ValidationError(f"SoftmaxAgent.bin_width: must be a whole multiple of the "
+                                  f"trials' dt {trials.dt:g} s (got {self.bin_width:g} s)")
+        ev = torch.as_tensor(np.asarray(trials.role("evidence"), dtype=np.float64))
+        bias = torch.as_tensor(np.asarray(trials.role("bias"), dtype=np.float64))
+        with torch.no_grad():
+            rates = self.module(ev, bias, trials.dt).numpy()
+        n_bins = rates.shape[1] // per_bin
+        binned = rates[:, : n_bins * per_bin].reshape(rates.shape[0], n_bins, per_bin, -1)
+        names = self.spec.unit_names()
+        units = tuple(u for role in self.spec.readouts for u in names[role])
+        meta = {"mechanism": self.mechanism.name, "tier": "softmax",
+                "backend": self.attention_backend, "dt": trials.dt, "seed": trials.seed,
+                "params": _plain_params(self.fitted)}
+        return Recording(binned.mean(axis=2), per_bin * trials.dt, units, meta=meta,
+                         roles=names)
+
+
+def _plain_params(fitted) -> dict:
+    if dataclasses.is_dataclass(fitted):
+        return {f.name: getattr(fitted, f.name) for f in dataclasses.fields(fitted)}
+    return dict(fitted)
+
+
+def _check_spec(trials, spec, where: str) -> None:
+    if trials.spec != spec:
+        raise ValidationError(f"{where}: the trials were made for {trials.spec}, but this "
+                              f"agent was built for {spec}; build the agent from "
+                              f"task.spec()")
+
+
+#: mechanism name (as the CLI spells it) -> Mechanism instance
+MECHANISMS: dict = {}
+
+
+def register(mechanism: Mechanism) -> Mechanism:
+    """Add ``mechanism`` to :data:`MECHANISMS` under its name; return it."""
+    MECHANISMS[mechanism.name] = mechanism
+    return mechanism
+
+
+def get_mechanism(name: str) -> Mechanism:
+    """The registered mechanism called ``name``; an unknown name lists the known ones."""
+    if name not in MECHANISMS:
+        raise ValidationError(f"--mechanism: unknown mechanism {name!r}; expected one of "
+                              f"{sorted(MECHANISMS)}")
+    return MECHANISMS[name]

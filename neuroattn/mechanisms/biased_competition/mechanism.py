@@ -1,0 +1,124 @@
+"""Biased competition through the Mechanism contract.
+
+The spiking tier is a :class:`LIFCircuit` with one location population per item; the
+softmax tier a :class:`SoftmaxCompetition`. Parameters are the circuit's fields (``k``
+comes from the task); the neuron parameters are reached with dotted names
+(``exc.sigma``, ``inh.tau_mem``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import Mechanism
+from neuroattn.mechanisms.biased_competition import bridge
+from neuroattn.mechanisms.biased_competition.circuits import LIFCircuit
+from neuroattn.mechanisms.biased_competition.softmax import SoftmaxCompetition, SoftmaxParams
+
+__all__ = ["BiasedCompetition"]
+
+
+class BiasedCompetition(Mechanism):
+    """Biased competition (Desimone & Duncan 1995) at both tiers.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms import get_mechanism
+    >>> from neuroattn.model import TaskSpec
+    >>> m = get_mechanism("biased-competition")
+    >>> m.supports(TaskSpec("space", 3)) is None
+    True
+    >>> sorted(m.spiking(TaskSpec("space", 2)).readout)
+    ['items']
+    """
+
+    name = "biased-competition"
+    summary = ("Biased competition (Desimone & Duncan 1995): locations compete through "
+               "shared inhibition; a top-down bias tips the competition.")
+
+    def parameters(self) -> dict:
+        """The LIFCircuit's fields (all but ``k``), neuron fields as ``exc.*``/``inh.*``."""
+        out = {}
+        default = LIFCircuit()
+        for f in dataclasses.fields(LIFCircuit):
+            if f.name == "k":
+                continue
+            value = getattr(default, f.name)
+            if dataclasses.is_dataclass(value):
+                for g in dataclasses.fields(value):
+                    out[f"{f.name}.{g.name}"] = getattr(value, g.name)
+            else:
+                out[f.name] = value
+        return out
+
+    def circuit(self, spec, **params) -> LIFCircuit:
+        """The LIFCircuit for ``spec`` with ``params`` (validated)."""
+        p = self.resolve(**params)
+        default = LIFCircuit()
+        kwargs = {"k": spec.n_items}
+        nested: dict = {}
+        for name, value in p.items():
+            if "." in name:
+                outer, inner = name.split(".", 1)
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                kwargs[name] = value
+        for outer, fields in nested.items():
+            kwargs[outer] = dataclasses.replace(getattr(default, outer), **fields)
+        try:
+            circuit = LIFCircuit(**kwargs)
+        except TypeError as exc:
+            raise ValidationError(f"{self.name}: {exc}") from None
+        circuit.validate()
+        return circuit
+
+    def supports(self, spec) -> str | None:
+        """Items in space or slots, >= 2 of them; a 'unit' readout is supported."""
+        if spec.layout == "time":
+            return ("items presented one after another need a mechanism with memory of the "
+                    "stream; biased competition compares items present together")
+        if spec.n_items < 2:
+            return "competition needs at least 2 items"
+        return None
+
+    def spiking(self, spec, **params):
+        """The LIF soft winner-take-all for ``spec`` (see :class:`LIFCircuit`)."""
+        return self.circuit(spec, **params).spiking_model(spec)
+
+    def to_softmax(self, spec, inputs=None, **params) -> SoftmaxParams:
+        """Softmax parameters from the circuit's mean field (no simulation)."""
+        return bridge.to_softmax(self.circuit(spec, **params), values=spec.values,
+                                 inputs=inputs)
+
+    def calibrate(self, spec, inputs=None, backend: str = "numba", seed: int = 0,
+                  dt: float = 1e-4, progress: bool = False, **params) -> SoftmaxParams:
+        """Softmax parameters fitted to simulations on ``inputs`` (default: random)."""
+        cal = bridge.calibrate(self.circuit(spec, **params), backend=backend, values=spec.values,
+                               seed=seed, dt=dt, progress=progress, inputs=inputs)
+        return cal.params
+
+    def softmax(self, spec, fitted: SoftmaxParams, attention_backend: str = "numba"):
+        """A :class:`SoftmaxCompetition` with ``fitted`` parameters."""
+        if not isinstance(fitted, SoftmaxParams):
+            raise ValidationError(f"{self.name}.softmax.fitted: expected SoftmaxParams (got "
+                                  f"{type(fitted).__name__})")
+        if fitted.k != spec.n_items:
+            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
+                                  f"{spec.n_items} items")
+        values = spec.values if "unit" in spec.readouts else None
+        return SoftmaxCompetition(fitted, values, attention_backend)
+
+    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+                     dt: float = 1e-4, progress: bool = False, **params) -> dict:
+        """Spike shares of the location populations for constant ``inputs``."""
+        _, shares = bridge.spike_shares(self.circuit(spec, **params), windows=windows,
+                                        seed=seed, dt=dt, backend=backend, progress=progress,
+                                        inputs=inputs)
+        return shares
+
+    def softmax_shares(self, fitted: SoftmaxParams, inputs) -> np.ndarray:
+        """``softmax(u / T)`` over the items."""
+        return fitted.shares(inputs)
