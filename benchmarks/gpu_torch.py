@@ -57,10 +57,12 @@ def cuba_timings(duration: float) -> None:
 def training_timing() -> None:
     from neuroattn.backends.torch import SpikingNetworkModule
     from neuroattn.mechanisms.biased_competition import LIFCircuit
+    from neuroattn.model import TaskSpec
 
     circuit = LIFCircuit(k=4, n_exc=40, n_inh=20)
+    model = circuit.spiking_model(TaskSpec("space", 4, inputs=("evidence",)))
     for device in ("cpu", "cuda"):
-        m = SpikingNetworkModule(circuit.network(), circuit.drives(list(range(4)), [None] * 4),
+        m = SpikingNetworkModule(model.network, model.drives,
                                  dt=1e-4, stimulus_dt=0.2, device=device,
                                  trainable=("weights", "i_bias", "tau_mem"))
         x = torch.rand(32, 1, 4, device=device) * 1.5

@@ -164,34 +164,34 @@ def worker_posner(engine: str, quick: bool) -> dict:
     import numpy as np
 
     from neuroattn.backends import check_run
+    from neuroattn.mechanisms import SpikingAgent
     from neuroattn.mechanisms.biased_competition import LIFCircuit
-    from neuroattn.mechanisms.biased_competition.agents import SpikingAgent, input_channels
     from neuroattn.model import Recording, Stimulus
     from neuroattn.tasks import Posner
 
     _, n_trials = _sizes(quick)
     task = Posner(k=POSNER_K, soa=POSNER_SOA)
     circuit = LIFCircuit(k=POSNER_K, n_exc=POSNER_EXC, n_inh=POSNER_INH)
+    model = circuit.spiking_model(task.spec())
     out = {"case": "posner", "engine": engine, "trials": n_trials,
            "sim_seconds": task.duration}
     if engine == "brian2-standalone":
         def experiment():
             trials = task.make_trials(n_trials, seed=0)
-            xs, bs = input_channels(trials.channels, circuit.k, "benchmark")
             stim = Stimulus(np.asarray(trials.stimulus, dtype=np.float64), trials.dt,
-                            circuit.drives(xs, bs))
-            spec = check_run(circuit.network(), stim, None, DT, trials.seed, None)
+                            model.drives)
+            spec = check_run(model.network, stim, None, DT, trials.seed, None)
             built, make, build, run = _standalone(spec, CACHE / "posner_standalone")
             rec = _standalone_recording(spec, built, CACHE / "posner_standalone")
-            units = tuple(u.replace("E", "loc") for u in rec.units)
-            rec = Recording(rec.rates, rec.bin_width, units, meta=rec.meta)
+            names = task.spec().unit_names()
+            rec = Recording(rec.rates, rec.bin_width, names["items"], meta=rec.meta, roles=names)
             return task.score(trials, rec), make, build, run
 
         (result, make, build, run), total, peak = _timed(experiment)
         out.update(objects=make, build=build, run=run)
     else:
         name, opts = _engine(engine)
-        agent = SpikingAgent(circuit, backend=name, dt=DT, **opts)
+        agent = SpikingAgent(model, task.spec(), name, DT, "biased-competition", **opts)
         # warm-up (JIT cache, cython compile) with two trials per numba thread, so that
         # numba compiles or loads the stages of a batch, which the timed run uses
         agent.run(task.make_trials(2 * numba.get_num_threads(), seed=1))

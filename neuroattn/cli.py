@@ -3,6 +3,7 @@
     neuroattn list
     neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR
     neuroattn compare TASK --mechanism M [--backend B --trials N --seed S --out DIR]
+    neuroattn run|compare TASK --config FILE --set name=value [--set ...] [--vary name=[v1,v2,...]]
     neuroattn demo
     neuroattn compile
 
@@ -52,18 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("task", help=f"one of {sorted(TASKS)}")
         sp.add_argument("--mechanism", default="biased-competition",
                         help=f"one of {sorted(MECHANISMS)} (default biased-competition)")
-        sp.add_argument("--backend", default="brian2",
-                        help=f"spiking backend, one of {sorted(BACKENDS)} (default brian2)")
-        sp.add_argument("--trials", type=_int("--trials"), default=trials_default,
+        sp.add_argument("--backend", default=None,
+                        help=f"spiking backend, one of {sorted(BACKENDS)} (default brian2); "
+                        f"with --tier softmax, the attention backend (default numba)")
+        sp.add_argument("--trials", type=_int("--trials"), default=None,
                         help=f"number of trials (default {trials_default})")
-        sp.add_argument("--seed", type=_int("--seed"), default=0, help="seed (default 0)")
+        sp.add_argument("--seed", type=_int("--seed"), default=None, help="seed (default 0)")
+        sp.add_argument("--config", default=None, metavar="FILE",
+                        help="a TOML config (e.g. a run's config.toml); options and --set "
+                        "override it")
+        sp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        dest="sets", help="set a task, mechanism or agent parameter; the value "
+                        "is a TOML literal (--set validity=0.6, --set values=[0.8,0.4]); "
+                        "repeatable; qualify ambiguous names (task.x, mechanism.x, agent.x)")
+        sp.add_argument("--vary", default=None, metavar="NAME=[V1,V2,...]",
+                        help="run once per value and print each effect per value with "
+                        "Spearman's rho (e.g. --vary validity=[0.5,0.6,0.7,0.8,0.9])")
         sp.add_argument("--out", default="results", help="results directory (default results)")
         sp.add_argument("--force", action="store_true", help="rerun even if stored")
         sp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     run = sub.add_parser("run", help="run a task with a mechanism at one tier")
     common(run, 100)
-    run.add_argument("--tier", default="spiking", help="spiking or softmax (default spiking)")
+    run.add_argument("--tier", default=None, help="spiking or softmax (default spiking)")
     cmp_ = sub.add_parser("compare", help="run a task at both tiers side by side")
     common(cmp_, 200)
     demo = sub.add_parser("demo", help="compare both tiers on Posner cueing and paired stimuli")
@@ -80,8 +92,8 @@ def _list() -> int:
     from neuroattn.tasks import TASKS
 
     print("mechanisms:")
-    for name, mod in MECHANISMS.items():
-        print(f"  {name:22s} {(mod.__doc__ or '').strip().splitlines()[0]}")
+    for name, mech in MECHANISMS.items():
+        print(f"  {name:22s} {mech.summary}")
     print("tasks:")
     for name, cls in TASKS.items():
         print(f"  {name:22s} {(sys.modules[cls.__module__].__doc__ or '').strip().splitlines()[0]}")
@@ -105,19 +117,57 @@ def _check_out(out: str) -> None:
     check_writable(out)
 
 
-def _run(args) -> int:
-    from neuroattn.study.experiment import run_task, resolve_mechanism, resolve_task
-    from neuroattn.study.report import format_run
+def _configs(args, command: str) -> tuple[list, str | None, list]:
+    """The resolved config(s) of a run or comparison; several with --vary."""
+    from neuroattn.study.config import parse_set, read_config, resolve_config
 
-    resolve_task(args.task)
-    resolve_mechanism(args.mechanism)
+    base = read_config(args.config) if args.config else None
+    tier = getattr(args, "tier", None)
+
+    def one(extra=()):
+        return resolve_config(command, args.task, args.mechanism, base, list(args.sets)
+                              + list(extra), args.trials, args.seed, tier, args.backend)
+
+    if not args.vary:
+        return [one()], None, []
+    name, values = parse_set(args.vary)
+    if not isinstance(values, list) or len(values) < 2:
+        raise ValidationError(f"--vary {name}: expected a list of at least two values, e.g. "
+                              f"--vary {name}=[0.5,0.6,0.7] (got {values!r})")
+    from neuroattn.study.store import toml_value
+
+    return [one([f"{name}={toml_value(v)}"]) for v in values], name, values
+
+
+def _execute(args, command: str, progress: bool = True) -> int:
+    from neuroattn.study.experiment import build, compare_tiers, run_series, run_task
+    from neuroattn.study.report import format_compare, format_run, format_series
+
+    configs, name, values = _configs(args, command)
+    for c in configs:
+        build(c)  # every config is checked before anything runs
     _check_out(args.out)
     t0 = time.perf_counter()
-    res = run_task(args.task, args.mechanism, args.tier, args.backend, args.trials, args.seed,
-                   args.out, args.force, progress=not args.no_progress)
-    print(format_run(res.summary))
-    _footer(res, t0)
+    fmt = format_compare if command == "compare" else format_run
+    if name is None:
+        runner = compare_tiers if command == "compare" else run_task
+        res = runner(configs[0], args.out, args.force, progress=progress)
+        print(fmt(res.summary))
+        _footer(res, t0)
+        return 0
+    series = run_series(configs, name, values, command, args.out, args.force, progress)
+    for value, res in zip(values, series["outcomes"]):
+        print(f"--- {name} = {value}\n")
+        print(fmt(res.summary))
+        _footer(res, t0)
+        print()
+    print(f"=== {args.task}: effects against {name}\n")
+    print(format_series(series))
     return 0
+
+
+def _run(args) -> int:
+    return _execute(args, "run", progress=not args.no_progress)
 
 
 def _footer(res, t0) -> None:
@@ -128,24 +178,13 @@ def _footer(res, t0) -> None:
         print(f"figures: {', '.join(figures)} (and PDF)")
 
 
-def _compare(args, trials=None, progress=True) -> int:
-    from neuroattn.study.experiment import compare_tiers, resolve_mechanism, resolve_task
-    from neuroattn.study.report import format_compare
-
-    resolve_task(args.task)
-    resolve_mechanism(args.mechanism)
-    _check_out(args.out)
-    t0 = time.perf_counter()
-    res = compare_tiers(args.task, args.mechanism, args.backend, args.trials if trials is None
-                        else trials, args.seed, args.out, args.force, progress=progress)
-    print(format_compare(res.summary))
-    _footer(res, t0)
-    return 0
+def _compare(args, progress=True) -> int:
+    return _execute(args, "compare", progress=progress)
 
 
 def _demo(args) -> int:
-    ns = argparse.Namespace(mechanism="biased-competition", backend="brian2", seed=1,
-                            out=args.out, force=args.force)
+    ns = argparse.Namespace(mechanism="biased-competition", backend=None, seed=1, out=args.out,
+                            force=args.force, config=None, sets=[], vary=None)
     print("neuroattn demo: biased competition as a spiking circuit (Brian2) and as a softmax "
           "layer, on two classic paradigms.\n")
     ns.task, ns.trials = "posner", 200

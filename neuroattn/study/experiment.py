@@ -1,32 +1,39 @@
-"""Run a task with a mechanism at one tier, or at both tiers side by side.
+"""Run a task with a mechanism at one tier, at both tiers side by side, or over a series.
 
-These are the library functions behind ``neuroattn run`` and ``neuroattn compare``:
-they resolve a full config, answer from the results store when that config has been
-run before, and otherwise run, score and save atomically.
+These are the library functions behind ``neuroattn run``, ``neuroattn compare`` and
+their ``--vary`` option. Each takes a resolved config (:func:`~neuroattn.study.config.
+resolve_config`), answers from the results store when that config has been run before,
+and otherwise runs, scores and saves atomically. They know tasks and mechanisms only
+through the Task and Mechanism contracts.
+
+Both commands give the softmax tier the same parameters for the same config: fitted
+(``agent.softmax_from = 'calibrate'``) to simulations of the task's own inputs, or the
+mechanism's analytic mapping (``'analytic'``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-import neuroattn
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms import MECHANISMS
-from neuroattn.model.units import check_int
+from neuroattn.mechanisms import BridgeReport, get_mechanism
+from neuroattn.model.units import check_choice, check_int, check_positive
+from neuroattn.study.config import flatten
 from neuroattn.study.store import is_stored, load_summary, run_path, save_run
-from neuroattn.tasks import TASKS
+from neuroattn.tasks import get_task
 
-__all__ = ["RunOutcome", "run_task", "compare_tiers", "resolve_task", "resolve_mechanism",
-           "TIERS", "BRIDGE_WINDOWS"]
+__all__ = ["RunOutcome", "Setup", "build", "run_task", "compare_tiers", "run_series",
+           "fit_softmax", "trial_agreement", "TIERS"]
 
 TIERS = ("spiking", "softmax")
-#: counting windows (s) at which compare reports the bridge's JS divergence
-BRIDGE_WINDOWS = (0.02, 0.05, 0.1, 0.2, 0.5)
+#: seed offsets of the trials the softmax tier is calibrated on, and of the held-out
+#: inputs the bridge is judged on (apart from the run's own trials)
+_CALIBRATION_SEED = 1_000_003
+_HELDOUT_SEED = 2_000_003
 
 
 @dataclass
@@ -40,176 +47,301 @@ class RunOutcome:
     figures: dict | None = None
 
 
-def resolve_task(name: str):
-    """The task called ``name`` with default parameters."""
-    if name not in TASKS:
-        raise ValidationError(f"task: unknown task {name!r}; expected one of {sorted(TASKS)}")
-    return TASKS[name]()
+@dataclass
+class Setup:
+    """A config made into objects: the task, the mechanism, its parameters, the agent settings."""
+
+    config: dict
+    task: object
+    mechanism: object
+    params: dict
+    agent: dict
+
+    @property
+    def spec(self):
+        """The task's spec."""
+        return self.task.spec()
 
 
-def resolve_mechanism(name: str):
-    """The mechanism module called ``name``."""
-    if name not in MECHANISMS:
-        raise ValidationError(f"--mechanism: unknown mechanism {name!r}; expected one of "
-                              f"{sorted(MECHANISMS)}")
-    return MECHANISMS[name]
+def _task_from(table: dict):
+    cls = get_task(table["name"])
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items() if k != "name"}
+    try:
+        task = cls(**kwargs)
+    except TypeError as exc:
+        raise ValidationError(f"task {table['name']}: {exc}") from None
+    task.validate()
+    return task
 
 
-def _asdict(obj) -> dict:
-    out = {}
-    for f in dataclasses.fields(obj):
-        v = getattr(obj, f.name)
-        out[f.name] = _asdict(v) if dataclasses.is_dataclass(v) else v
-    return out
+def _check_agent(agent: dict, tier: str | None) -> None:
+    from neuroattn.attention import BACKENDS as ATTENTION_BACKENDS
+    from neuroattn.backends import BACKENDS as SPIKING_BACKENDS
+
+    if tier is not None:
+        check_choice(tier, "--tier", TIERS)
+    where = "--backend" if tier != "softmax" else "agent.backend"
+    check_choice(agent["backend"], where, sorted(SPIKING_BACKENDS))
+    where = ("--backend (with --tier softmax it selects the attention backend)"
+             if tier == "softmax" else "agent.attention_backend")
+    check_choice(agent["attention_backend"], where, ATTENTION_BACKENDS)
+    check_choice(agent["softmax_from"], "agent.softmax_from", ("calibrate", "analytic"))
+    check_choice(agent["calibration_backend"], "agent.calibration_backend",
+                 sorted(SPIKING_BACKENDS))
+    check_positive(float(agent["dt"]), "s", "agent.dt")
+    check_int(agent["calibration_trials"], "agent.calibration_trials", minimum=3)
+    check_int(agent["random_inputs"], "agent.random_inputs", minimum=3)
+    windows = agent["bridge_windows"]
+    if not isinstance(windows, list) or not windows or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in windows):
+        raise ValidationError(f"agent.bridge_windows: expected a non-empty list of durations "
+                              f"> 0 s (got {windows!r})")
 
 
-def _check(trials, seed, tier=None):
-    check_int(trials, "--trials", minimum=1)
-    check_int(seed, "--seed", minimum=0)
-    if tier is not None and tier not in TIERS:
-        raise ValidationError(f"--tier: expected one of {list(TIERS)} (got {tier!r})")
+def build(config: dict) -> Setup:
+    """Check a resolved config and make its task and mechanism (ValidationError naming what)."""
+    check_int(config["trials"], "--trials", minimum=1)
+    if config["trials"] > 10_000_000:
+        raise ValidationError(f"--trials: at most 10000000 per run (got {config['trials']}); "
+                              f"split the run or use several seeds")
+    check_int(config["seed"], "--seed", minimum=0)
+    task = _task_from(config["task"])
+    mech = get_mechanism(config["mechanism"]["name"])
+    reason = mech.supports(task.spec())
+    if reason is not None:
+        raise ValidationError(f"--mechanism {mech.name}: cannot run task {task.name}: {reason}")
+    params = {k: v for k, v in flatten(config["mechanism"]).items() if k != "name"}
+    params = mech.resolve(**params)
+    mech.spiking(task.spec(), **params)  # builds and validates the network description
+    agent = config["agent"]
+    _check_agent(agent, agent.get("tier"))
+    return Setup(config, task, mech, params, agent)
 
 
-def _circuit_for(mech, task):
-    return mech.LIFCircuit(k=task.k)
+def fit_softmax(setup: Setup, progress: bool = False):
+    """The softmax tier's parameters for ``setup`` (the same in run and compare)."""
+    a = setup.agent
+    seed = setup.config["seed"]
+    inputs = None
+    if a["softmax_from"] == "calibrate":
+        cal_trials = setup.task.make_trials(a["calibration_trials"], seed + _CALIBRATION_SEED)
+        inputs = setup.task.bridge_inputs(cal_trials)
+    return setup.mechanism.fit_softmax(setup.spec, a["softmax_from"], inputs=inputs,
+                                       backend=a["calibration_backend"], seed=seed,
+                                       dt=a["dt"], progress=progress, **setup.params)
 
 
-def _values(task):
-    return tuple(task.values) if hasattr(task, "values") else None
+def _plain(obj) -> dict:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return dict(obj)
 
 
-def _effects_dict(result) -> list:
-    return [e.as_dict() for e in result.effects]
+def _records(frame: pd.DataFrame) -> list:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
-def _summary_records(result) -> list:
-    return result.summary.replace({np.nan: None}).to_dict(orient="records")
+def _tier_summary(result) -> dict:
+    return {"conditions": _records(result.summary),
+            "effects": [e.as_dict() for e in result.effects]}
 
 
-def _base_config(kind: str, task, mechanism: str, circuit, trials: int, seed: int,
-                 dt: float) -> dict:
-    return {"experiment": f"{task.name}-{mechanism}-{kind}", "version": neuroattn.__version__,
-            "task": {"name": task.name, **_asdict(task)},
-            "mechanism": {"name": mechanism, "circuit": _asdict(circuit)},
-            "trials": trials, "seed": seed, "dt": dt}
+def _figures(task, results: dict, bridge: dict | None = None) -> dict:
+    figures = {"figure": task.figure(results)}
+    if bridge is not None:
+        from neuroattn.study.report import bridge_figure
+        figures["bridge"] = bridge_figure(bridge)
+    return figures
 
 
-def _calibrated(mech, circuit, task, backend, seed, dt, progress):
-    values = _values(task)
-    u_max = max(2.0 * getattr(task, "contrast", 1.0), 1.5)
-    cal = mech.calibrate(circuit, backend=backend, n_inputs=30, values=values, u_max=u_max,
-                         seed=seed, dt=dt, progress=progress)
-    return cal, u_max
-
-
-def run_task(task_name: str, mechanism: str = "biased-competition", tier: str = "spiking",
-             backend: str = "brian2", trials: int = 100, seed: int = 0, out="results",
-             force: bool = False, dt: float = 1e-4, progress: bool = False) -> RunOutcome:
-    """Run ``task_name`` with one mechanism at one tier; save to the store.
-
-    The softmax tier takes its parameters from the circuit's analytic mapping
-    (``to_softmax``), so a softmax run needs no simulation.
-    """
-    _check(trials, seed, tier)
-    task = resolve_task(task_name)
-    mech = resolve_mechanism(mechanism)
-    circuit = _circuit_for(mech, task)
-    values = _values(task)
-    config = {**_base_config(tier, task, mechanism, circuit, trials, seed, dt), "command": "run",
-              "tier": tier, "backend": backend if tier == "spiking" else "torch"}
+def run_task(config: dict, out="results", force: bool = False,
+             progress: bool = False) -> RunOutcome:
+    """Run the config's task with its mechanism at ``config['agent']['tier']``; save it."""
+    setup = build(config)
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
         return RunOutcome(path, load_summary(path), True)
-    tr = task.make_trials(trials, seed)
+    task, mech, a = setup.task, setup.mechanism, setup.agent
+    trials = task.make_trials(config["trials"], config["seed"])
+    tier = a["tier"]
     if tier == "spiking":
-        agent = mech.SpikingAgent(circuit, backend=backend, dt=dt, values=values)
+        agent = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
+        backend = a["backend"]
     else:
-        params = mech.to_softmax(circuit, values=values,
-                                 u_max=max(2.0 * getattr(task, "contrast", 1.0), 1.5))
-        agent = mech.SoftmaxAgent(params, values=values)
-        config["softmax_params"] = _asdict(params)
-    rec = agent.run(tr, progress=progress)
-    result = task.score(tr, rec, seed)
-    table = result.table.assign(tier=tier)
-    summary = {"task": task.name, "mechanism": mechanism, "tier": tier,
-               "backend": config["backend"], "trials": trials, "seed": seed,
-               "conditions": _summary_records(result), "effects": _effects_dict(result)}
-    from neuroattn.study.report import task_figure
-
-    figures = {"figure": task_figure(task.name, {tier: result})}
-    save_run(path, config, summary, table, figures, seed)
+        fitted = fit_softmax(setup, progress)
+        agent = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
+        backend = a["attention_backend"]
+    result = task.score(trials, agent.run(trials, progress=progress), config["seed"])
+    summary = {"task": task.name, "mechanism": mech.name, "tier": tier, "backend": backend,
+               "trials": config["trials"], "seed": config["seed"], **_tier_summary(result)}
+    if tier == "softmax":
+        summary["softmax_params"] = _plain(agent.fitted)
+    figures = _figures(task, {tier: result})
+    save_run(path, config, summary, result.table.assign(tier=tier), figures, config["seed"])
     return RunOutcome(path, summary, False, {tier: result}, figures)
 
 
-def compare_tiers(task_name: str, mechanism: str = "biased-competition", backend: str = "brian2",
-                  trials: int = 200, seed: int = 0, out="results", force: bool = False,
-                  dt: float = 1e-4, n_heldout: int = 100, progress: bool = False) -> RunOutcome:
-    """Run ``task_name`` at both tiers on the same trials; report effects and the bridge.
+def compare_tiers(config: dict, out="results", force: bool = False,
+                  progress: bool = False) -> RunOutcome:
+    """Run the config's task at both tiers on the same trials; report effects and the bridge.
 
-    The softmax tier is calibrated to the circuit (30 random inputs); the bridge figures
-    are the calibration fit, the JS divergence between spike shares and softmax weights
-    on ``n_heldout`` held-out inputs per counting window (calibrated and analytic
-    mapping), and the trial-by-trial agreement of choices and RTs.
+    The bridge figures (:class:`~neuroattn.mechanisms.BridgeReport`): JS divergence
+    between spike shares and softmax weights per counting window on held-out inputs of
+    the task itself and on random inputs over the same range; choice agreement beside
+    chance agreement and Cohen's kappa; RT correlation within condition beside its
+    shuffled-within-condition null (or, for response tasks, agreement of condition means).
     """
-    _check(trials, seed)
-    check_int(n_heldout, "n_heldout", minimum=2)
-    task = resolve_task(task_name)
-    mech = resolve_mechanism(mechanism)
-    circuit = _circuit_for(mech, task)
-    values = _values(task)
-    config = {**_base_config("compare", task, mechanism, circuit, trials, seed, dt),
-              "command": "compare", "backend": backend, "n_heldout": n_heldout}
+    setup = build(config)
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
         return RunOutcome(path, load_summary(path), True)
-    tr = task.make_trials(trials, seed)
-    cal, u_max = _calibrated(mech, circuit, task, backend, seed, dt, progress)
-    analytic = mech.to_softmax(circuit, values=values, u_max=u_max)
-    u, shares = mech.spike_shares(circuit, n_heldout, BRIDGE_WINDOWS, u_max=u_max,
-                                  seed=seed + 12345, dt=dt, backend=backend, progress=progress)
-    eq_cal = mech.equivalence_from_shares(u, shares, cal.params)
-    eq_ana = mech.equivalence_from_shares(u, shares, analytic)
-    results = {
-        "spiking": task.score(tr, mech.SpikingAgent(circuit, backend=backend, dt=dt,
-                                                    values=values).run(tr, progress=progress),
-                              seed),
-        "softmax": task.score(tr, mech.SoftmaxAgent(cal.params, values=values).run(tr), seed),
-    }
-    agreement = _agreement(results)
-    bridge = {"calibrated": _asdict(cal.params), "analytic": _asdict(analytic),
-              "calibration_js": cal.js_fit, "calibration_inputs": cal.n_inputs,
-              "heldout_inputs": n_heldout, "u_max": u_max, "windows": list(eq_cal.windows),
-              "js_calibrated": list(eq_cal.js), "js_analytic": list(eq_ana.js),
-              "js_uniform": eq_cal.js_uniform, "js_slope": eq_cal.slope, **agreement}
-    config["softmax_params"] = _asdict(cal.params)
+    task, mech, a = setup.task, setup.mechanism, setup.agent
+    seed = config["seed"]
+    trials = task.make_trials(config["trials"], seed)
+    fitted = fit_softmax(setup, progress)
+    spiking = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
+    softmax = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
+    results = {"spiking": task.score(trials, spiking.run(trials, progress=progress), seed),
+               "softmax": task.score(trials, softmax.run(trials), seed)}
+    report = bridge_report(setup, fitted, results, progress)
+    bridge = report.as_dict()
     table = pd.concat([r.table.assign(tier=t) for t, r in results.items()], ignore_index=True)
-    summary = {"task": task.name, "mechanism": mechanism, "backend": backend, "trials": trials,
+    summary = {"task": task.name, "mechanism": mech.name, "backend": a["backend"],
+               "attention_backend": a["attention_backend"], "trials": config["trials"],
                "seed": seed, "bridge": bridge,
-               "tiers": {t: {"conditions": _summary_records(r), "effects": _effects_dict(r)}
-                         for t, r in results.items()}}
-    from neuroattn.study.report import bridge_figure, task_figure
-
-    figures = {"figure": task_figure(task.name, results), "bridge": bridge_figure(bridge)}
+               "tiers": {t: _tier_summary(r) for t, r in results.items()}}
+    figures = _figures(task, results, bridge)
     save_run(path, config, summary, table, figures, seed)
     return RunOutcome(path, summary, False, results, figures)
 
 
-def _agreement(results) -> dict:
-    a, b = results["spiking"].table, results["softmax"].table
-    out = {}
-    if "response" in a:
+def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -> BridgeReport:
+    """The :class:`BridgeReport` of a comparison (see :func:`compare_tiers`)."""
+    from neuroattn.mechanisms import js_divergence
+
+    task, mech, a = setup.task, setup.mechanism, setup.agent
+    seed = setup.config["seed"]
+    windows = tuple(sorted(float(w) for w in a["bridge_windows"]))
+    n = a["random_inputs"]
+    task_u = task.bridge_inputs(task.make_trials(n, seed + _HELDOUT_SEED))
+    rng = np.random.default_rng([seed, 4242])
+    lo, hi = task_u.min(axis=0).min(), task_u.max(axis=0).max()
+    rand_u = rng.uniform(lo, hi, task_u.shape)
+    js = {}
+    for name, u in (("task", task_u), ("random", rand_u)):
+        shares = mech.spike_shares(setup.spec, u, windows, backend=a["backend"], seed=seed,
+                                   dt=a["dt"], progress=progress, **setup.params)
+        target = mech.softmax_shares(fitted, u)
+        per_window = []
+        for w in windows:
+            s = shares[w]
+            ok = np.all(np.isfinite(s), axis=1)
+            d = js_divergence(np.where(ok[:, None], s, 1.0), target)
+            per_window.append(float(np.where(ok, d, math.log(2)).mean()))
+        js[name] = (tuple(per_window), shares[windows[-1]])
+    longest = js["task"][1]
+    ok = np.all(np.isfinite(longest), axis=1)
+    uniform = float(js_divergence(longest[ok], np.ones_like(longest[ok])).mean())
+    agreement = trial_agreement(results["spiking"].table, results["softmax"].table,
+                                task.agreement, seed)
+    calibration = {"method": a["softmax_from"], "backend": a["calibration_backend"],
+                   "task_input_min": float(task_u.min()), "task_input_max": float(task_u.max())}
+    return BridgeReport(mech.name, a["softmax_from"], _plain(fitted), windows, js["task"][0],
+                        js["random"][0], uniform, len(task_u), len(rand_u),
+                        calibration=calibration, **agreement)
+
+
+def trial_agreement(a: pd.DataFrame, b: pd.DataFrame, kind: str = "choice",
+                    seed: int = 0, n_shuffles: int = 200) -> dict:
+    """How two tiers' trial tables (same trials, same order) agree.
+
+    ``kind='choice'``: observed and chance choice agreement and Cohen's kappa; the
+    correlation of RTs after subtracting each condition's mean (trials where both tiers
+    have an RT), and the mean of the same correlation over ``n_shuffles`` shuffles of
+    one tier within each condition (the part the conditions alone explain: ~0).
+    ``kind='response'``: correlation and mean absolute difference of the per-condition
+    mean responses.
+    """
+    from neuroattn.mechanisms import cohen_kappa
+
+    if len(a) != len(b):
+        raise ValidationError(f"trial_agreement: tables differ in length ({len(a)} vs {len(b)})")
+    if kind == "response":
         ma = a.groupby("condition")["response"].mean()
         mb = b.groupby("condition")["response"].mean().reindex(ma.index)
-        out["response_correlation"] = float(np.corrcoef(ma, mb)[0, 1])
-        out["response_mean_abs_difference"] = float(np.mean(np.abs(ma - mb)))
-        return out
-    out["choice_agreement"] = float((a["choice"].to_numpy() == b["choice"].to_numpy()).mean())
+        corr = float(np.corrcoef(ma, mb)[0, 1]) if len(ma) > 2 else math.nan
+        return {"response_correlation": corr,
+                "response_mean_abs_difference": float(np.mean(np.abs(ma - mb)))}
+    observed, chance, kappa = cohen_kappa(a["choice"].to_numpy(), b["choice"].to_numpy())
+    out = {"choice_agreement": observed, "chance_agreement": chance, "kappa": kappa}
     ra, rb = a["rt"].to_numpy(dtype=float), b["rt"].to_numpy(dtype=float)
+    cond = a["condition"].to_numpy()
     ok = np.isfinite(ra) & np.isfinite(rb)
-    if ok.sum() >= 3 and np.std(ra[ok]) > 0 and np.std(rb[ok]) > 0:
-        out["rt_correlation"] = float(np.corrcoef(ra[ok], rb[ok])[0, 1])
-        out["rt_mean_difference"] = float(np.mean(rb[ok] - ra[ok]))
-    else:
-        out["rt_correlation"] = math.nan
-        out["rt_mean_difference"] = math.nan
+    out["rt_correlation_within"] = math.nan
+    out["rt_correlation_shuffled"] = math.nan
+    if ok.sum() < 3:
+        return out
+    ra, rb, cond = ra[ok], rb[ok], cond[ok]
+    for c in np.unique(cond):
+        sel = cond == c
+        ra[sel] -= ra[sel].mean()
+        rb[sel] -= rb[sel].mean()
+    if np.std(ra) == 0 or np.std(rb) == 0:
+        return out
+    out["rt_correlation_within"] = float(np.corrcoef(ra, rb)[0, 1])
+    rng = np.random.default_rng([seed, 5151])
+    null = []
+    for _ in range(n_shuffles):
+        shuffled = rb.copy()
+        for c in np.unique(cond):
+            idx = np.flatnonzero(cond == c)
+            shuffled[idx] = shuffled[rng.permutation(idx)]
+        null.append(np.corrcoef(ra, shuffled)[0, 1])
+    out["rt_correlation_shuffled"] = float(np.mean(null))
     return out
+
+
+def run_series(configs: list, name: str, values: list, command: str, out="results",
+               force: bool = False, progress: bool = False) -> dict:
+    """Run each config (one per value of parameter ``name``); the effects per value.
+
+    Returns a dict with ``outcomes`` (RunOutcome per value) and ``series``: per tier,
+    per effect, the estimates per value and Spearman's rho against the values, held
+    to the task's series target where it declares one (``Task.series``).
+    """
+    from scipy.stats import spearmanr
+
+    runner = compare_tiers if command == "compare" else run_task
+    outcomes = [runner(c, out, force, progress) for c in configs]
+    task_cls = get_task(configs[0]["task"]["name"])
+    targets = getattr(task_cls, "series", {})
+    series: dict = {}
+    for value, outcome in zip(values, outcomes):
+        s = outcome.summary
+        tiers = s["tiers"] if "tiers" in s else {s["tier"]: s}
+        for tier, t in tiers.items():
+            for e in t["effects"]:
+                row = series.setdefault(tier, {}).setdefault(e["name"], {"values": [],
+                                                                         "estimates": []})
+                row["values"].append(value)
+                row["estimates"].append(e["estimate"])
+    from neuroattn.tasks.targets import target as published
+
+    for tier, effects in series.items():
+        for effect, row in effects.items():
+            est = np.array([np.nan if x is None else x for x in row["estimates"]], float)
+            ok = np.isfinite(est)
+            rho = math.nan
+            if ok.sum() >= 3 and np.std(est[ok]) > 0:
+                rho = float(spearmanr(np.asarray(row["values"], float)[ok], est[ok])[0])
+            row["rho"] = rho
+            row["n_finite"] = int(ok.sum())
+            key = targets.get(name, {}).get(effect)
+            if key is not None:
+                t = published(key)
+                row["target"] = t.describe()
+                row["passed"] = (bool(t.band[0] <= rho <= t.band[1] and ok.sum() >= 5)
+                                 if np.isfinite(rho) else False)
+    return {"name": name, "values": list(values), "outcomes": outcomes, "series": series}

@@ -1,4 +1,8 @@
-"""Text tables and figures of runs and comparisons."""
+"""Text tables of runs, comparisons and series, and the bridge figure.
+
+Every table is built from a summary dict (as stored in summary.json) and the task's
+own report columns (``Task.columns``), so no function here asks which task it shows.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["format_run", "format_compare", "task_figure", "bridge_figure"]
+from neuroattn.study.plots import TIER_COLORS  # noqa: E402
 
-_COLORS = {"spiking": "#1f77b4", "softmax": "#d62728"}
+__all__ = ["format_run", "format_compare", "format_series", "bridge_figure"]
 
 
 def _num(x, scale=1.0, fmt="{:.1f}") -> str:
@@ -25,18 +29,20 @@ def _ci(m, lo, hi, scale=1.0, fmt="{:.1f}") -> str:
     return f"{_num(m, scale, fmt)} [{_num(lo, scale, fmt)}, {_num(hi, scale, fmt)}]"
 
 
-def _condition_cells(task: str, row: dict) -> list[str]:
-    if task == "posner":
-        return [_ci(row["rt_mean"], row["rt_ci_low"], row["rt_ci_high"], 1e3),
-                _num(row["accuracy"], 1.0, "{:.2f}")]
-    return [_ci(row["response"], row["ci_low"], row["ci_high"]),
-            _num(row["share_pref"], 1.0, "{:.3f}")]
+def _columns(task: str):
+    from neuroattn.tasks import get_task
+    return get_task(task).columns
 
 
-def _condition_headers(task: str) -> list[str]:
-    if task == "posner":
-        return ["RT ms [95% CI]", "accuracy"]
-    return ["unit Hz [95% CI]", "weight pref"]
+def _cell(col, row: dict) -> str:
+    if col.ci is not None:
+        return _ci(row.get(col.key), row.get(col.ci[0]), row.get(col.ci[1]), col.scale, col.fmt)
+    return _num(row.get(col.key), col.scale, col.fmt)
+
+
+def _header(col) -> str:
+    return f"{col.header} [95% CI]" if col.ci is not None and "CI" not in col.header \
+        else col.header
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -46,114 +52,126 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _effect_cells(e: dict) -> str:
+def _effect_cell(e: dict) -> str:
     scale, unit = (1e3, " ms") if e["unit"] == "s" else (1.0, "")
     fmt = "{:.1f}" if e["unit"] == "s" else "{:.3f}"
     verdict = {True: "PASS", False: "FAIL", None: ""}[e["passed"]]
     return f"{_ci(e['estimate'], e['ci_low'], e['ci_high'], scale, fmt)}{unit} {verdict}".rstrip()
 
 
+def _condition_table(task: str, tiers: dict) -> str:
+    cols = _columns(task)
+    many = len(tiers) > 1
+    shown_n = any(c.key == "n" for c in cols)
+    head = ["condition"] + ([] if shown_n else ["n"]) + [
+        f"{t} {_header(c)}" if many else _header(c) for t in tiers for c in cols]
+    rows = [head]
+    first = next(iter(tiers.values()))["conditions"]
+    for i, r in enumerate(first):
+        cells = [str(r["condition"])] + ([] if shown_n else [str(r.get("n", ""))])
+        for t in tiers.values():
+            cells += [_cell(c, t["conditions"][i]) for c in cols]
+        rows.append(cells)
+    return _table(rows)
+
+
+def _effect_table(tiers: dict) -> str:
+    names = list(tiers)
+    rows = [["effect"] + names + ["published target"]]
+    effects = [t["effects"] for t in tiers.values()]
+    for i, e in enumerate(effects[0]):
+        rows.append([e["name"]] + [_effect_cell(es[i]) for es in effects] + [e["target"]])
+    return _table(rows)
+
+
 def format_run(summary: dict) -> str:
     """A run's per-condition table and effects."""
-    task = summary["task"]
-    head = (f"{task} | {summary['mechanism']} | tier {summary['tier']} | backend "
+    head = (f"{summary['task']} | {summary['mechanism']} | tier {summary['tier']} | backend "
             f"{summary['backend']} | {summary['trials']} trials | seed {summary['seed']}")
-    rows = [["condition", "n"] + _condition_headers(task)]
-    for r in summary["conditions"]:
-        rows.append([r["condition"], str(r["n"])] + _condition_cells(task, r))
-    eff = [["effect", "estimate [95% CI]", "target"]]
-    for e in summary["effects"]:
-        eff.append([e["name"], _effect_cells(e), e["target"]])
-    return "\n".join([head, "", _table(rows), "", _table(eff)])
+    tiers = {summary["tier"]: summary}
+    return "\n".join([head, "", _condition_table(summary["task"], tiers), "",
+                      _effect_table(tiers)])
+
+
+def _bridge_lines(b: dict) -> list[str]:
+    fitted = ", ".join(f"{k} = {_num(v, 1, '{:.4g}')}" for k, v in b["fitted"].items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool))
+    windows = [f"{w * 1e3:g} ms" for w in b["windows"]]
+
+    def js(values):
+        return ", ".join(f"{w} {v:.4f}" for w, v in zip(windows, values))
+
+    cal = b.get("calibration", {})
+    lines = [
+        "bridge:",
+        f"  softmax parameters ({b['method']}, on the task's inputs "
+        f"{_num(cal.get('task_input_min'), 1, '{:.2f}')}..{_num(cal.get('task_input_max'), 1, '{:.2f}')}): "
+        f"{fitted}",
+        f"  JS divergence, spike shares vs softmax weights, by counting window (nats):",
+        f"    task inputs ({b['n_task_inputs']} held out): {js(b['js_task'])}",
+        f"    random inputs over the same range ({b['n_random_inputs']}): {js(b['js_random'])}",
+        f"    scale: uniform weights score {b['js_uniform']:.4f}",
+    ]
+    if b.get("kappa") is not None and math.isfinite(b.get("kappa") or math.nan):
+        lines.append(f"  choices: agree on {b['choice_agreement'] * 100:.1f}% of trials; chance "
+                     f"(independent models at these base rates) {b['chance_agreement'] * 100:.1f}%;"
+                     f" Cohen's kappa {b['kappa']:.2f}")
+        lines.append(f"  RTs: correlation within condition "
+                     f"{_num(b['rt_correlation_within'], 1, '{:.2f}')} (shuffled within condition "
+                     f"{_num(b['rt_correlation_shuffled'], 1, '{:.2f}')})")
+    else:
+        lines.append(f"  condition means: correlation "
+                     f"{_num(b.get('response_correlation'), 1, '{:.3f}')}, mean |softmax - "
+                     f"spiking| {_num(b.get('response_mean_abs_difference'), 1, '{:.2f}')} Hz")
+    return lines
 
 
 def format_compare(summary: dict) -> str:
     """Both tiers side by side, the effects, and the bridge figures."""
-    task = summary["task"]
+    head = (f"{summary['task']} | {summary['mechanism']} | spiking (backend "
+            f"{summary['backend']}) vs softmax (attention backend "
+            f"{summary.get('attention_backend', 'numba')}) | {summary['trials']} trials | "
+            f"seed {summary['seed']}")
     tiers = summary["tiers"]
-    head = (f"{task} | {summary['mechanism']} | spiking (backend {summary['backend']}) vs "
-            f"softmax | {summary['trials']} trials | seed {summary['seed']}")
-    hdr = _condition_headers(task)
-    rows = [["condition"] + [f"spiking {h}" for h in hdr] + [f"softmax {h}" for h in hdr]]
-    for rs, rm in zip(tiers["spiking"]["conditions"], tiers["softmax"]["conditions"]):
-        rows.append([rs["condition"]] + _condition_cells(task, rs) + _condition_cells(task, rm))
-    eff = [["effect", "spiking", "softmax", "target"]]
-    for es, em in zip(tiers["spiking"]["effects"], tiers["softmax"]["effects"]):
-        eff.append([es["name"], _effect_cells(es), _effect_cells(em), es["target"]])
-    b = summary["bridge"]
-    cal = b["calibrated"]
-    js = ", ".join(f"{w * 1e3:g} ms {v:.4f}" for w, v in zip(b["windows"], b["js_calibrated"]))
-    lines = [
-        "bridge:",
-        f"  calibrated softmax: T = {cal['temperature']:.3f}, R = {cal['rate']:.1f} Hz, "
-        f"null logit = {cal['null_logit']:.2f}, tau = {cal['tau'] * 1e3:.2f} ms "
-        f"(fit JS {b['calibration_js']:.5f} nats on {b['calibration_inputs']} inputs)",
-        f"  JS divergence, spike shares vs calibrated softmax on {b['heldout_inputs']} held-out "
-        f"inputs, by counting window: {js} nats (log-log slope {b['js_slope']:.2f})",
-        f"  analytic to_softmax (no simulation): T = {b['analytic']['temperature']:.3f}, "
-        f"JS {b['js_analytic'][-1]:.4f} nats at {b['windows'][-1] * 1e3:g} ms; uniform weights "
-        f"score {b['js_uniform']:.4f}",
-    ]
-    if "choice_agreement" in b:
-        lines.append(f"  trial-by-trial: choices agree on {b['choice_agreement'] * 100:.1f}% of "
-                     f"trials; RT correlation {_num(b['rt_correlation'], 1, '{:.2f}')}, "
-                     f"softmax - spiking RT {_num(b['rt_mean_difference'], 1e3)} ms")
-    else:
-        lines.append(f"  condition means: correlation {b['response_correlation']:.3f}, "
-                     f"mean |softmax - spiking| {b['response_mean_abs_difference']:.2f} Hz")
-    return "\n".join([head, "", _table(rows), "", _table(eff), ""] + lines)
+    return "\n".join([head, "", _condition_table(summary["task"], tiers), "",
+                      _effect_table(tiers), ""] + _bridge_lines(summary["bridge"]))
 
 
-def task_figure(task: str, results: dict):
-    """Per-condition results of each tier (RT and accuracy, or unit responses and weights)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    n = len(results)
-    for i, (tier, res) in enumerate(results.items()):
-        s = res.summary
-        x = np.arange(len(s)) + (i - (n - 1) / 2) * 0.25
-        c = _COLORS.get(tier, None)
-        if task == "posner":
-            m, lo, hi = s["rt_mean"] * 1e3, s["rt_ci_low"] * 1e3, s["rt_ci_high"] * 1e3
-            axes[0].errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", color=c, capsize=3,
-                             label=tier)
-            axes[1].bar(x, s["accuracy"], width=0.25, color=c, label=tier)
-        else:
-            m, lo, hi = s["response"], s["ci_low"], s["ci_high"]
-            axes[0].errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", color=c, capsize=3,
-                             label=tier)
-            axes[1].bar(x, s["share_pref"], width=0.25, color=c, label=tier)
-    labels = list(next(iter(results.values())).summary["condition"])
-    for ax in axes:
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, rotation=20)
-        ax.legend(frameon=False, fontsize=8)
-    if task == "posner":
-        axes[0].set_ylabel("RT (ms), mean and 95% CI")
-        axes[1].set_ylabel("accuracy")
-        axes[1].set_ylim(0, 1.05)
-        fig.suptitle("Posner cueing: valid < neutral < invalid")
-    else:
-        axes[0].set_ylabel("readout unit rate (Hz), mean and 95% CI")
-        axes[1].set_ylabel("attention weight on preferred")
-        axes[1].set_ylim(0, 1)
-        fig.suptitle("Paired stimuli: the pair response follows attention")
-    fig.tight_layout()
-    return fig
+def format_series(series: dict) -> str:
+    """Each effect per value of the varied parameter, per tier, with Spearman's rho."""
+    name, values = series["name"], series["values"]
+    out = []
+    for tier, effects in series["series"].items():
+        rows = [["effect"] + [f"{name}={v:g}" if isinstance(v, float) else f"{name}={v}"
+                              for v in values] + ["Spearman rho", "target"]]
+        for effect, row in effects.items():
+            scale = 1e3
+            first = next(iter(series["outcomes"])).summary
+            tiers = first["tiers"] if "tiers" in first else {first["tier"]: first}
+            unit = next((e["unit"] for e in tiers[tier]["effects"] if e["name"] == effect), "1")
+            scale, fmt = (1e3, "{:.1f}") if unit == "s" else (1.0, "{:.3f}")
+            verdict = {True: " PASS", False: " FAIL"}.get(row.get("passed"), "")
+            rows.append([effect] + [_num(x, scale, fmt) for x in row["estimates"]]
+                        + [f"{_num(row['rho'], 1, '{:.2f}')}{verdict}", row.get("target", "")])
+        out.append(f"tier {tier} (effects in ms where timed):\n" + _table(rows))
+    return "\n\n".join(out)
 
 
 def bridge_figure(bridge: dict):
     """JS divergence between spike shares and softmax weights against the counting window."""
-    fig, ax = plt.subplots(figsize=(4.5, 3.6))
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
     w = np.asarray(bridge["windows"]) * 1e3
-    ax.loglog(w, bridge["js_calibrated"], "o-", color=_COLORS["softmax"], label="calibrated")
-    ax.loglog(w, bridge["js_analytic"], "s--", color="0.4", label="analytic (to_softmax)")
+    ax.loglog(w, bridge["js_task"], "o-", color=TIER_COLORS["softmax"],
+              label=f"task inputs ({bridge['n_task_inputs']})")
+    ax.loglog(w, bridge["js_random"], "s--", color="0.4",
+              label=f"random inputs ({bridge['n_random_inputs']})")
     ax.axhline(bridge["js_uniform"], color="0.7", ls=":", label="uniform weights")
     ax.set_xticks(w)
     ax.set_xticklabels([f"{x:g}" for x in w])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("counting window (ms)")
     ax.set_ylabel("JS divergence (nats)")
-    ax.set_title("spike shares vs softmax weights")
+    ax.set_title(f"spike shares vs softmax weights ({bridge['method']})", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

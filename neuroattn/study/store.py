@@ -25,7 +25,7 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["config_id", "run_path", "is_stored", "save_run", "load_summary", "to_toml",
+__all__ = ["config_id", "run_path", "is_stored", "save_run", "load_summary", "to_toml", "toml_value",
            "environment", "check_writable"]
 
 
@@ -79,9 +79,14 @@ def check_writable(out: str | os.PathLike) -> Path:
     return p
 
 
+def toml_value(v) -> str:
+    """``v`` written as a TOML literal (None as ``{ none = true }``)."""
+    return _toml_value(v)
+
+
 def _toml_value(v) -> str:
     if v is None:
-        return '"none"'
+        return "{ none = true }"  # TOML has no null; study.config reads this back as None
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

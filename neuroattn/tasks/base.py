@@ -138,6 +138,10 @@ class Task(ABC):
     #: Summary column that says how trials agree across tiers: 'choice' tasks compare
     #: choices and RTs, 'response' tasks compare per-condition responses.
     agreement: ClassVar[str] = "choice"
+    #: Effects held to a target when a parameter is varied over a series of runs:
+    #: parameter name -> {effect name: key of neuroattn.tasks.targets.TARGETS}; the
+    #: target's band applies to Spearman's rho of the effect against the parameter.
+    series: ClassVar[dict] = {}
 
     @abstractmethod
     def spec(self) -> TaskSpec:

@@ -1,24 +1,34 @@
 """Posner cueing (Posner 1980): a cue says where a target will probably appear.
 
-Timeline of a trial (defaults): blank until ``cue_onset`` (50 ms); then the cue: a
+Timeline of a trial (defaults): blank until ``cue_onset`` (50 ms); then the cue, a
 top-down bias on every location for the rest of the trial; the target appears at
 ``cue_onset + soa`` (200 ms) at one location with input ``contrast`` and stays on for
-``response_window`` (350 ms). Every bottom-up channel carries Gaussian input noise.
+``response_window`` (400 ms). Every bottom-up channel carries Gaussian input noise.
+Catch trials (``catch_fraction``) have a cue but no target.
 
-The cue's bias is the log prior it implies (an ideal observer's expectation): with
-validity v, location k is the target location with probability p_k = v if cued, else
-(1 - v)/(K - 1), and its bias is ``bias_gain * ln(K p_k)``. A neutral cue leaves every
-p_k = 1/K (bias 0). A cue that predicts nothing (v = 1/K) gives no bias at all, and the
-cued location's advantage grows with v.
+The cue's bias is the log prior of the observer's belief about where the target will
+be. The observer does not know the cue's validity: it learns it from the cued trials
+of the block it has seen so far (a Beta-Bernoulli estimate starting at chance, updated
+after every cued trial with a target), so trial t's bias depends on trials < t.
+With estimate ``p`` that the cued location holds the target, the bias on the cued
+location is ``bias_gain * ln(K p)`` and on each other ``bias_gain * ln(K (1 - p)/(K -
+1))``; a neutral cue leaves every location at 0. At validity 1/K the estimate wanders
+around chance, so the bias wanders around 0 in both directions and the validity effect
+averages out in the circuit's RTs, not by fiat.
 
-Readout: each location's rate, smoothed causally over ``smoothing`` s; the chosen
-location is the first to reach ``threshold`` Hz after target onset; RT is that
-crossing time minus target onset; correct when it is the target location; no crossing
-within the window is a miss (choice -1).
+Decision stage (:func:`neuroattn.tasks.decision.race_to_bound`, the same for every
+tier): from cue onset, each location's rate in excess of ``criterion`` Hz is
+integrated (reflected at 0) until one location reaches ``bound`` (Hz s); that location
+is the response. RT = crossing time - target onset + a non-decision time drawn per
+trial, uniform over ``t_nd +/- t_nd_range / 2``. A response before target onset or with
+RT < ``rt_min`` is an anticipation (an error); on a catch trial any response is a false
+alarm; no response within the window is a miss.
 
-Published result held to (Posner 1980; Posner, Snyder & Davidson 1980): RT valid <
-neutral < invalid, i.e. a benefit (neutral - valid) > 0 and a cost (invalid - neutral)
-> 0, and a validity effect (invalid - valid) that grows with cue validity.
+Published result held to (targets in :mod:`neuroattn.tasks.targets`; Posner 1980;
+Posner, Snyder & Davidson 1980): neutral RT 250-350 ms, a benefit (neutral - valid) of
+20-50 ms and a cost (invalid - neutral) of 20-80 ms, accuracy >= 0.9 in every
+condition, <= 5 % false alarms on catch trials, and a validity effect that grows with
+cue validity (see :func:`validity_series`).
 """
 
 from __future__ import annotations
@@ -27,53 +37,72 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.units import check_int, check_positive
+from neuroattn.model.units import check_choice, check_int, check_positive
 from neuroattn.tasks.base import (
+    Column,
     Effect,
     Task,
     TaskResult,
     TaskSpec,
     Trials,
     check_trials_arg,
-    first_crossing,
-    smooth,
     task_rng,
 )
+from neuroattn.tasks.decision import race_to_bound, uniform_nondecision
 from neuroattn.tasks.stats import bootstrap_diff_ci, bootstrap_mean_ci
+from neuroattn.tasks.targets import TARGETS
 
-__all__ = ["Posner"]
+__all__ = ["Posner", "learned_validity", "validity_series"]
 
-CONDITIONS = ("valid", "neutral", "invalid")
+#: Conditions with a target, in report order; catch trials have none.
+TARGET_CONDITIONS = ("valid", "neutral", "invalid")
+CONDITIONS = TARGET_CONDITIONS + ("catch",)
+PRIORS = ("learned", "nominal")
 
 
 @dataclass(frozen=True)
 class Posner(Task):
-    """The Posner cueing paradigm.
+    """The Posner cueing paradigm (simple detection, with catch trials).
 
     Parameters
     ----------
     k : int
         Locations (default 2).
     validity : float
-        Probability that the target appears at the cued location (default 0.8), in
-        (1/K, 1).
+        Probability that the target appears at the cued location, in [1/K, 1]
+        (default 0.8). At 1/K the cue predicts nothing; at 1 there are no invalid trials.
     neutral_fraction : float
         Fraction of trials with a neutral cue (default 0.25).
+    catch_fraction : float
+        Fraction of trials without a target (default 0.1); their cue is drawn as on the
+        other trials.
     cue_onset, soa, response_window : float, seconds
         Cue onset (50 ms), cue-target onset asynchrony (150 ms), time allowed to respond
-        after target onset (350 ms).
+        after target onset (400 ms).
     contrast : float
         Target input (default 1.0, units of the agents' input).
     bias_gain : float
         Scale of the cue's log-prior bias (default 0.5).
     noise : float
         Std of the Gaussian input noise per row on each bottom-up channel (default 1.0).
-    threshold : float, hertz
-        Detection threshold on the smoothed location rate (default 26 Hz).
-    smoothing : float, seconds
-        Causal boxcar applied to the rates before thresholding (default 20 ms).
+    criterion : float, hertz
+        Rate the decision accumulators count from (default 30 Hz).
+    bound : float, hertz x seconds
+        Accumulated excess rate that makes a response (default 1.0).
+    t_nd, t_nd_range : float, seconds
+        Mean (200 ms) and range (100 ms) of the uniform non-decision time added to every
+        response.
+    rt_min : float, seconds
+        Responses faster than this after target onset are anticipations (100 ms).
+    prior : {'learned', 'nominal'}
+        'learned' (default): the observer estimates the validity from the cued trials
+        seen so far (Beta-Bernoulli, see :func:`learned_validity`); 'nominal': it knows
+        ``validity`` from the first trial.
+    prior_strength : float
+        Pseudo-trials of the learner's initial Beta prior, centred on 1/K (default 2).
     dt : float, seconds
         Stimulus row (default 1 ms).
 
@@ -82,23 +111,38 @@ class Posner(Task):
     >>> from neuroattn.tasks import Posner
     >>> trials = Posner().make_trials(8, seed=1)
     >>> trials.stimulus.shape
-    (8, 550, 4)
+    (8, 600, 4)
+    >>> sorted(trials.conditions.columns)[:4]
+    ['condition', 'cued', 'p_cued', 'seed']
     """
 
     k: int = 2
     validity: float = 0.8
     neutral_fraction: float = 0.25
+    catch_fraction: float = 0.1
     cue_onset: float = 0.05
     soa: float = 0.15
-    response_window: float = 0.35
+    response_window: float = 0.4
     contrast: float = 1.0
     bias_gain: float = 0.5
     noise: float = 1.0
-    threshold: float = 26.0
-    smoothing: float = 0.02
+    criterion: float = 30.0
+    bound: float = 1.0
+    t_nd: float = 0.2
+    t_nd_range: float = 0.1
+    rt_min: float = 0.1
+    prior: str = "learned"
+    prior_strength: float = 2.0
     dt: float = 1e-3
 
     name = "posner"
+    columns = (
+        Column("n", "n", fmt="{:.0f}"),
+        Column("RT ms [95% CI]", "rt_mean", ci=("rt_ci_low", "rt_ci_high"), scale=1e3),
+        Column("accuracy", "accuracy", fmt="{:.3f}"),
+        Column("anticipations", "anticipations", fmt="{:.3f}"),
+        Column("misses", "misses", fmt="{:.3f}"),
+    )
 
     def spec(self) -> TaskSpec:
         """K locations in space, each with evidence and a cue bias; items read out."""
@@ -107,17 +151,34 @@ class Posner(Task):
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
         check_int(self.k, "Posner.k", minimum=2)
-        if not 1.0 / self.k < self.validity < 1.0:
-            raise ValidationError(f"Posner.validity: expected a probability in (1/K, 1) = "
-                                  f"({1.0 / self.k:g}, 1) (got {self.validity})")
-        if not 0.0 <= self.neutral_fraction < 1.0:
-            raise ValidationError(f"Posner.neutral_fraction: expected a fraction in [0, 1) "
-                                  f"(got {self.neutral_fraction})")
-        for name in ("cue_onset", "soa", "response_window", "smoothing", "dt"):
+        if not (isinstance(self.validity, (int, float)) and
+                1.0 / self.k - 1e-12 <= self.validity <= 1.0):
+            raise ValidationError(f"Posner.validity: expected a probability in [1/K, 1] = "
+                                  f"[{1.0 / self.k:g}, 1] (got {self.validity}); a cue below "
+                                  f"chance would point away from the target")
+        for name in ("neutral_fraction", "catch_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValidationError(f"Posner.{name}: expected a fraction in [0, 1) (got "
+                                      f"{value})")
+        if self.catch_fraction + (1 - self.catch_fraction) * self.neutral_fraction >= 1.0:
+            raise ValidationError("Posner.neutral_fraction: no cued trials would be left")
+        for name in ("cue_onset", "soa", "response_window", "dt"):
             check_positive(getattr(self, name), "s", f"Posner.{name}")
-        check_positive(self.threshold, "Hz", "Posner.threshold")
+        for name in ("t_nd_range", "rt_min"):
+            check_positive(getattr(self, name), "s", f"Posner.{name}", allow_zero=True)
+        if not self.t_nd - self.t_nd_range / 2 >= 0:
+            raise ValidationError(f"Posner.t_nd: expected t_nd - t_nd_range/2 >= 0 s, so every "
+                                  f"non-decision time is >= 0 (got t_nd={self.t_nd}, "
+                                  f"t_nd_range={self.t_nd_range})")
+        check_positive(self.criterion, "Hz", "Posner.criterion", allow_zero=True)
+        if not (np.isfinite(self.bound) and self.bound > 0):
+            raise ValidationError(f"Posner.bound: must be > 0 Hz s (got {self.bound}); pass "
+                                  f"e.g. 1.0")
         check_positive(self.noise, "1", "Posner.noise", allow_zero=True)
         check_positive(self.bias_gain, "1", "Posner.bias_gain", allow_zero=True)
+        check_choice(self.prior, "Posner.prior", PRIORS)
+        check_positive(self.prior_strength, "1", "Posner.prior_strength")
 
     @property
     def target_onset(self) -> float:
@@ -129,16 +190,23 @@ class Posner(Task):
         """Trial duration (s)."""
         return self.target_onset + self.response_window
 
-    def cue_bias(self, cued: int | None) -> np.ndarray:
-        """The bias on each location for a cue at ``cued`` (None: neutral)."""
+    def cue_bias(self, cued: int | None, p: float | None = None) -> np.ndarray:
+        """Bias on each location for a cue at ``cued`` (None: neutral).
+
+        ``p`` is the observer's probability that the cued location holds the target
+        (default: the nominal ``validity``); the bias is ``bias_gain`` times the log of
+        K times each location's prior probability.
+        """
         if cued is None:
             return np.zeros(self.k)
-        p = np.full(self.k, (1.0 - self.validity) / (self.k - 1))
-        p[cued] = self.validity
-        return self.bias_gain * np.log(self.k * p)
+        p = self.validity if p is None else float(p)
+        with np.errstate(divide="ignore"):
+            prior = np.full(self.k, (1.0 - p) / (self.k - 1))
+            prior[cued] = p
+            return self.bias_gain * np.log(self.k * prior)
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
-        """Make ``n`` trials; trial t's draws depend only on (seed, t)."""
+        """Make ``n`` trials; trial t depends only on (seed, t' <= t), never on ``n``."""
         self.validate()
         n, seed = check_trials_arg(n, seed)
         steps = int(round(self.duration / self.dt))
@@ -146,69 +214,202 @@ class Posner(Task):
         tgt = int(round(self.target_onset / self.dt))
         stim = np.zeros((n, steps, 2 * self.k), dtype=np.float32)
         rows = []
+        n_valid = n_cued = 0
         for t in range(n):
             rng = task_rng(seed, t, 1)
+            catch = rng.random() < self.catch_fraction
             neutral = rng.random() < self.neutral_fraction
             cued = None if neutral else int(rng.integers(self.k))
-            if neutral:
-                target = int(rng.integers(self.k))
-                cond = "neutral"
-            elif rng.random() < self.validity:
+            valid = rng.random() < self.validity
+            other = int(rng.integers(self.k - 1))
+            if catch:
+                target, cond = -1, "catch"
+            elif neutral:
+                target, cond = int(rng.integers(self.k)), "neutral"
+            elif valid:
                 target, cond = cued, "valid"
             else:
-                others = [j for j in range(self.k) if j != cued]
-                target, cond = int(others[rng.integers(len(others))]), "invalid"
-            stim[t, cue:, self.k:] = self.cue_bias(cued)
-            stim[t, tgt:, target] = self.contrast
+                target, cond = [j for j in range(self.k) if j != cued][other], "invalid"
+            t_nd = uniform_nondecision(rng, self.t_nd, self.t_nd_range)
+            if self.prior == "learned":
+                p = learned_validity(n_valid, n_cued, self.k, self.prior_strength)
+            else:
+                p = self.validity
+            if cued is not None:
+                stim[t, cue:, self.k:] = self.cue_bias(cued, p)
+            if target >= 0:
+                stim[t, tgt:, target] = self.contrast
             if self.noise > 0:
                 stim[t, :, : self.k] += rng.normal(0.0, self.noise, (steps, self.k))
+            if cond in ("valid", "invalid"):
+                n_cued += 1
+                n_valid += cond == "valid"
             rows.append({"trial": t, "condition": cond, "cued": -1 if cued is None else cued,
-                         "target": target, "validity": self.validity, "seed": seed})
-        return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
+                         "target": target, "validity": self.validity,
+                         "p_cued": np.nan if cued is None else p, "t_nd": t_nd, "seed": seed})
+        table = pd.DataFrame(rows)
+        return Trials(stim, self.dt, self.spec(), table, seed, self.name,
+                      {"t_nd": table["t_nd"].to_numpy()})
 
-    def readout(self, recording, trials=None) -> pd.DataFrame:
-        """Choice, correct and RT (s) of every trial from the location rates."""
+    def bridge_inputs(self, trials: Trials) -> np.ndarray:
+        """Per-trial mean of ``evidence + bias`` [trials, K] from target onset on.
+
+        The decision is made on this period, so the softmax tier is calibrated on the
+        inputs the circuit sees while it is made (the noise averages out).
+        """
+        tgt = int(round(self.target_onset / trials.dt))
+        u = trials.role("evidence")[:, tgt:].astype(np.float64) + trials.role("bias")[:, tgt:]
+        return u.mean(axis=1)
+
+    def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
+        """Choice, decision time and RT (s) of every trial from the location rates.
+
+        Columns: ``choice`` (-1: no response), ``decision_time`` (crossing time from
+        target onset, s; negative before it), ``rt`` (decision time + the trial's
+        non-decision time, s; NaN without a response) and ``anticipation``. Without
+        ``trials`` the non-decision time is ``t_nd`` on every trial.
+        """
+        self.validate()
         rates = recording.role("items")
-        w = recording.bin_width
-        sm = smooth(rates, max(1, int(round(self.smoothing / w))))
-        start = int(round(self.target_onset / w))
-        stop = min(sm.shape[1], int(round(self.duration / w)))
-        choice = np.full(rates.shape[0], -1)
-        rt = np.full(rates.shape[0], np.nan)
-        for t in range(rates.shape[0]):
-            cross = [first_crossing(sm[t, :, j], self.threshold, start, stop)
-                     for j in range(self.k)]
-            hits = [(c, j) for j, c in enumerate(cross) if c >= 0]
-            if hits:
-                c, j = min(hits)
-                choice[t] = j
-                rt[t] = (c + 1) * w - self.target_onset
-        return pd.DataFrame({"choice": choice, "rt": rt})
+        choice, time = race_to_bound(rates, recording.bin_width, self.criterion, self.bound,
+                                     start=self.cue_onset, stop=self.duration)
+        if trials is not None and "t_nd" in trials.extra:
+            t_nd = np.asarray(trials.extra["t_nd"], dtype=np.float64)
+        else:
+            t_nd = np.full(len(choice), self.t_nd)
+        decision = time - self.target_onset
+        rt = decision + t_nd
+        anticipation = (choice >= 0) & ((decision < 0) | (rt < self.rt_min))
+        return pd.DataFrame({"choice": choice, "decision_time": decision, "rt": rt,
+                             "anticipation": anticipation})
 
     def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
-        """Trial table, per-condition summary and the effects with 95 % bootstrap CIs."""
-        out = self.readout(recording)
+        """Trial table, per-condition summary and the effects with 95 % bootstrap CIs.
+
+        Mean RTs are over correct trials; error RTs stay in the table (``correct`` says
+        which are which).
+        """
+        out = self.readout(recording, trials)
         table = trials.conditions.copy()
-        table["choice"] = out["choice"].to_numpy()
-        table["correct"] = table["choice"] == table["target"]
-        table["rt"] = out["rt"].to_numpy()
-        table.loc[~table["correct"], "rt"] = np.nan
+        for col in out.columns:
+            table[col] = out[col].to_numpy()
+        responded = table["choice"] >= 0
+        is_catch = table["condition"] == "catch"
+        table["correct"] = np.where(is_catch, ~responded,
+                                    (table["choice"] == table["target"]) & ~table["anticipation"])
+        table["outcome"] = _outcomes(table, responded, is_catch)
         rows = []
         for cond in CONDITIONS:
             sel = table[table["condition"] == cond]
-            m, lo, hi = bootstrap_mean_ci(sel["rt"], seed)
-            acc = float(sel["correct"].mean()) if len(sel) else np.nan
+            ok = sel.loc[sel["correct"] & (sel["choice"] >= 0), "rt"]
+            m, lo, hi = bootstrap_mean_ci(ok, seed)
             rows.append({"condition": cond, "n": len(sel), "rt_mean": m, "rt_ci_low": lo,
-                         "rt_ci_high": hi, "accuracy": acc})
+                         "rt_ci_high": hi,
+                         "accuracy": float(sel["correct"].mean()) if len(sel) else np.nan,
+                         "anticipations": _share(sel, "anticipation"),
+                         "misses": _share(sel, "outcome", "miss")})
         summary = pd.DataFrame(rows)
-        rt = {c: table.loc[table["condition"] == c, "rt"] for c in CONDITIONS}
-        effects = []
-        for name, a, b, target in (
-                ("benefit", "neutral", "valid", "neutral - valid RT > 0 (Posner 1980)"),
-                ("cost", "invalid", "neutral", "invalid - neutral RT > 0 (Posner 1980)"),
-                ("validity", "invalid", "valid", "invalid - valid RT > 0 (Posner 1980)")):
-            est, lo, hi = bootstrap_diff_ci(rt[a], rt[b], seed)
-            passed = bool(lo > 0) if np.isfinite(lo) else None
-            effects.append(Effect(f"{name}_rt", est, lo, hi, "s", target, passed))
+        effects = self._effects(table, seed)
         return TaskResult(table, tuple(effects), summary,
                           {"task": self.name, "params": self.__dict__.copy()})
+
+    def _effects(self, table: pd.DataFrame, seed: int) -> list:
+        rt = {c: table.loc[(table["condition"] == c) & table["correct"], "rt"]
+              for c in TARGET_CONDITIONS}
+        effects = [_held("rt_neutral", bootstrap_mean_ci(rt["neutral"], seed), "posner.rt_neutral")]
+        for name, a, b in (("benefit_rt", "neutral", "valid"), ("cost_rt", "invalid", "neutral"),
+                           ("validity_rt", "invalid", "valid")):
+            effects.append(_held(name, bootstrap_diff_ci(rt[a], rt[b], seed),
+                                 f"posner.{name[:-3]}"))
+        for cond in TARGET_CONDITIONS:
+            correct = table.loc[table["condition"] == cond, "correct"].astype(float)
+            effects.append(_held(f"accuracy_{cond}", bootstrap_mean_ci(correct, seed),
+                                 "posner.accuracy"))
+        fa = (~table.loc[table["condition"] == "catch", "correct"]).astype(float)
+        effects.append(_held("false_alarms", bootstrap_mean_ci(fa, seed), "posner.false_alarms"))
+        return effects
+
+
+def _held(name: str, est_lo_hi, key: str) -> Effect:
+    tg = TARGETS[key]
+    return Effect.held_to(name, *est_lo_hi, tg.unit, tg.describe(), tg.band, tg.null)
+
+
+def _share(sel: pd.DataFrame, col: str, value=True) -> float:
+    return float((sel[col] == value).mean()) if len(sel) else np.nan
+
+
+def _outcomes(table: pd.DataFrame, responded, is_catch) -> np.ndarray:
+    out = np.where(responded, "wrong_location", "miss").astype(object)
+    out[responded & (table["choice"] == table["target"])] = "hit"
+    out[responded & table["anticipation"]] = "anticipation"
+    out[is_catch & responded] = "false_alarm"
+    out[is_catch & ~responded] = "correct_rejection"
+    return out
+
+
+def learned_validity(n_valid: int, n_cued: int, k: int, strength: float = 2.0) -> float:
+    """The observer's estimate that a cue is valid after ``n_cued`` cued trials.
+
+    Posterior mean of a Beta prior centred on chance (``strength`` pseudo-trials:
+    ``a = strength / K``, ``b = strength (K - 1) / K``) updated with ``n_valid`` valid
+    out of ``n_cued`` cued trials::
+
+        p = (a + n_valid) / (strength + n_cued)
+
+    Examples
+    --------
+    >>> learned_validity(0, 0, 2)      # nothing seen yet: chance
+    0.5
+    >>> learned_validity(8, 10, 2)     # (1 + 8) / (2 + 10)
+    0.75
+    """
+    return (strength / k + n_valid) / (strength + n_cued)
+
+
+def validity_series(results: dict) -> dict:
+    """The validity effect (invalid - valid RT) per cue validity, and its Spearman rho.
+
+    Parameters
+    ----------
+    results : dict
+        Cue validity (float) -> the :class:`TaskResult` of a Posner run at that
+        validity (same agent, trial count and seed).
+
+    Returns
+    -------
+    dict
+        ``table``: a DataFrame with one row per validity (``validity``, ``effect``,
+        ``ci_low``, ``ci_high``, in seconds; NaN where a validity has no invalid trials);
+        ``rho`` and ``p_value``: Spearman's rank correlation of the effect with validity
+        over the finite rows; ``effect``: an :class:`Effect` holding rho to
+        ``TARGETS['posner.validity_rho']`` (None verdict with fewer than 5 finite rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroattn.tasks.base import Effect, TaskResult
+    >>> def fake(v):
+    ...     e = Effect("validity_rt", 0.1 * v, 0.1 * v - 0.01, 0.1 * v + 0.01, "s", "", None)
+    ...     return TaskResult(None, (e,), None)
+    >>> out = validity_series({v: fake(v) for v in (0.5, 0.6, 0.7, 0.8, 0.9)})
+    >>> round(out["rho"], 3), out["effect"].passed
+    (1.0, True)
+    """
+    rows = []
+    for v in sorted(results):
+        e = results[v].effect("validity_rt")
+        rows.append({"validity": float(v), "effect": e.estimate, "ci_low": e.ci_low,
+                     "ci_high": e.ci_high})
+    table = pd.DataFrame(rows)
+    ok = np.isfinite(table["effect"].to_numpy(dtype=float))
+    tg = TARGETS["posner.validity_rho"]
+    if ok.sum() >= 3:
+        rho, pval = spearmanr(table["validity"][ok], table["effect"][ok])
+        rho, pval = float(rho), float(pval)
+    else:
+        rho, pval = np.nan, np.nan
+    est = rho if ok.sum() >= 5 else np.nan
+    effect = Effect.held_to("validity_rho", est, est, est, tg.unit, tg.describe(), tg.band,
+                            tg.null)
+    return {"table": table, "rho": rho, "p_value": pval, "effect": effect}

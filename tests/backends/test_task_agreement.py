@@ -1,4 +1,4 @@
-"""The foundation's tasks give the same effects on every backend as on Brian2."""
+"""Every task gives the same effects on every backend as on Brian2, through the contracts."""
 
 import functools
 import math
@@ -6,34 +6,43 @@ from statistics import NormalDist
 
 import pytest
 
-from neuroattn.mechanisms.biased_competition import LIFCircuit, SpikingAgent
-from neuroattn.tasks import Pair, Posner
+from neuroattn.mechanisms import get_mechanism
+from neuroattn.tasks import TASKS
+
+#: trials per task: enough for CIs that separate the effects, small enough for Brian2
+_TRIALS = {"posner": 200}
 
 
 @functools.lru_cache(maxsize=None)
 def _result(task_name: str, backend: str):
-    task = Posner() if task_name == "posner" else Pair()
-    n = 200 if task_name == "posner" else 100
-    trials = task.make_trials(n, seed=7)
-    values = getattr(task, "values", None)
-    agent = SpikingAgent(LIFCircuit(k=2), backend=backend, values=values)
+    task = TASKS[task_name]()
+    trials = task.make_trials(_TRIALS.get(task_name, 100), seed=7)
+    agent = get_mechanism("biased-competition").agent("spiking", task.spec(), backend)
     return task.score(trials, agent.run(trials), seed=7)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task_name", ["posner", "pair"])
+@pytest.mark.parametrize("task_name", sorted(TASKS))
 def test_task_agreement(backend, task_name):
     """Each effect agrees with Brian2's on the same trials, and so does its verdict.
 
     The two backends draw their own noise, so their estimates differ by sampling error:
     the difference must lie within the family-wise 95 % band of that error (standard
-    errors from both bootstrap CIs, Bonferroni over the task's effects).
+    errors from both bootstrap CIs, Bonferroni over the task's effects). A verdict may
+    differ only where either estimate lies within that band of the edge of its target.
     """
     ref = _result(task_name, "brian2")
     got = _result(task_name, backend)
     z = float(NormalDist().inv_cdf(1 - 0.05 / (2 * len(ref.effects))))
     for e_ref, e in zip(ref.effects, got.effects):
+        if not (math.isfinite(e_ref.estimate) and math.isfinite(e.estimate)):
+            assert math.isfinite(e_ref.estimate) == math.isfinite(e.estimate), (e, e_ref)
+            continue
         se = math.hypot((e_ref.ci_high - e_ref.ci_low) / 3.92, (e.ci_high - e.ci_low) / 3.92)
-        assert abs(e.estimate - e_ref.estimate) <= z * se, (backend, e, e_ref)
-        if e_ref.passed is not None:
-            assert e.passed == e_ref.passed, (backend, e, e_ref)
+        assert abs(e.estimate - e_ref.estimate) <= z * se + 1e-12, (backend, e, e_ref)
+        if e_ref.passed is not None and e.passed != e_ref.passed:
+            edges = [x for x in (e.band or ()) + ((e.null,) if e.null is not None else ())
+                     if math.isfinite(x)]
+            near = any(abs(x - v) <= z * se for x in edges for v in (e.estimate, e.ci_low,
+                                                                       e.ci_high))
+            assert near, (backend, e, e_ref)

@@ -14,7 +14,7 @@ import torch
 from neuroattn.backends import simulate
 from neuroattn.backends.torch import SpikingNetworkModule
 from neuroattn.mechanisms.biased_competition import LIFCircuit
-from neuroattn.model import Stimulus
+from neuroattn.model import Stimulus, TaskSpec
 
 K = 3
 DT = 5e-4
@@ -38,8 +38,8 @@ def _loss(rates, x):
 def test_training(backend):
     """Loss falls below 0.7x its start in 30 Adam steps; every parameter gets a gradient."""
     circuit = LIFCircuit(k=K, n_exc=20, n_inh=10)
-    drives = circuit.drives(list(range(K)), [None] * K)
-    module = SpikingNetworkModule(circuit.network(), drives, dt=DT, stimulus_dt=WINDOW,
+    model = circuit.spiking_model(TaskSpec("space", K, inputs=("evidence",)))
+    module = SpikingNetworkModule(model.network, model.drives, dt=DT, stimulus_dt=WINDOW,
                                   trainable=("weights", "i_bias", "tau_mem"))
     held_out = torch.rand(16, K, generator=torch.Generator().manual_seed(123)) * 1.5
     with torch.no_grad():

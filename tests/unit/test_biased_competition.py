@@ -7,22 +7,21 @@ import pytest
 import torch
 
 from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms import get_mechanism, js_divergence
 from neuroattn.mechanisms.biased_competition import (
     EscapeCircuit,
     LIFCircuit,
-    SoftmaxAgent,
     SoftmaxCompetition,
     SoftmaxParams,
-    SpikingAgent,
     calibrate,
     equivalence,
     equivalence_from_shares,
-    js_divergence,
     mean_field,
     spike_shares,
     to_softmax,
     to_spiking,
 )
+from neuroattn.model import TaskSpec
 from neuroattn.neurons import lif_rate_noisy
 from neuroattn.tasks import Posner
 
@@ -112,16 +111,51 @@ def test_calibrated_lif_circuit_meets_the_js_targets():
     assert equivalence_from_shares(u, shares, cal.params).js_uniform > 10 * calibrated
 
 
-def test_agents_reject_missing_channels_and_bad_parameters():
+def test_agents_reject_mismatched_trials_and_bad_parameters():
+    mech = get_mechanism("biased-competition")
     trials = Posner().make_trials(2, seed=0)
-    with pytest.raises(ValidationError, match=r"no input channel 'x2' for a 3-location"):
-        SoftmaxAgent(SoftmaxParams(k=3, temperature=1.0, rate=10.0)).run(trials)
-    with pytest.raises(ValidationError, match=r"LIFCircuit.k: must be >= 2 \(got 1\)"):
-        SpikingAgent(LIFCircuit(k=1))
+    agent = mech.agent("softmax", TaskSpec("space", 3),
+                       fitted=SoftmaxParams(k=3, temperature=1.0, rate=10.0))
+    with pytest.raises(ValidationError, match=r"SoftmaxAgent.run: the trials were made for "
+                                              r"TaskSpec\(layout='space', n_items=2"):
+        agent.run(trials)
+    with pytest.raises(ValidationError, match=r"cannot run this task: competition needs at "
+                                              r"least 2 items"):
+        mech.agent("spiking", TaskSpec("space", 1))
+    with pytest.raises(ValidationError, match=r"unknown parameter\(s\) \['w_xy'\]"):
+        mech.agent("spiking", Posner().spec(), params={"w_xy": 1.0})
     with pytest.raises(ValidationError, match=r"SoftmaxParams.temperature: must be > 0"):
         SoftmaxParams(k=2, temperature=-1.0, rate=10.0).validate()
     with pytest.raises(ValidationError, match=r"expected 2 finite values >= 0"):
         LIFCircuit(k=2).network(values=[1.0])
+
+
+def test_mechanism_parameters_reach_the_circuit():
+    mech = get_mechanism("biased-competition")
+    c = mech.circuit(TaskSpec("space", 3), input_gain=60e-12, **{"exc.sigma": 3e-3})
+    assert (c.k, c.input_gain, c.exc.sigma) == (3, 60e-12, 3e-3)
+    assert c.exc.tau_mem == LIFCircuit().exc.tau_mem
+    model = mech.spiking(TaskSpec("space", 3))
+    assert model.readout == {"items": ("E0", "E1", "E2")}
+    # evidence of item k and its bias both drive location k, with the circuit's gain
+    assert sorted((d.channel, d.population) for d in model.drives) == [
+        (0, "E0"), (1, "E1"), (2, "E2"), (3, "E0"), (4, "E1"), (5, "E2")]
+
+
+def test_softmax_layer_agrees_across_attention_backends_and_dtypes():
+    p = SoftmaxParams(k=3, temperature=0.6, rate=90.0, null_logit=0.8, tau=0.004, unit_gain=0.4,
+                      unit_base=2.0, unit_inh=0.05)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(4, 60, 3, dtype=torch.float64, generator=g)
+    b = torch.rand(4, 60, 3, dtype=torch.float64, generator=g) * 0.3
+    with torch.no_grad():
+        ref = SoftmaxCompetition(p, [1.0, 0.5, 0.1], "reference")(x, b, 1e-3)
+        for backend in ("numba", "torch"):
+            got = SoftmaxCompetition(p, [1.0, 0.5, 0.1], backend)(x, b, 1e-3)
+            torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-9)
+        low = SoftmaxCompetition(p, [1.0, 0.5, 0.1]).to(torch.float32)(x.float(), b.float(), 1e-3)
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low.double(), ref, rtol=1e-4, atol=1e-3)
 
 
 def test_softmax_module_params_round_trip():
