@@ -277,8 +277,11 @@ class SpikingAgent:
     >>> from neuroattn.tasks import Posner
     >>> task = Posner()
     >>> agent = get_mechanism("biased-competition").agent("spiking", task.spec(), "numba")
-    >>> agent.run(task.make_trials(4, seed=1)).role("items").shape
-    (4, 110, 2)
+    >>> rec = agent.run(task.make_trials(4, seed=1))
+    >>> rec.roles
+    {'items': ('item0', 'item1')}
+    >>> rec.role("items").shape[::2]
+    (4, 2)
     """
 
     tier = "spiking"

@@ -14,30 +14,35 @@ __all__ = ["TIER_COLORS", "summary_figure", "effects_axis"]
 TIER_COLORS = {"spiking": "#1f77b4", "softmax": "#d62728"}
 
 
-def effects_axis(ax, results: dict) -> None:
-    """Each effect's estimate and 95 % CI per tier, with its published band shaded."""
+def effects_axis(ax, results: dict, unit: str | None = None) -> None:
+    """Each effect's estimate and 95 % CI per tier, with its published band shaded.
+
+    With ``unit``, only the effects in that unit (seconds are shown in ms).
+    """
     first = next(iter(results.values()))
-    names = [e.name for e in first.effects]
+    keep = [i for i, e in enumerate(first.effects) if unit is None or e.unit == unit]
     n = len(results)
     for i, (tier, res) in enumerate(results.items()):
-        for j, e in enumerate(res.effects):
+        for row, j in enumerate(keep):
+            e = res.effects[j]
             scale = 1e3 if e.unit == "s" else 1.0
-            y = j + (i - (n - 1) / 2) * 0.25
+            y = row + (i - (n - 1) / 2) * 0.25
             if np.isfinite(e.estimate):
                 lo, hi = e.ci_low * scale, e.ci_high * scale
                 ax.errorbar(e.estimate * scale, y, xerr=[[e.estimate * scale - lo],
                                                          [hi - e.estimate * scale]],
                             fmt="o", color=TIER_COLORS.get(tier), capsize=3,
-                            label=tier if j == 0 else None)
+                            label=tier if row == 0 else None)
             if i == 0 and e.band is not None:
                 lo, hi = (b * scale for b in e.band)
                 if np.isfinite(lo) and np.isfinite(hi):
-                    ax.fill_betweenx([j - 0.4, j + 0.4], lo, hi, color="0.85", zorder=0,
-                                     label="published band" if j == 0 else None)
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels([f"{e.name} ({'ms' if e.unit == 's' else e.unit})"
-                        for e in first.effects], fontsize=8)
-    ax.invert_yaxis()
+                    ax.fill_betweenx([row - 0.4, row + 0.4], lo, hi, color="0.85", zorder=0,
+                                     label="published band" if row == 0 else None)
+    ax.set_yticks(range(len(keep)))
+    ax.set_yticklabels([first.effects[j].name for j in keep], fontsize=8)
+    ax.set_ylim(len(keep) - 0.5, -0.5)
+    label = {"s": "ms", "1": "ratio / probability"}.get(unit, unit or "")
+    ax.set_xlabel(label)
     ax.set_title("effects (95% CI) and published bands", fontsize=10)
     ax.legend(frameon=False, fontsize=7, loc="best")
 
@@ -46,13 +51,20 @@ def summary_figure(task, results: dict):
     """The task's report columns by condition for each tier, and its effects.
 
     ``results``: tier -> TaskResult. One panel per column of ``task.columns`` (mean and
-    95 % CI where the column has one) and one panel of effects against their bands.
+    95 % CI where the column has one; trial counts are left out) and one panel of
+    effects against their bands per unit, three panels to a row.
     """
-    cols = list(task.columns)
-    fig, axes = plt.subplots(1, len(cols) + 1, figsize=(4.2 * (len(cols) + 1), 3.8))
-    axes = np.atleast_1d(axes)
+    cols = [c for c in task.columns if c.key != "n"]
+    first = next(iter(results.values()))
+    units = list(dict.fromkeys(e.unit for e in first.effects))
+    n_panels = len(cols) + len(units)
+    n_cols = min(3, n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.4 * n_cols, 3.6 * n_rows),
+                             squeeze=False)
+    axes = axes.ravel()
     n = len(results)
-    labels = [str(c) for c in next(iter(results.values())).summary["condition"]]
+    labels = [str(c) for c in first.summary["condition"]]
     for ax, col in zip(axes, cols):
         for i, (tier, res) in enumerate(results.items()):
             s = res.summary
@@ -68,11 +80,14 @@ def summary_figure(task, results: dict):
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, rotation=20, fontsize=8)
         ax.set_ylabel(col.header)
-        ax.set_title(f"{col.header} by condition" + (" (mean, 95% CI)" if col.ci else ""),
-                     fontsize=10)
+        ax.set_title(f"{col.header} by condition", fontsize=10)
         ax.legend(frameon=False, fontsize=8)
-    effects_axis(axes[-1], results)
-    tiers = " vs ".join(results)
-    fig.suptitle(f"{task.name}: measured on {tiers}", fontsize=11)
+    for ax, unit in zip(axes[len(cols):], units):
+        effects_axis(ax, results, unit)
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    tiers = " and ".join(results)
+    fig.suptitle(f"{task.name}: {tiers} tier{'s' if n > 1 else ''}, "
+                 f"{len(first.table)} trials", fontsize=11)
     fig.tight_layout()
     return fig

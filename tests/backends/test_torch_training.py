@@ -65,6 +65,6 @@ def test_training(backend):
 
     # the trained values export to a Network that any backend runs; same improvement
     trained = module.to_network()
-    stim = Stimulus(held_out[:, None, :].numpy().astype(np.float64), WINDOW, drives)
+    stim = Stimulus(held_out[:, None, :].numpy().astype(np.float64), WINDOW, model.drives)
     rec = simulate(trained, stim, dt=DT, seed=10**6, backend=backend)
     assert _loss(rec.rates, held_out).item() < 0.7 * initial
