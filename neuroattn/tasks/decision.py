@@ -4,10 +4,11 @@ Tasks read rates from a Recording (Hz, in bins); a response needs a decision on 
 them. :func:`race_to_bound` gives every item an accumulator that integrates the item's
 rate in excess of a ``criterion`` and reflects at zero (Page's 1954 CUSUM detector of a
 change in rate, run on each item); the first accumulator to reach ``bound`` makes the
-choice, at a time interpolated inside the rate bin. A rate that stays below the
-criterion -- a cue-raised baseline, the losing side of a competition -- keeps its
-accumulator near zero however long it lasts, so it rarely produces a response, while a
-rate above it reaches the bound after ``bound / (rate - criterion)`` s.
+choice, at a time interpolated inside the rate bin. A rate above the criterion reaches
+the bound after ``bound / (rate - criterion)`` s; a rate below it keeps its accumulator
+at zero. With a leak (time constant ``leak``) an accumulator settles at ``(rate -
+criterion) leak``, so a rate below ``criterion + bound / leak`` -- a cue-raised
+baseline, the losing side of a competition -- never responds however long it lasts.
 
 The stage reads rates only, so it is the same for every tier and backend. The
 non-decision time (sensory encoding and motor execution; the ``T_er`` of sequential-
@@ -26,8 +27,8 @@ __all__ = ["race_to_bound", "uniform_nondecision"]
 
 
 def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
-                  start: float = 0.0, stop: float | None = None):
-    """Race of reflected rate accumulators to a bound, one per item.
+                  start: float = 0.0, stop: float | None = None, leak: float | None = None):
+    """Race of reflected, optionally leaky, rate accumulators to a bound, one per item.
 
     Parameters
     ----------
@@ -42,6 +43,10 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
     start, stop : float, seconds
         Integration window (default: from 0 to the end of the rates). Accumulators hold
         0 at ``start``.
+    leak : float or None, seconds
+        Time constant of the accumulators' leak (None: perfect integrators). A rate held
+        at ``r`` then drives an accumulator no higher than ``(r - criterion) leak``, so a
+        rate with ``(r - criterion) leak < bound`` never responds, however long it lasts.
 
     Returns
     -------
@@ -58,16 +63,22 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
 
     Notes
     -----
-    Accumulator of item k, for ``t >= start``::
+    Accumulator of item k, for ``t >= start`` (``leak`` = tau; ``1/tau`` = 0 without)::
 
-        x_k(start) = 0,    dx_k/dt = r_k(t) - criterion,    x_k >= 0 (reflected at 0)
+        x_k(start) = 0,    dx_k/dt = r_k(t) - criterion - x_k / tau,    x_k >= 0
 
-    Over a bin the rate is constant, so ``x_k`` moves on a straight line and is clipped
-    at 0 at the bin's end (exact for a reflected line). With ``x`` at the bin's start
-    (or at ``start``) and the bin's excess ``e = r - criterion > 0``, the bound is met at
-    ``t0 + (bound - x) / e`` when that falls inside the bin. A constant rate ``r`` from
-    ``start`` therefore crosses at ``start + bound / (r - criterion)``. Items that cross
-    in the same bin are ordered by these times (ties: the lower index).
+    (reflected at 0: Page's CUSUM without leak, a leaky accumulator with it). Over a
+    bin the rate is constant, so ``x_k`` relaxes exponentially towards ``(r_k -
+    criterion) tau`` (moves on a straight line without leak) and is clipped at 0 at
+    the bin's end, exact for a monotone path. The bound is met inside the bin at::
+
+        t0 + (bound - x) / e                       (no leak; e = r - criterion)
+        t0 - tau ln((e tau - bound) / (e tau - x))  (leak)
+
+    with ``x`` the accumulator at the bin's start ``t0``. A constant rate ``r`` from
+    ``start`` therefore crosses at ``start + bound / (r - criterion)`` without leak and
+    at ``start - tau ln(1 - bound / ((r - criterion) tau))`` with it. Items that cross in
+    the same bin are ordered by these times (ties: the lower index).
 
     Examples
     --------
@@ -77,6 +88,9 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
     >>> choice, t = race_to_bound(rates, 5e-3, criterion=10.0, bound=1.0)
     >>> int(choice[0]), round(float(t[0]), 6)     # bound / (30 - 10) = 50 ms
     (1, 0.05)
+    >>> _, t = race_to_bound(rates, 5e-3, criterion=10.0, bound=1.0, leak=0.1)
+    >>> round(float(t[0]), 6)                     # -0.1 ln(1 - 1 / (20 * 0.1)) = 69.3 ms
+    0.069315
     """
     r = np.asarray(rates, dtype=np.float64)
     if r.ndim != 3:
@@ -87,8 +101,11 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
                               "check the recording")
     check_positive(bin_width, "s", "race_to_bound.bin_width")
     if not (np.isfinite(bound) and bound > 0):
-        raise ValidationError(f"race_to_bound.bound: must be > 0 Hz s, a finite excess count "
-                              f"(got {bound}); pass e.g. 2.0")
+        raise ValidationError(f"race_to_bound.bound: must be > 0 Hz s (got {bound}); pass a "
+                              f"finite accumulated excess rate, e.g. 2.0")
+    if leak is not None and not (np.isfinite(leak) and leak > 0):
+        raise ValidationError(f"race_to_bound.leak: must be > 0 s or None for no leak (got "
+                              f"{leak}); pass e.g. 0.2")
     if not np.isfinite(criterion):
         raise ValidationError(f"race_to_bound.criterion: expected a finite rate in Hz (got "
                               f"{criterion})")
@@ -103,7 +120,7 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
                               f"(got {stop})")
     choice = np.full(n_trials, -1, dtype=np.int64)
     time = np.full(n_trials, np.nan)
-    x = np.zeros(r.shape[::2])
+    x = np.zeros((n_trials, r.shape[2]))
     first = int(np.floor(start / bin_width + 1e-9))
     for n in range(first, n_bins):
         t0 = max(n * bin_width, start)
@@ -111,11 +128,20 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
         if t1 <= t0:
             break
         excess = r[:, n] - criterion
-        nxt = x + excess * (t1 - t0)
+        span = t1 - t0
+        if leak is None:
+            nxt = x + excess * span
+        else:
+            target = excess * leak
+            nxt = target + (x - target) * np.exp(-span / leak)
         hit = nxt >= bound
         if hit.any():
             with np.errstate(divide="ignore", invalid="ignore"):
-                tc = np.where(hit, t0 + (bound - x) / excess, np.inf)
+                if leak is None:
+                    tc = t0 + (bound - x) / excess
+                else:
+                    tc = t0 - leak * np.log((target - bound) / (target - x))
+            tc = np.where(hit, np.clip(tc, t0, t1), np.inf)
             best = np.argmin(tc, axis=1)
             new = (choice < 0) & hit.any(axis=1)
             choice[new] = best[new]

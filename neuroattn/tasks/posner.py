@@ -4,31 +4,36 @@ Timeline of a trial (defaults): blank until ``cue_onset`` (50 ms); then the cue,
 top-down bias on every location for the rest of the trial; the target appears at
 ``cue_onset + soa`` (200 ms) at one location with input ``contrast`` and stays on for
 ``response_window`` (400 ms). Every bottom-up channel carries Gaussian input noise.
-Catch trials (``catch_fraction``) have a cue but no target.
+Catch trials (``catch_fraction``) have a cue but no target. Trials come in blocks of
+``block_size`` with the set proportions of catch, neutral, valid and invalid trials in
+a random order.
 
-The cue's bias is the log prior of the observer's belief about where the target will
-be. The observer does not know the cue's validity: it learns it from the cued trials
-of the block it has seen so far (a Beta-Bernoulli estimate starting at chance, updated
-after every cued trial with a target), so trial t's bias depends on trials < t.
-With estimate ``p`` that the cued location holds the target, the bias on the cued
-location is ``bias_gain * ln(K p)`` and on each other ``bias_gain * ln(K (1 - p)/(K -
-1))``; a neutral cue leaves every location at 0. At validity 1/K the estimate wanders
+The cue's bias is the observer's log prior over the target's location, centred so that
+it sums to zero over locations (the cue moves top-down drive between locations; it
+does not add any). The observer does not know the cue's validity: it learns it from
+the cued trials of the block seen so far (a Beta-Bernoulli estimate that starts at
+chance and is updated after every cued trial with a target; :func:`learned_validity`),
+so trial t's bias depends on trials < t. With belief ``p`` that the cued location holds
+the target (kept within ``[1 - max_belief, max_belief]``) the bias on location k is
+``bias_gain * (ln p_k - mean_j ln p_j)``; for K = 2, ``+-bias_gain/2 ln(p/(1 - p))``. A
+neutral cue leaves every location at 0. At validity 1/K the learned belief wanders
 around chance, so the bias wanders around 0 in both directions and the validity effect
-averages out in the circuit's RTs, not by fiat.
+averages out in the circuit's RTs.
 
 Decision stage (:func:`neuroattn.tasks.decision.race_to_bound`, the same for every
 tier): from cue onset, each location's rate in excess of ``criterion`` Hz is
-integrated (reflected at 0) until one location reaches ``bound`` (Hz s); that location
-is the response. RT = crossing time - target onset + a non-decision time drawn per
-trial, uniform over ``t_nd +/- t_nd_range / 2``. A response before target onset or with
-RT < ``rt_min`` is an anticipation (an error); on a catch trial any response is a false
-alarm; no response within the window is a miss.
+integrated by a leaky accumulator (time constant ``leak``, reflected at 0) until one
+location reaches ``bound`` (Hz s); that location is the response. RT = crossing time -
+target onset + a non-decision time drawn per trial, uniform over ``t_nd +-
+t_nd_range / 2``. A response before target onset or with RT < ``rt_min`` is an
+anticipation (an error); on a catch trial any response is a false alarm; no response
+within the window is a miss.
 
 Published result held to (targets in :mod:`neuroattn.tasks.targets`; Posner 1980;
 Posner, Snyder & Davidson 1980): neutral RT 250-350 ms, a benefit (neutral - valid) of
 20-50 ms and a cost (invalid - neutral) of 20-80 ms, accuracy >= 0.9 in every
 condition, <= 5 % false alarms on catch trials, and a validity effect that grows with
-cue validity (see :func:`validity_series`).
+cue validity (:func:`validity_series`; ``Posner.series`` for ``--vary validity=...``).
 """
 
 from __future__ import annotations
@@ -83,15 +88,17 @@ class Posner(Task):
         Cue onset (50 ms), cue-target onset asynchrony (150 ms), time allowed to respond
         after target onset (400 ms).
     contrast : float
-        Target input (default 1.0, units of the agents' input).
+        Target input (default 2.5, units of the agents' input).
     bias_gain : float
-        Scale of the cue's log-prior bias (default 0.5).
+        Scale of the cue's centred log-prior bias (default 0.7).
     noise : float
         Std of the Gaussian input noise per row on each bottom-up channel (default 1.0).
     criterion : float, hertz
-        Rate the decision accumulators count from (default 30 Hz).
+        Rate the decision accumulators count from (default 12.5 Hz).
     bound : float, hertz x seconds
-        Accumulated excess rate that makes a response (default 1.0).
+        Accumulated excess rate that makes a response (default 5.0).
+    leak : float, seconds
+        Time constant of the accumulators' leak (default 0.2 s).
     t_nd, t_nd_range : float, seconds
         Mean (200 ms) and range (100 ms) of the uniform non-decision time added to every
         response.
@@ -103,6 +110,15 @@ class Posner(Task):
         ``validity`` from the first trial.
     prior_strength : float
         Pseudo-trials of the learner's initial Beta prior, centred on 1/K (default 2).
+    max_belief : float
+        Most probability the observer gives the cued location (default 0.9; its belief
+        is kept in ``[1 - max_belief, max_belief]``): no cue is taken as certain, so the
+        top-down bias stays bounded even at validity 1.
+    block_size : int
+        Trials per block of fixed proportions (default 20): each block holds the catch,
+        neutral, valid and invalid trials in the set proportions (rounded at random),
+        in a random order, as trial lists are built in the laboratory. 1 gives
+        independent draws.
     dt : float, seconds
         Stimulus row (default 1 ms).
 
@@ -123,16 +139,19 @@ class Posner(Task):
     cue_onset: float = 0.05
     soa: float = 0.15
     response_window: float = 0.4
-    contrast: float = 1.0
-    bias_gain: float = 0.5
+    contrast: float = 2.5
+    bias_gain: float = 0.7
     noise: float = 1.0
-    criterion: float = 30.0
-    bound: float = 1.0
+    criterion: float = 12.5
+    bound: float = 5.0
+    leak: float = 0.2
     t_nd: float = 0.2
     t_nd_range: float = 0.1
     rt_min: float = 0.1
     prior: str = "learned"
     prior_strength: float = 2.0
+    max_belief: float = 0.9
+    block_size: int = 20
     dt: float = 1e-3
 
     name = "posner"
@@ -143,6 +162,7 @@ class Posner(Task):
         Column("anticipations", "anticipations", fmt="{:.3f}"),
         Column("misses", "misses", fmt="{:.3f}"),
     )
+    series = {"validity": {"validity_rt": "posner.validity_rho"}}
 
     def spec(self) -> TaskSpec:
         """K locations in space, each with evidence and a cue bias; items read out."""
@@ -161,9 +181,7 @@ class Posner(Task):
             if not 0.0 <= value < 1.0:
                 raise ValidationError(f"Posner.{name}: expected a fraction in [0, 1) (got "
                                       f"{value})")
-        if self.catch_fraction + (1 - self.catch_fraction) * self.neutral_fraction >= 1.0:
-            raise ValidationError("Posner.neutral_fraction: no cued trials would be left")
-        for name in ("cue_onset", "soa", "response_window", "dt"):
+        for name in ("cue_onset", "soa", "response_window", "leak", "dt"):
             check_positive(getattr(self, name), "s", f"Posner.{name}")
         for name in ("t_nd_range", "rt_min"):
             check_positive(getattr(self, name), "s", f"Posner.{name}", allow_zero=True)
@@ -178,7 +196,12 @@ class Posner(Task):
         check_positive(self.noise, "1", "Posner.noise", allow_zero=True)
         check_positive(self.bias_gain, "1", "Posner.bias_gain", allow_zero=True)
         check_choice(self.prior, "Posner.prior", PRIORS)
+        check_int(self.block_size, "Posner.block_size", minimum=1)
         check_positive(self.prior_strength, "1", "Posner.prior_strength")
+        lo = max(0.5, 1.0 / self.k)
+        if not lo <= self.max_belief < 1.0:
+            raise ValidationError(f"Posner.max_belief: expected a probability in [{lo:g}, 1) "
+                                  f"(got {self.max_belief})")
 
     @property
     def target_onset(self) -> float:
@@ -194,16 +217,23 @@ class Posner(Task):
         """Bias on each location for a cue at ``cued`` (None: neutral).
 
         ``p`` is the observer's probability that the cued location holds the target
-        (default: the nominal ``validity``); the bias is ``bias_gain`` times the log of
-        K times each location's prior probability.
+        (default: the nominal ``validity``), kept within ``[1 - max_belief,
+        max_belief]``. The bias is ``bias_gain`` times the centred log prior,
+        ``ln p_k - mean_j ln p_j`` (it sums to 0 over locations).
+
+        Examples
+        --------
+        >>> Posner(bias_gain=0.5).cue_bias(0, 0.8).round(4).tolist()   # +-0.25 ln 4
+        [0.3466, -0.3466]
         """
         if cued is None:
             return np.zeros(self.k)
         p = self.validity if p is None else float(p)
-        with np.errstate(divide="ignore"):
-            prior = np.full(self.k, (1.0 - p) / (self.k - 1))
-            prior[cued] = p
-            return self.bias_gain * np.log(self.k * prior)
+        p = min(max(p, 1.0 - self.max_belief), self.max_belief)
+        prior = np.full(self.k, (1.0 - p) / (self.k - 1))
+        prior[cued] = p
+        log_prior = np.log(prior)
+        return self.bias_gain * (log_prior - log_prior.mean())
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
         """Make ``n`` trials; trial t depends only on (seed, t' <= t), never on ``n``."""
@@ -215,26 +245,29 @@ class Posner(Task):
         stim = np.zeros((n, steps, 2 * self.k), dtype=np.float32)
         rows = []
         n_valid = n_cued = 0
+        labels: list = []
         for t in range(n):
+            if t % self.block_size == 0:
+                labels = self._block(seed, t // self.block_size)
+            cond = labels[t % self.block_size]
             rng = task_rng(seed, t, 1)
-            catch = rng.random() < self.catch_fraction
-            neutral = rng.random() < self.neutral_fraction
-            cued = None if neutral else int(rng.integers(self.k))
-            valid = rng.random() < self.validity
-            other = int(rng.integers(self.k - 1))
-            if catch:
-                target, cond = -1, "catch"
-            elif neutral:
-                target, cond = int(rng.integers(self.k)), "neutral"
-            elif valid:
-                target, cond = cued, "valid"
+            if cond == "catch":
+                neutral_cue = rng.random() < self.neutral_fraction
             else:
-                target, cond = [j for j in range(self.k) if j != cued][other], "invalid"
+                neutral_cue = cond == "neutral"
+            cued = None if neutral_cue else int(rng.integers(self.k))
+            if cond == "catch":
+                target = -1
+            elif cond == "neutral":
+                target = int(rng.integers(self.k))
+            elif cond == "valid":
+                target = cued
+            else:
+                target = [j for j in range(self.k) if j != cued][int(rng.integers(self.k - 1))]
             t_nd = uniform_nondecision(rng, self.t_nd, self.t_nd_range)
-            if self.prior == "learned":
-                p = learned_validity(n_valid, n_cued, self.k, self.prior_strength)
-            else:
-                p = self.validity
+            p = (learned_validity(n_valid, n_cued, self.k, self.prior_strength)
+                 if self.prior == "learned" else self.validity)
+            p = min(max(p, 1.0 - self.max_belief), self.max_belief)
             if cued is not None:
                 stim[t, cue:, self.k:] = self.cue_bias(cued, p)
             if target >= 0:
@@ -250,6 +283,27 @@ class Posner(Task):
         table = pd.DataFrame(rows)
         return Trials(stim, self.dt, self.spec(), table, seed, self.name,
                       {"t_nd": table["t_nd"].to_numpy()})
+
+    def _block(self, seed: int, b: int) -> list:
+        """Conditions of block ``b``: fixed proportions, in a random order.
+
+        Counts are the fractions times the block size, rounded up or down at random in
+        proportion to the remainder (so they are right on average for any fraction);
+        the order is a permutation drawn from ``(seed, b)``.
+        """
+        rng = task_rng(seed, b, 2)
+
+        def count(x):
+            return int(np.floor(x) + (rng.random() < x - np.floor(x)))
+
+        size = self.block_size
+        n_catch = count(self.catch_fraction * size)
+        n_neutral = count(self.neutral_fraction * (size - n_catch))
+        n_cued = size - n_catch - n_neutral
+        n_valid = count(self.validity * n_cued)
+        labels = (["catch"] * n_catch + ["neutral"] * n_neutral + ["valid"] * n_valid
+                  + ["invalid"] * (n_cued - n_valid))
+        return [labels[i] for i in rng.permutation(size)]
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per-trial mean of ``evidence + bias`` [trials, K] from target onset on.
@@ -272,7 +326,7 @@ class Posner(Task):
         self.validate()
         rates = recording.role("items")
         choice, time = race_to_bound(rates, recording.bin_width, self.criterion, self.bound,
-                                     start=self.cue_onset, stop=self.duration)
+                                     start=self.cue_onset, stop=self.duration, leak=self.leak)
         if trials is not None and "t_nd" in trials.extra:
             t_nd = np.asarray(trials.extra["t_nd"], dtype=np.float64)
         else:
@@ -382,8 +436,10 @@ def validity_series(results: dict) -> dict:
         ``table``: a DataFrame with one row per validity (``validity``, ``effect``,
         ``ci_low``, ``ci_high``, in seconds; NaN where a validity has no invalid trials);
         ``rho`` and ``p_value``: Spearman's rank correlation of the effect with validity
-        over the finite rows; ``effect``: an :class:`Effect` holding rho to
-        ``TARGETS['posner.validity_rho']`` (None verdict with fewer than 5 finite rows).
+        over the finite rows; ``r2_linear``: the share of the effect's variance a straight
+        line in validity explains (how linear the growth is); ``effect``: an
+        :class:`Effect` holding rho to ``TARGETS['posner.validity_rho']`` (None verdict
+        with fewer than 5 finite rows).
 
     Examples
     --------
@@ -404,12 +460,14 @@ def validity_series(results: dict) -> dict:
     table = pd.DataFrame(rows)
     ok = np.isfinite(table["effect"].to_numpy(dtype=float))
     tg = TARGETS["posner.validity_rho"]
-    if ok.sum() >= 3:
-        rho, pval = spearmanr(table["validity"][ok], table["effect"][ok])
-        rho, pval = float(rho), float(pval)
-    else:
-        rho, pval = np.nan, np.nan
+    x = table["validity"].to_numpy(dtype=float)[ok]
+    y = table["effect"].to_numpy(dtype=float)[ok]
+    rho = pval = r2 = np.nan
+    if ok.sum() >= 3 and np.ptp(y) > 0:
+        rho, pval = (float(v) for v in spearmanr(x, y))
+        fit = np.polyval(np.polyfit(x, y, 1), x)
+        r2 = float(1.0 - np.sum((y - fit) ** 2) / np.sum((y - y.mean()) ** 2))
     est = rho if ok.sum() >= 5 else np.nan
     effect = Effect.held_to("validity_rho", est, est, est, tg.unit, tg.describe(), tg.band,
                             tg.null)
-    return {"table": table, "rho": rho, "p_value": pval, "effect": effect}
+    return {"table": table, "rho": rho, "p_value": pval, "r2_linear": r2, "effect": effect}
