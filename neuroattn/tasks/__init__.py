@@ -2,11 +2,12 @@
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.tasks.base import Effect, Task, TaskResult, TaskSpec, Trials
+from neuroattn.tasks.gain import Gain
 from neuroattn.tasks.pair import Pair
 from neuroattn.tasks.posner import Posner
 
 #: task name (as the CLI spells it) -> class
-TASKS = {"posner": Posner, "pair": Pair}
+TASKS = {"posner": Posner, "pair": Pair, "gain": Gain}
 
 
 
@@ -17,5 +18,5 @@ def get_task(name: str) -> type:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "Effect", "Pair", "Posner", "Task", "TaskResult", "TaskSpec", "Trials",
+__all__ = ["TASKS", "Effect", "Gain", "Pair", "Posner", "Task", "TaskResult", "TaskSpec", "Trials",
            "get_task"]

@@ -1,19 +1,32 @@
-"""Paired stimuli (Reynolds, Chelazzi & Desimone 1999).
+"""Paired stimuli in one receptive field (Reynolds, Chelazzi & Desimone 1999).
 
-A V4 neuron ('unit') responds strongly to a preferred stimulus (location 0) and weakly
-to a poor one (location 1). Shown together, its response lies between the two single
-responses -- a weighted average -- and attending to one stimulus pulls the pair
-response toward that stimulus' single response.
+A V4 neuron (the readout 'unit') responds strongly to a preferred stimulus (item 0,
+selectivity ``values[0]``) and weakly to a poor one (item 1, ``values[1]``). Shown
+together, its response lies between the two single responses; attending one of them
+pulls the pair response toward that stimulus's single response.
 
-Conditions: ``pref`` and ``poor`` alone (attention away), ``pair_away``,
-``pair_att_pref``, ``pair_att_poor``. The response is the unit's mean rate over the
-last ``window`` s of the stimulus. The weight of the preferred stimulus in a pair
-condition is ``(pair - poor) / (pref - poor)``: 1 means the pair response equals the
-preferred response, 0 the poor one.
+Conditions (cycled over trials): ``pref`` and ``poor`` alone and ``pair_away`` with
+attention away from the receptive field (no bias), ``pair_att_pref`` and
+``pair_att_poor`` with attention on one stimulus. Attention is a top-down bias of
+``attention_bias`` between the attended item and the other, centred (it sums to zero
+over the items, like the cue's log prior in :class:`~neuroattn.tasks.Posner`):
+``+b/2`` on the attended item, ``-b/2`` on the other. The response is the unit's
+mean rate over the last ``window`` s of the trial.
 
-Published result held to: pair responses lie between the single responses (weight in
-(0, 1)); attending to the preferred stimulus raises its weight and attending to the poor
-one lowers it, relative to attention away (Reynolds et al. 1999).
+The unit's **weight** of the preferred stimulus in a pair condition is::
+
+    weight = (pair - poor) / (pref - poor)
+
+with ``pref`` and ``poor`` the single responses (attention away): 1 means the pair
+response equals the preferred response, 0 the poor one, 0.5 their average.
+
+Published result held to (Reynolds, Chelazzi & Desimone 1999; bands in
+``neuroattn.tasks.targets``): with attention away the pair response is the average of
+the single responses, weight 0.5 +/- 0.1; attending one stimulus multiplies its
+weight by one gain g, so the attended weights are ``g/(1+g)`` (attend pref) and
+``1/(1+g)`` (attend poor). The task reports g from each attended weight
+(``g_pref = w/(1-w)`` from attend pref, ``g_poor = (1-w)/w`` from attend poor) and
+``ln(g_pref / g_poor)``, whose 95 % CI must contain 0.
 """
 
 from __future__ import annotations
@@ -23,14 +36,36 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neuroattn.model.units import check_positive
-from neuroattn.tasks.base import (Effect, Task, TaskResult, TaskSpec, Trials, check_trials_arg,
-                                  task_rng)
+from neuroattn.exceptions import ValidationError
+from neuroattn.model.units import check_positive, to_si
+from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
+                                  check_trials_arg, task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
+from neuroattn.tasks.targets import target
 
-__all__ = ["Pair"]
+__all__ = ["Pair", "attention_bias_vector"]
 
 CONDITIONS = ("pref", "poor", "pair_away", "pair_att_pref", "pair_att_poor")
+PAIRS = ("pair_away", "pair_att_pref", "pair_att_poor")
+
+
+def attention_bias_vector(n_items: int, attended: int | None, bias: float) -> np.ndarray:
+    """Centred attention bias: ``bias (1[k == attended] - 1/n_items)``; zeros for None.
+
+    Examples
+    --------
+    >>> attention_bias_vector(2, 0, 0.7).tolist()
+    [0.35, -0.35]
+    """
+    out = np.zeros(n_items)
+    if attended is not None:
+        out[attended] = bias
+        out -= bias / n_items
+    return out
+
+
+def _weight(pair, pref, poor):
+    return (pair - poor) / (pref - poor)
 
 
 @dataclass(frozen=True)
@@ -40,13 +75,15 @@ class Pair(Task):
     Parameters
     ----------
     values : (float, float)
-        The unit's selectivity for the preferred and the poor stimulus (1.0, 0.2).
+        The unit's selectivity for the preferred and the poor stimulus, with
+        ``values[0] > values[1] >= 0`` (default (1.0, 0.2)).
     contrast : float
-        Input of a presented stimulus (default 2.0).
+        Input of a presented stimulus, units of the agents' input (default 2.0).
     attention_bias : float
-        Top-down bias on the attended location (default 0.7).
+        Size of the centred attention bias, attended minus unattended item (0.5).
     onset, duration, window : float, seconds
-        Stimulus onset (50 ms), trial length (450 ms), response window at the end (250 ms).
+        Stimulus onset (50 ms), trial length (450 ms), response window at the end of the
+        trial (250 ms). brian2 Quantities are accepted.
     noise : float
         Std of the Gaussian input noise per row on each bottom-up channel (default 0.5).
     dt : float, seconds
@@ -55,13 +92,16 @@ class Pair(Task):
     Examples
     --------
     >>> from neuroattn.tasks import Pair
-    >>> sorted(set(Pair().make_trials(10).conditions["condition"]))[:2]
-    ['pair_att_poor', 'pair_att_pref']
+    >>> trials = Pair(noise=0.0).make_trials(10, seed=1)
+    >>> trials.conditions["condition"].tolist()[:5]
+    ['pref', 'poor', 'pair_away', 'pair_att_pref', 'pair_att_poor']
+    >>> Pair(noise=0.0).bridge_inputs(trials)[3].tolist()   # pair, attend pref
+    [2.25, 1.75]
     """
 
     values: tuple = (1.0, 0.2)
     contrast: float = 2.0
-    attention_bias: float = 0.7
+    attention_bias: float = 0.5
     onset: float = 0.05
     duration: float = 0.45
     window: float = 0.25
@@ -70,15 +110,37 @@ class Pair(Task):
 
     name = "pair"
     agreement = "response"
+    columns = (
+        Column("unit response (Hz)", "response", ("ci_low", "ci_high")),
+        Column("weight = (pair-poor)/(pref-poor)", "weight", ("weight_low", "weight_high"),
+               fmt="{:.3f}"),
+    )
+
+    def __post_init__(self):
+        for name in ("onset", "duration", "window", "dt"):
+            object.__setattr__(self, name, to_si(getattr(self, name), "s", f"Pair.{name}"))
 
     def spec(self) -> TaskSpec:
         """Two stimuli in one receptive field; the items and the V4 'unit' read out."""
-        return TaskSpec("space", 2, readouts=("items", "unit"), values=tuple(self.values))
+        return TaskSpec("space", 2, readouts=("items", "unit"),
+                        values=tuple(float(v) for v in self.values))
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
+        try:
+            vals = np.asarray(self.values, dtype=np.float64)
+        except (TypeError, ValueError):
+            vals = np.full(1, np.nan)
+        if vals.shape != (2,) or not np.all(np.isfinite(vals)) or not (
+                vals[0] > vals[1] >= 0):
+            raise ValidationError(f"Pair.values: expected (pref, poor) with pref > poor >= 0, "
+                                  f"e.g. (1.0, 0.2) (got {self.values!r})")
         for name in ("onset", "duration", "window", "dt"):
             check_positive(getattr(self, name), "s", f"Pair.{name}")
+        if self.window > self.duration - self.onset:
+            raise ValidationError(f"Pair.window: must fit after the onset, <= duration - onset "
+                                  f"= {self.duration - self.onset:g} s (got {self.window:g} s)")
+        check_positive(self.contrast, "1", "Pair.contrast")
         check_positive(self.noise, "1", "Pair.noise", allow_zero=True)
         check_positive(self.attention_bias, "1", "Pair.attention_bias", allow_zero=True)
 
@@ -97,17 +159,21 @@ class Pair(Task):
                 stim[t, on:, 0] = self.contrast
             if cond != "pref":
                 stim[t, on:, 1] = self.contrast
-            if cond == "pair_att_pref":
-                stim[t, :, 2] = self.attention_bias
-            if cond == "pair_att_poor":
-                stim[t, :, 3] = self.attention_bias
+            attended = {"pair_att_pref": 0, "pair_att_poor": 1}.get(cond)
+            stim[t, :, 2:] = attention_bias_vector(2, attended, self.attention_bias)
             if self.noise > 0:
                 stim[t, :, :2] += rng.normal(0.0, self.noise, (steps, 2))
             rows.append({"trial": t, "condition": cond, "seed": seed})
         return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
+    def bridge_inputs(self, trials: Trials) -> np.ndarray:
+        """Per trial, the mean ``evidence + bias`` [trials, 2] from stimulus onset on."""
+        on = int(round(self.onset / trials.dt))
+        u = trials.role("evidence").astype(np.float64) + trials.role("bias")
+        return u[:, on:].mean(axis=1)
+
     def readout(self, recording, trials=None) -> pd.DataFrame:
-        """Unit response and the preferred stimulus' share of location rates, per trial."""
+        """Unit response (Hz) and the preferred item's share of location rates, per trial."""
         sel = recording.times >= self.duration - self.window - 1e-12
         unit = recording.role("unit")[:, sel, 0].mean(axis=1)
         items = recording.role("items")[:, sel].mean(axis=1)
@@ -117,7 +183,7 @@ class Pair(Task):
         return pd.DataFrame({"response": unit, "share_pref": share})
 
     def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
-        """Trial table, per-condition responses and the attention effects with 95 % CIs."""
+        """Trial table, per-condition responses and weights, effects with 95 % CIs."""
         out = self.readout(recording)
         table = trials.conditions.copy()
         table["response"] = out["response"].to_numpy()
@@ -125,34 +191,58 @@ class Pair(Task):
         table["choice"] = -1
         table["correct"] = np.nan
         table["rt"] = np.nan
-        resp = {c: table.loc[table["condition"] == c, "response"] for c in CONDITIONS}
+        resp = {c: table.loc[table["condition"] == c, "response"].to_numpy() for c in CONDITIONS}
+        weights = {}
+        for cond in PAIRS:
+            weights[cond] = bootstrap_stat_ci([resp[cond], resp["pref"], resp["poor"]],
+                                              _weight, seed)
         rows = []
         for cond in CONDITIONS:
             m, lo, hi = bootstrap_mean_ci(resp[cond], seed)
+            w = weights.get(cond, (np.nan, np.nan, np.nan))
             share = table.loc[table["condition"] == cond, "share_pref"].mean()
-            rows.append({"condition": cond, "n": len(resp[cond]), "response": m,
-                         "ci_low": lo, "ci_high": hi, "share_pref": share})
+            rows.append({"condition": cond, "n": len(resp[cond]), "response": m, "ci_low": lo,
+                         "ci_high": hi, "weight": w[0], "weight_low": w[1],
+                         "weight_high": w[2], "share_pref": share})
         summary = pd.DataFrame(rows)
+        effects = [self._held("weight_away", weights["pair_away"], "pair.weight_away"),
+                   self._held("weight_att_pref", weights["pair_att_pref"],
+                              "pair.weight_att_pref"),
+                   self._held("weight_att_poor", weights["pair_att_poor"],
+                              "pair.weight_att_poor")]
+        groups = [resp["pair_att_pref"], resp["pair_att_poor"], resp["pref"], resp["poor"]]
 
-        def weight(pair, pref, poor):
-            return (pair - poor) / (pref - poor)
+        def g_pref(ap, aq, pf, pp):
+            w = _weight(ap, pf, pp)
+            return w / (1 - w)
 
-        effects = []
-        for cond in ("pair_away", "pair_att_pref", "pair_att_poor"):
-            est, lo, hi = bootstrap_stat_ci([resp[cond], resp["pref"], resp["poor"]], weight, seed)
-            ok = bool(lo > 0 and hi < 1) if cond == "pair_away" and np.isfinite(lo) else None
-            effects.append(Effect(f"weight_{cond[5:]}", est, lo, hi, "1",
-                                  "pair between singles: 0 < weight < 1 (Reynolds et al. 1999)"
-                                  if cond == "pair_away" else "weight of pref in the pair", ok))
-        for name, a, b, target in (
-                ("attend_pref_shift", "pair_att_pref", "pair_away",
-                 "attending pref pulls the pair toward pref: shift > 0 (Reynolds et al. 1999)"),
-                ("attend_poor_shift", "pair_away", "pair_att_poor",
-                 "attending poor pulls the pair toward poor: shift > 0 (Reynolds et al. 1999)")):
-            est, lo, hi = bootstrap_stat_ci(
-                [resp[a], resp[b], resp["pref"], resp["poor"]],
-                lambda pa, pb, pf, pp: weight(pa, pf, pp) - weight(pb, pf, pp), seed)
-            effects.append(Effect(name, est, lo, hi, "1", target,
-                                  bool(lo > 0) if np.isfinite(lo) else None))
+        def g_poor(ap, aq, pf, pp):
+            w = _weight(aq, pf, pp)
+            return (1 - w) / w
+
+        def log_ratio(ap, aq, pf, pp):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.log(g_pref(ap, aq, pf, pp)) - np.log(g_poor(ap, aq, pf, pp))
+
+        text = ("attention gain g of the attended stimulus's weight, from {} "
+                f"({target('pair.gain_agreement').source})")
+        for name, fn, which in (("gain_att_pref", g_pref, "the attend-pref weight w: w/(1-w)"),
+                                ("gain_att_poor", g_poor,
+                                 "the attend-poor weight w: (1-w)/w")):
+            est, lo, hi = bootstrap_stat_ci(groups, fn, seed)
+            effects.append(Effect.held_to(name, est, lo, hi, "1", text.format(which)))
+        est, lo, hi = bootstrap_stat_ci(groups, log_ratio, seed)
+        tgt = target("pair.gain_agreement")
+        finite = all(np.isfinite(x) for x in (est, lo, hi))
+        passed = (bool(tgt.band[0] <= est <= tgt.band[1] and lo <= 0.0 <= hi) if finite
+                  else None)
+        effects.append(Effect("log_gain_ratio", float(est), float(lo), float(hi), "1",
+                              tgt.describe(), passed, tuple(tgt.band), None))
         return TaskResult(table, tuple(effects), summary,
                           {"task": self.name, "params": self.__dict__.copy()})
+
+    @staticmethod
+    def _held(name, ci, key) -> Effect:
+        tgt = target(key)
+        return Effect.held_to(name, *ci, tgt.unit, tgt.describe(), tgt.band, tgt.null)
+

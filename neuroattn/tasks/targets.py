@@ -61,18 +61,21 @@ TARGETS = {
     "posner.validity_rho": Target((0.9, 1.0), "1", None, "validity effect grows with cue "
                                   "validity: Spearman rho >= 0.9 over >= 5 validities",
                                   "Posner 1980"),
-    "pair.weight_away": Target((0.4, 0.6), "1", None, "pair between the singles; weight of "
-                               "pref (pair - poor)/(pref - poor) 0.5 +/- 0.1", _RCD),
+    "pair.weight_away": Target((0.4, 0.6), "1", None, "pair between the singles; the unit's "
+                               "weight of pref (pair - poor)/(pref - poor) 0.5 +/- 0.1, "
+                               "attention away", _RCD),
     "pair.weight_att_pref": Target((0.5, 1.0), "1", 0.5, "attending pref pulls the pair "
-                                   "toward pref: weight g/(1+g) > 0.5", _RCD),
+                                   "toward pref: weight g/(1+g) in (0.5, 1]", _RCD),
     "pair.weight_att_poor": Target((0.0, 0.5), "1", 0.5, "attending poor pulls the pair "
-                                   "toward poor: weight 1/(1+g) < 0.5", _RCD),
+                                   "toward poor: weight 1/(1+g) in [0, 0.5)", _RCD),
     "pair.gain_agreement": Target((-float("inf"), float("inf")), "1", None, "one gain g: "
-                                  "log g from the two attended weights agree (difference "
-                                  "CI includes 0)", _RCD),
-    "gain.ratio": Target((1.1, 1.5), "1", 1.0, "preferred stimulus, attended / unattended "
-                         "response +10-50 % (median +26 %)", _MM),
-    "gain.width_change": Target((-0.1, 0.1), "1", None, "tuning width change < 10 %", _MM),
+                                  "the 95 % CI of ln(g_pref/g_poor), from the two attended "
+                                  "weights, includes 0", _RCD),
+    "gain.ratio": Target((1.1, 1.5), "1", 1.0, "driven response to the preferred orientation "
+                         "(amplitude of the fitted Gaussian tuning curve), attended / "
+                         "unattended +10-50 % (median +26 %)", _MM),
+    "gain.width_change": Target((-0.1, 0.1), "1", None, "tuning width (sigma of the fitted "
+                                "Gaussian), attended / unattended - 1, within +/-10 %", _MM),
 }
 
 

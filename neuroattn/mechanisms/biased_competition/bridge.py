@@ -78,12 +78,75 @@ def mean_field(circuit, u, values=None) -> dict:
     rates = exc_rates(r_inh)
     out = {"rates": rates, "inh": r_inh}
     if values is not None and isinstance(c, LIFCircuit):
-        vals = np.asarray(values, dtype=np.float64)
-        mu = c.exc.v_rest + c.exc.r_m * (c.exc.i_bias + c.w_unit * c.n_exc * c.tau_exc
-                                         * (rates * vals).sum(1)
-                                         - c.w_unit_inh * c.n_inh * c.tau_inh * r_inh)
-        out["unit"] = _siegert(mu, c.exc)
+        out.update(_readout_mean_field(c, rates, r_inh, np.asarray(values, dtype=np.float64)))
     return out
+
+
+def _siegert_sd(mu, sd, params):
+    """Siegert rate (Hz) of LIF ``params`` at mean potential ``mu`` (V), noise ``sd`` (V)."""
+    from scipy.special import erfcx
+
+    mu, sd = np.broadcast_arrays(np.asarray(mu, np.float64), np.asarray(sd, np.float64))
+    s = sd.ravel() * math.sqrt(2.0)
+    lo = (params.v_reset - mu.ravel()) / s
+    hi = (params.v_th - mu.ravel()) / s
+    x = np.linspace(0.0, 1.0, 400)
+    grid = lo[:, None] + (hi - lo)[:, None] * x[None, :]
+    integral = np.trapezoid(erfcx(-grid), grid, axis=1)
+    return (1.0 / (params.t_ref + params.tau_mem * math.sqrt(math.pi) * integral)).reshape(
+        mu.shape)
+
+
+def _shot_var(n, rate, w, r_m, tau_syn, tau_mem):
+    """Variance (V^2) of the potential from ``n`` Poisson sources at ``rate`` (Hz) through
+    exponential current synapses of weight ``w`` (A): ``n r (w r_m tau_syn)^2 / (2 (tau_mem
+    + tau_syn))``."""
+    return n * rate * (w * r_m * tau_syn) ** 2 / (2.0 * (tau_mem + tau_syn))
+
+
+def _readout_mean_field(c, rates, r_inh, vals) -> dict:
+    """Mean field of the readout: share layer S_k, its pool, and the unit (Hz).
+
+    Share neurons are Poisson escape neurons: rate ``rho0 exp((mu - theta)/delta_u +
+    var/(2 delta_u^2))`` for a Gaussian potential of mean ``mu`` and variance ``var``
+    (input shot noise). The pool's rate is found by bisection on its self-consistency;
+    pool and unit rates are Siegert rates with the shot noise of their inputs added to
+    the neurons' own ``sigma``.
+    """
+    sh, pool, unit = c.share, c.pool, c.unit
+
+    def share_rates(r_pool):
+        mu = sh.v_rest + sh.r_m * (sh.i_bias + c.w_share * c.n_exc * c.tau_share * rates
+                                   - c.w_pool_out * c.n_pool * c.tau_pool * r_pool[:, None])
+        var = (_shot_var(c.n_exc, rates, c.w_share, sh.r_m, c.tau_share, sh.tau_mem)
+               + _shot_var(c.n_pool, r_pool[:, None], c.w_pool_out, sh.r_m, c.tau_pool,
+                           sh.tau_mem))
+        z = (mu - sh.theta) / sh.delta_u + var / (2.0 * sh.delta_u ** 2)
+        return sh.rho0 * np.exp(np.minimum(z, 50.0))
+
+    def pool_rate(s_rates):
+        mu = pool.v_rest + pool.r_m * (pool.i_bias + c.w_pool_in * c.n_share * c.tau_share
+                                       * s_rates.sum(1))
+        var = pool.sigma ** 2 + _shot_var(c.n_share, s_rates, c.w_pool_in, pool.r_m,
+                                          c.tau_share, pool.tau_mem).sum(1)
+        return _siegert_sd(mu, np.sqrt(var), pool)
+
+    lo = np.zeros(len(rates))
+    hi = np.full(len(rates), 1.0 / max(pool.t_ref, 1e-3))
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        above = pool_rate(share_rates(mid)) > mid
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    r_pool = 0.5 * (lo + hi)
+    s_rates = share_rates(r_pool)
+    w = c.w_unit * vals
+    mu = unit.v_rest + unit.r_m * (unit.i_bias + c.n_share * c.tau_exc * (s_rates * w).sum(1)
+                                   - c.w_unit_inh * c.n_inh * c.tau_inh * r_inh)
+    var = (unit.sigma ** 2
+           + _shot_var(c.n_share, s_rates, w, unit.r_m, c.tau_exc, unit.tau_mem).sum(1)
+           + _shot_var(c.n_inh, r_inh, c.w_unit_inh, unit.r_m, c.tau_inh, unit.tau_mem))
+    return {"share": s_rates, "pool": r_pool, "unit": _siegert_sd(mu, np.sqrt(var), unit)}
 
 
 def _fit_temperature(u, shares) -> tuple[float, float]:
@@ -114,12 +177,64 @@ def _fit_rate_null(u, totals, temperature) -> tuple[float, float]:
     return math.exp(res.x[0]), float(res.x[1])
 
 
-def _fit_unit(values, rates, unit) -> tuple[float, float, float]:
-    """Least squares of ``unit = base + gain sum v_k r_k - inh sum r_k``: (gain, base, inh)."""
-    drive = (rates * np.asarray(values)).sum(axis=1)
-    a = np.stack([np.ones_like(drive), drive, -rates.sum(axis=1)], axis=1)
-    coef, *_ = np.linalg.lstsq(a, unit, rcond=None)
-    return float(coef[1]), float(coef[0]), float(coef[2])
+def _share_sharpness(circuit) -> float:
+    """Inverse temperature (1/Hz) of the share layer's softmax over location rates.
+
+    A share neuron's log-rate is ``(mu - theta)/delta_u + var/(2 delta_u^2)``; location
+    k's rate r_k moves the mean by ``r_m w_share n_exc tau_share`` per Hz and the
+    variance of its shot noise by ``n_exc (w_share r_m tau_share)^2 / (2 (tau_mem +
+    tau_share))`` per Hz, so ``d ln S_k / d r_k`` is the sum of the two terms below.
+    Everything common to all locations (bias, the pool's inhibition) cancels in the
+    shares.
+    """
+    sh, n, w, ts = circuit.share, circuit.n_exc, circuit.w_share, circuit.tau_share
+    mean = sh.r_m * w * n * ts / sh.delta_u
+    var = n * (w * sh.r_m * ts) ** 2 / (2.0 * (sh.tau_mem + ts)) / (2.0 * sh.delta_u ** 2)
+    return float(mean + var)
+
+
+def _fit_unit(values, rates, unit, sharpness=None) -> dict:
+    """Fit the softmax tier's readout unit to location rates [n, K] and unit rates [n].
+
+    ``unit = unit_base + unit_gain sum_k values_k s_k`` with ``s = softmax(unit_sharpness
+    rates)`` (see :mod:`.softmax`). With ``sharpness`` given (the circuit's, from
+    :func:`_share_sharpness`) gain and base are the linear least-squares solution; without
+    it the sharpness is fitted too: a log grid in [0.001, 1] 1/Hz, refined by a bounded
+    scalar search, the linear parameters solved for each. Returns the SoftmaxParams unit
+    fields (``unit_inh`` 0).
+    """
+    from scipy.optimize import minimize_scalar
+
+    vals = np.asarray(values, dtype=np.float64)
+    rates = np.asarray(rates, dtype=np.float64)
+    unit = np.asarray(unit, dtype=np.float64)
+
+    def solve(lam):
+        z = lam * rates
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        read = (e * vals).sum(1) / e.sum(1)
+        a = np.stack([np.ones_like(read), read], axis=1)
+        coef, *_ = np.linalg.lstsq(a, unit, rcond=None)
+        return float(np.sum((a @ coef - unit) ** 2)), coef
+
+    if sharpness is not None:
+        _, (base, gain) = solve(float(sharpness))
+        return {"unit_gain": float(gain), "unit_base": float(base), "unit_inh": 0.0,
+                "unit_sharpness": float(sharpness)}
+    grid = np.geomspace(1e-3, 1.0, 241)
+    errs = [solve(lam)[0] for lam in grid]
+    i = int(np.argmin(errs))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    lam = grid[i]
+    if hi > lo:
+        res = minimize_scalar(lambda x: solve(x)[0], bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-6})
+        if res.fun <= errs[i]:
+            lam = float(res.x)
+    _, (base, gain) = solve(lam)
+    return {"unit_gain": float(gain), "unit_base": float(base), "unit_inh": 0.0,
+            "unit_sharpness": float(lam)}
 
 
 def _check_circuit(circuit, where: str):
@@ -160,11 +275,11 @@ def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
         temperature, _ = _fit_temperature(u, rates / rates.sum(1, keepdims=True))
         tau = circuit.exc.tau_mem / 2
     rate, null = _fit_rate_null(u, rates.sum(1), temperature)
-    gain = base = inh = 0.0
+    unit = {}
     if values is not None and "unit" in mf:
-        gain, base, inh = _fit_unit(values, rates, mf["unit"])
+        unit = _fit_unit(values, rates, mf["unit"], _share_sharpness(circuit))
     return SoftmaxParams(k=circuit.k, temperature=temperature, rate=rate, null_logit=null,
-                         tau=tau, unit_gain=gain, unit_base=base, unit_inh=inh)
+                         tau=tau, **unit)
 
 
 def to_spiking(params: SoftmaxParams, template=None):
@@ -253,7 +368,8 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
     spike shares over ``[t_on + settle, duration]`` and ``softmax(u/T)``. Rate and null
     logit: least squares on the total rate. Tau: least squares of the bin-averaged
     exponential rise of the total rate after ``t_on``. With ``values``, the readout
-    unit's gain and base: linear regression on the value-weighted rates.
+    unit: its sharpness is the circuit's (:func:`_share_sharpness`), its gain and base
+    least squares on the unit's rate.
 
     Returns
     -------
@@ -278,12 +394,12 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
     rate, null = _fit_rate_null(u, rates.sum(1), temperature)
     tau = _fit_tau(rec, u, t_on, settle, k, SoftmaxParams(k=k, temperature=temperature,
                                                           rate=rate, null_logit=null))
-    gain = base = inh = 0.0
+    unit = {}
     if values is not None:
-        unit = _steady_rates(rec, t_on + settle)[:, k]
-        gain, base, inh = _fit_unit(values, rates, unit)
+        unit = _fit_unit(values, rates, _steady_rates(rec, t_on + settle)[:, k],
+                         _share_sharpness(circuit))
     params = SoftmaxParams(k=k, temperature=temperature, rate=rate, null_logit=null, tau=tau,
-                           unit_gain=gain, unit_base=base, unit_inh=inh)
+                           **unit)
     return Calibration(params, js_fit, n_inputs, backend,
                        {"u_min": float(u.min()), "u_max": float(u.max()), "duration": duration,
                         "dt": dt, "seed": seed})

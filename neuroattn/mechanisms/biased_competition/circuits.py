@@ -10,7 +10,8 @@ spec's evidence and bias columns onto it and the populations read out for each r
   top-down bias (the attention signal). In the fluctuation-driven regime the
   log-rate of a noisy LIF neuron is close to linear in its mean input, and the shared
   inhibition shifts every location alike, so spike shares approach
-  ``softmax((x + b) / T)``.
+  ``softmax((x + b) / T)``. With ``values`` a readout is added: a normalisation
+  ("share") layer and the unit 'V' (see :meth:`LIFCircuit.network`).
 * :class:`EscapeCircuit` -- the stochastic WTA of Nessler et al. (2013): K groups of
   exponential-escape neurons with shared inhibition. Neuron k fires with intensity
   ``rho0 exp((v_k - theta)/delta_u)``; any inhibition common to all of them cancels in
@@ -42,6 +43,31 @@ def _inh_default() -> LIFParams:
                      t_ref=2e-3, sigma=2e-3, i_bias=150e-12)
 
 
+def _share_default() -> EscapeParams:
+    # Poisson (no reset) escape neurons; a 300 pA bias holds v 30 mV above theta, which
+    # the pool's inhibition balances, so the layer fires at a set total rate
+    return EscapeParams(tau_mem=5e-3, v_rest=0.0, v_reset=0.0, r_m=100e6, theta=0.0,
+                        delta_u=1e-3, rho0=20.0, t_ref=0.0, i_bias=300e-12, reset=False)
+
+
+def _pool_default() -> LIFParams:
+    # fast interneurons resting 30 mV below threshold: the share layer drives them
+    return LIFParams(tau_mem=5e-3, v_rest=-80e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=3e-3, i_bias=0.0)
+
+
+def _unit_default() -> LIFParams:
+    # 5 mV below threshold with 4 mV of noise: near-linear f-I over the unit's range
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=4e-3, i_bias=150e-12)
+
+
+_LIF_UNITS = (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
+              ("tau_inh", "s"), ("w_share", "A"), ("tau_share", "s"), ("w_pool_in", "A"),
+              ("w_pool_out", "A"), ("tau_pool", "s"), ("w_unit", "A"), ("w_unit_inh", "A"),
+              ("bin_width", "s"))
+
+
 @dataclass(frozen=True)
 class LIFCircuit:
     """Soft winner-take-all of K noisy LIF populations with shared inhibition.
@@ -65,14 +91,41 @@ class LIFCircuit:
         Inhibitory weight of every inhibitory neuron onto every location neuron (8 pA).
     tau_exc, tau_inh : float, seconds
         Synaptic time constants of the excitatory and inhibitory currents (5 ms).
+    n_share : int
+        Neurons of each share population S_k of the readout (default 40); built only
+        with ``values``.
+    share : EscapeParams
+        The share neurons: Poisson escape neurons (``delta_u`` 1 mV, ``rho0`` 20 Hz,
+        5 ms membrane) held 30 mV above ``theta`` by a 300 pA bias that the pool's
+        inhibition balances.
+    w_share : float, amperes
+        Weight of every neuron of location k onto every neuron of S_k (12 pA, i.e.
+        0.048 mV of mean potential per Hz of the location's rate).
+    tau_share : float, seconds
+        Time constant of the fast excitatory synapses E_k -> S_k and S -> pool (1 ms).
+    n_pool : int
+        Neurons of the share layer's inhibitory pool 'SI' (default 100).
+    pool : LIFParams
+        The pool's neurons (5 ms membrane, resting 30 mV below threshold, 3 mV noise).
+    w_pool_in : float, amperes
+        Weight of every share neuron onto every pool neuron (125 pA).
+    w_pool_out : float, amperes
+        Weight of every pool neuron onto every share neuron (1 pA; 0.32 mV of mean
+        potential per Hz of the pool's rate).
+    tau_pool : float, seconds
+        Time constant of the pool's inhibition onto the share layer (32 ms): slow, so
+        the loop's high gain is stable.
     n_unit : int
-        Neurons of the downstream readout unit used when ``values`` are given (20).
+        Neurons of the readout unit 'V' (default 50).
+    unit : LIFParams
+        The unit's neurons (5 mV below threshold, 4 mV noise: near-linear f-I over the
+        unit's range).
     w_unit : float, amperes
-        Weight onto the readout unit per unit of a location's value (8 pA).
+        Weight onto the unit, per unit of a location's value, from every neuron of S_k
+        (7 pA).
     w_unit_inh : float, amperes
-        Weight of the shared inhibitory population onto the readout unit (15 pA): the
-        unit's drive is normalised by the total activity, so a second, poorly matched
-        stimulus lowers it (Reynolds & Heeger's normalisation).
+        Weight of the location stage's shared inhibitory population 'I' onto the unit
+        (default 0: not used by the default readout).
     bin_width : float, seconds
         Rate probe bin (5 ms).
 
@@ -94,16 +147,24 @@ class LIFCircuit:
     w_ie: float = 8e-12
     tau_exc: float = 5e-3
     tau_inh: float = 5e-3
-    n_unit: int = 20
-    w_unit: float = 8e-12
-    w_unit_inh: float = 15e-12
+    n_share: int = 40
+    share: EscapeParams = field(default_factory=_share_default)
+    w_share: float = 12e-12
+    tau_share: float = 1e-3
+    n_pool: int = 100
+    pool: LIFParams = field(default_factory=_pool_default)
+    w_pool_in: float = 125e-12
+    w_pool_out: float = 1.0e-12
+    tau_pool: float = 32e-3
+    n_unit: int = 50
+    unit: LIFParams = field(default_factory=_unit_default)
+    w_unit: float = 7e-12
+    w_unit_inh: float = 0.0
     bin_width: float = 5e-3
 
 
     def __post_init__(self):
-        for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
-                           ("tau_inh", "s"), ("w_unit", "A"), ("w_unit_inh", "A"),
-                           ("bin_width", "s")):
+        for name, unit in _LIF_UNITS:
             object.__setattr__(self, name, to_si(getattr(self, name), unit, f"LIFCircuit.{name}"))
 
     def validate(self) -> None:
@@ -111,21 +172,42 @@ class LIFCircuit:
         check_int(self.k, "LIFCircuit.k", minimum=2)
         check_int(self.n_exc, "LIFCircuit.n_exc", minimum=1)
         check_int(self.n_inh, "LIFCircuit.n_inh", minimum=1)
-        check_int(self.n_unit, "LIFCircuit.n_unit", minimum=1)
-        for name in ("input_gain", "tau_exc", "tau_inh", "bin_width"):
+        for name in ("n_unit", "n_share", "n_pool"):
+            check_int(getattr(self, name), f"LIFCircuit.{name}", minimum=1)
+        for name in ("input_gain", "tau_exc", "tau_inh", "tau_share", "tau_pool", "bin_width"):
             check_positive(getattr(self, name), "s" if "tau" in name else "A",
                            f"LIFCircuit.{name}")
-        for name in ("w_ei", "w_ie", "w_unit", "w_unit_inh"):
+        for name in ("w_ei", "w_ie", "w_share", "w_pool_in", "w_pool_out", "w_unit",
+                     "w_unit_inh"):
             check_positive(getattr(self, name), "A", f"LIFCircuit.{name}", allow_zero=True)
-        self.exc.validate("LIFCircuit.exc")
-        self.inh.validate("LIFCircuit.inh")
+        for name in ("exc", "inh", "pool", "unit"):
+            if not isinstance(getattr(self, name), LIFParams):
+                raise ValidationError(f"LIFCircuit.{name}: expected LIFParams (got "
+                                      f"{type(getattr(self, name)).__name__})")
+            getattr(self, name).validate(f"LIFCircuit.{name}")
+        if not isinstance(self.share, EscapeParams):
+            raise ValidationError(f"LIFCircuit.share: expected EscapeParams (got "
+                                  f"{type(self.share).__name__})")
+        self.share.validate("LIFCircuit.share")
 
     def network(self, values=None) -> Network:
-        """Build the Network; with ``values`` (K floats in [0, 1]) add a readout unit 'V'.
+        """Build the Network; with ``values`` (K floats >= 0) add the readout.
 
-        ``values[k]`` is the readout unit's selectivity for the stimulus at location k:
-        it receives ``w_unit * values[k]`` from every neuron of location k, and
-        ``w_unit_inh`` from every inhibitory neuron.
+        The readout reads the locations through a normalisation ("share") layer:
+
+        * S_k (``n_share`` Poisson escape neurons) is driven by location k
+          (``w_share``, fast synapses). Its rate is ``rho0 exp(v_k / delta_u)``.
+        * The pool 'SI' (``n_pool`` LIF neurons) is driven by every S_k and inhibits
+          every S_k alike through slow synapses (``tau_pool``). Inhibition common to all
+          S_k cancels in their ratios, so S_k's share of the layer's activity is a
+          softmax of the location rates, ``exp(a r_k) / sum_j exp(a r_j)`` with
+          ``a = r_m w_share n_exc tau_share / delta_u``; the loop holds the layer's
+          total rate nearly fixed, whatever the number of stimuli or the attention
+          bias: divisive normalisation (Reynolds & Heeger 2009), here from a
+          high-gain inhibitory loop rather than from shunting.
+        * The unit 'V' (``n_unit`` LIF neurons) receives ``w_unit * values[k]`` from every
+          neuron of S_k (and ``w_unit_inh`` from 'I', default 0): its rate is close to
+          linear in ``sum_k values[k] S_k``.
         """
         self.validate()
         v0 = (self.exc.v_reset, self.exc.v_th)
@@ -139,16 +221,31 @@ class LIFCircuit:
         probes = [Probe(f"E{i}", "rate", self.bin_width) for i in range(self.k)]
         if values is not None:
             vals = _check_values(values, self.k, "LIFCircuit.network.values")
-            pops.append(Population("V", self.n_unit, self.exc, v_init=v0))
-            for i in range(self.k):
-                if vals[i] > 0:
-                    projs.append(Projection(f"E{i}", "V", self.w_unit * vals[i], AllToAll(),
-                                            self.tau_exc, 0.0, "exc"))
-            if self.w_unit_inh > 0:
-                projs.append(Projection("I", "V", self.w_unit_inh, AllToAll(), self.tau_inh, 0.0,
-                                        "inh"))
-            probes.append(Probe("V", "rate", self.bin_width))
+            pops, projs, probes = self._readout(vals, pops, projs, probes)
         return Network(pops, projs, probes, name=f"lif_wta_k{self.k}")
+
+    def _readout(self, vals, pops, projs, probes):
+        for i in range(self.k):
+            pops.append(Population(f"S{i}", self.n_share, self.share))
+            projs.append(Projection(f"E{i}", f"S{i}", self.w_share, AllToAll(), self.tau_share,
+                                    0.0, "exc"))
+            projs.append(Projection(f"S{i}", "SI", self.w_pool_in, AllToAll(), self.tau_share,
+                                    0.0, "exc"))
+            projs.append(Projection("SI", f"S{i}", self.w_pool_out, AllToAll(), self.tau_pool,
+                                    0.0, "inh"))
+        pops.append(Population("SI", self.n_pool, self.pool,
+                               v_init=(self.pool.v_reset, self.pool.v_th)))
+        pops.append(Population("V", self.n_unit, self.unit,
+                               v_init=(self.unit.v_reset, self.unit.v_th)))
+        for i in range(self.k):
+            if vals[i] > 0:
+                projs.append(Projection(f"S{i}", "V", self.w_unit * vals[i], AllToAll(),
+                                        self.tau_exc, 0.0, "exc"))
+        if self.w_unit_inh > 0:
+            projs.append(Projection("I", "V", self.w_unit_inh, AllToAll(), self.tau_inh, 0.0,
+                                    "inh"))
+        probes.append(Probe("V", "rate", self.bin_width))
+        return pops, projs, probes
 
     def spiking_model(self, spec) -> SpikingModel:
         """The network for a task spec: item k's evidence and bias drive E_k.

@@ -8,12 +8,18 @@ follow the normalised competition of the filtered input::
 with ``u = x + b`` (bottom-up input plus top-down bias, dimensionless). ``beta`` is a
 "null" competitor: with no input most of the weight sits on it, so rates stay low, as
 they do in the spiking circuit; ``beta = -inf`` gives the plain softmax. An optional
-readout unit sums the location rates weighted by its selectivities ("values")::
+readout unit reads the location rates through a normalisation stage, as the spiking
+circuit's share layer does (:meth:`LIFCircuit.network`)::
 
-    r_unit = unit_base + unit_gain * sum_k values_k r_k - unit_inh * sum_k r_k
+    s_k    = exp(unit_sharpness r_k) / sum_j exp(unit_sharpness r_j)
+    r_unit = unit_base + unit_gain * sum_k values_k s_k - unit_inh * sum_k r_k
 
-The first sum is softmax attention (the weights ``a`` select among the values); the
-second is the normalisation the unit receives from the shared inhibition.
+``s`` is a second softmax attention, over the location rates (query ``unit_sharpness``,
+keys ``r_k``, values the unit's selectivities): the unit's drive is divided by the
+pooled activity, so two equal stimuli give it the average of their values and a
+stimulus whose rate is ``ln g / unit_sharpness`` higher weighs g times more
+(Reynolds & Heeger 2009). ``unit_inh`` is a subtractive term on the total location
+rate (0 in fitted parameters unless set).
 """
 
 from __future__ import annotations
@@ -47,12 +53,15 @@ class SoftmaxParams:
         Logit of the null competitor (beta), in units of the input; ``-inf`` for none.
     tau : float, seconds
         Time constant of the input filter.
-    unit_gain : float
-        Readout unit rate per unit of value-weighted location rate (Hz/Hz).
+    unit_gain : float, hertz
+        Readout unit rate per unit of value in the normalised readout ``sum_k values_k s_k``.
     unit_base : float, hertz
-        Readout unit rate with no input.
+        Readout unit rate for a normalised readout of 0.
     unit_inh : float
-        Readout unit rate lost per unit of total location rate (Hz/Hz).
+        Readout unit rate lost per unit of total location rate (Hz/Hz; default 0).
+    unit_sharpness : float, 1/hertz
+        Inverse temperature of the readout's normalisation over location rates (>= 0;
+        0 gives every location the same share).
 
     Examples
     --------
@@ -69,6 +78,7 @@ class SoftmaxParams:
     unit_gain: float = 0.0
     unit_base: float = 0.0
     unit_inh: float = 0.0
+    unit_sharpness: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "SoftmaxParams.rate"))
@@ -86,6 +96,8 @@ class SoftmaxParams:
         check_positive(float(self.temperature), "1", "SoftmaxParams.temperature")
         check_positive(self.rate, "Hz", "SoftmaxParams.rate")
         check_positive(self.tau, "s", "SoftmaxParams.tau")
+        check_positive(float(self.unit_sharpness), "1/Hz", "SoftmaxParams.unit_sharpness",
+                       allow_zero=True)
 
     def weights(self, u) -> np.ndarray:
         """Attention weights ``a`` (without the null slot) for inputs ``u`` [..., K]."""
@@ -112,7 +124,8 @@ class SoftmaxCompetition(nn.Module):
     unit's selectivities (so the output also holds ``sum_k a_k values_k``: the unit reads
     the locations by attention). The null key carries zero value.
 
-    The parameters (temperature, rate, null logit, tau, unit gain and base) are
+    The parameters (temperature, rate, null logit, tau, the unit's gain, base,
+    subtraction and sharpness) are
     trainable ``nn.Parameter`` s, stored as logs where they must stay positive; they
     follow the module's dtype (``.to(torch.float32)``, ``.double()``).
 
@@ -153,6 +166,7 @@ class SoftmaxCompetition(nn.Module):
         self.unit_gain = nn.Parameter(torch.tensor(params.unit_gain, dtype=f64))
         self.unit_base = nn.Parameter(torch.tensor(params.unit_base, dtype=f64))
         self.unit_inh = nn.Parameter(torch.tensor(params.unit_inh, dtype=f64))
+        self.unit_sharpness = nn.Parameter(torch.tensor(params.unit_sharpness, dtype=f64))
         if values is not None:
             vals = torch.as_tensor(np.asarray(values, dtype=np.float64))
             if vals.shape != (self.k,):
@@ -220,10 +234,22 @@ class SoftmaxCompetition(nn.Module):
         rate = torch.exp(self.log_rate)
         rates = rate * att[..., : self.k]
         if self.values is not None:
-            total = rates.sum(-1, keepdim=True)
-            unit = self.unit_base + self.unit_gain * rate * att[..., self.k:] - self.unit_inh * total
+            unit = self._unit(rates)
             rates = torch.cat([rates, unit], dim=-1)
         return rates
+
+    def _unit(self, rates: torch.Tensor) -> torch.Tensor:
+        """Readout unit rate [..., 1] from location rates [..., K] (see the module notes)."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        lead = rates.shape[:-1]
+        keys = rates.reshape(-1, self.k, 1)
+        q = self.unit_sharpness.to(rates.dtype).expand(keys.shape[0], 1, 1)
+        vals = self.values.to(rates.dtype).reshape(1, self.k, 1).expand(keys.shape[0], -1, -1)
+        read = scaled_dot_product_attention(q, keys, vals, scale=1.0, backend=self._backend())
+        total = rates.sum(-1, keepdim=True)
+        return (self.unit_base + self.unit_gain * read.reshape(*lead, 1)
+                - self.unit_inh * total)
 
     def params(self) -> SoftmaxParams:
         """The current parameters as a SoftmaxParams."""
@@ -235,4 +261,5 @@ class SoftmaxCompetition(nn.Module):
             rate=math.exp(val(self.log_rate)),
             null_logit=val(self.null_logit) if bool(self.has_null) else -math.inf,
             tau=math.exp(val(self.log_tau)), unit_gain=val(self.unit_gain),
-            unit_base=val(self.unit_base), unit_inh=val(self.unit_inh))
+            unit_base=val(self.unit_base), unit_inh=val(self.unit_inh),
+            unit_sharpness=max(val(self.unit_sharpness), 0.0))
