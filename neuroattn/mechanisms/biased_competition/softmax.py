@@ -119,10 +119,11 @@ class SoftmaxCompetition(nn.Module):
 
     The weights ``a`` are computed by :func:`neuroattn.attention.scaled_dot_product_attention`:
     one query (a 1) per trial and step attends over K + 1 keys, the filtered inputs
-    ``v_k / T`` and the null logit ``beta / T``; the values are the
-    one-hot location codes (so the output is ``a``) and, with ``values``, the readout
-    unit's selectivities (so the output also holds ``sum_k a_k values_k``: the unit reads
-    the locations by attention). The null key carries zero value.
+    ``v_k / T`` and the null logit ``beta / T``; the values are the one-hot location
+    codes (so the output is ``a``) and the null key carries zero value. With ``values``,
+    the readout unit is a second attention through the same function: query
+    ``unit_sharpness`` over keys ``r_k`` (the location rates), values the unit's
+    selectivities (see the module notes).
 
     The parameters (temperature, rate, null logit, tau, the unit's gain, base,
     subtraction and sharpness) are
@@ -183,7 +184,7 @@ class SoftmaxCompetition(nn.Module):
         return "torch" if grad else "numba"
 
     def attend(self, u: torch.Tensor) -> torch.Tensor:
-        """``[a_1..a_K (, sum_k a_k values_k)]`` [..., K (+1)] for inputs ``u`` [..., K].
+        """Attention weights ``a_1..a_K`` [..., K] for inputs ``u`` [..., K].
 
         Computed by ``scaled_dot_product_attention`` (see the class notes); the null
         slot's weight is left out.
@@ -197,19 +198,14 @@ class SoftmaxCompetition(nn.Module):
             keys = torch.cat([keys, self.null_logit.to(u.dtype).expand(keys.shape[0], 1, 1)], 1)
         keys = keys / torch.exp(self.log_temperature).to(u.dtype)
         m = keys.shape[1]
-        cols = [torch.eye(m, self.k, dtype=u.dtype, device=u.device)]
-        if self.values is not None:
-            vals = torch.zeros(m, 1, dtype=u.dtype, device=u.device)
-            vals[: self.k, 0] = self.values.to(u.dtype)
-            cols.append(vals)
-        v = torch.cat(cols, dim=1).expand(keys.shape[0], m, -1)
+        v = torch.eye(m, self.k, dtype=u.dtype, device=u.device).expand(keys.shape[0], m, -1)
         q = torch.ones(keys.shape[0], 1, 1, dtype=u.dtype, device=u.device)
         out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
         return out.reshape(*lead, -1)
 
     def weights(self, u: torch.Tensor) -> torch.Tensor:
         """Attention weights [..., K] (the null slot's share is left out)."""
-        return self.attend(u)[..., : self.k]
+        return self.attend(u)
 
     def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
         """Rates (Hz) [trials, steps, K (+1 with values)] for inputs and biases [trials, steps, K].
@@ -232,7 +228,7 @@ class SoftmaxCompetition(nn.Module):
             filtered.append(v)
         att = self.attend(torch.stack(filtered, dim=1))
         rate = torch.exp(self.log_rate)
-        rates = rate * att[..., : self.k]
+        rates = rate * att
         if self.values is not None:
             unit = self._unit(rates)
             rates = torch.cat([rates, unit], dim=-1)
