@@ -14,7 +14,7 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["to_si", "to_si_array", "check_positive", "check_int", "check_range", "check_choice"]
+__all__ = ["to_si", "to_si_array", "check_positive", "check_int", "check_choice"]
 
 # Exponents of (m, kg, s, A, K, mol, cd) for each unit the package uses.
 _DIMS = {
@@ -116,23 +116,6 @@ def check_int(value: Any, where: str, *, minimum: int = 0) -> int:
     if value < minimum:
         raise ValidationError(f"{where}: must be >= {minimum} (got {value})")
     return int(value)
-
-
-def check_range(value: Any, where: str, low: float, high: float, *, unit: str = "1",
-                closed: tuple = (True, True)) -> float:
-    """Return ``value`` as a float in SI ``unit``, raising unless it lies in [low, high].
-
-    ``closed`` says whether each end is included. Brian2 Quantities are converted first.
-    """
-    out = to_si(value, unit, where)
-    lo_ok = out >= low if closed[0] else out > low
-    hi_ok = out <= high if closed[1] else out < high
-    if not (lo_ok and hi_ok):
-        left = "[" if closed[0] else "("
-        right = "]" if closed[1] else ")"
-        raise ValidationError(f"{where}: expected a value in {left}{low:g}, {high:g}{right} "
-                              f"(got {out:g})")
-    return out
 
 
 def check_choice(value: Any, where: str, choices) -> Any:

@@ -29,8 +29,7 @@ from neuroattn.model.trials import INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec
 from neuroattn.model.units import check_int
 
 __all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
-           "INPUT_ROLES", "READOUT_ROLES", "task_rng", "smooth", "first_crossing",
-           "check_trials_arg"]
+           "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg"]
 
 @dataclass(frozen=True)
 class Effect:
@@ -192,25 +191,6 @@ class Task(ABC):
 def task_rng(seed: int, trial: int, stream: int) -> np.random.Generator:
     """Generator for a task's draws of trial ``trial`` (apart from the agents' streams)."""
     return np.random.default_rng([int(seed), int(trial), 0x7A5C, int(stream)])
-
-
-def smooth(rates: np.ndarray, n_bins: int) -> np.ndarray:
-    """Causal moving average over the last ``n_bins`` bins along axis 1."""
-    if n_bins <= 1:
-        return rates
-    c = np.cumsum(rates, axis=1)
-    out = c.copy()
-    out[:, n_bins:] = c[:, n_bins:] - c[:, :-n_bins]
-    counts = np.minimum(np.arange(1, rates.shape[1] + 1), n_bins)
-    shape = (1, -1) + (1,) * (rates.ndim - 2)
-    return out / counts.reshape(shape)
-
-
-def first_crossing(trace: np.ndarray, threshold: float, start: int, stop: int) -> int:
-    """Index of the first bin in ``[start, stop)`` where ``trace`` >= threshold, else -1."""
-    seg = trace[start:stop] >= threshold
-    idx = int(np.argmax(seg)) if seg.size else 0
-    return start + idx if seg.size and seg[idx] else -1
 
 
 def check_trials_arg(n, seed) -> tuple[int, int]:
