@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, to_si
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, task_rng)
-from neuroattn.tasks.pair import attention_bias_vector
+from neuroattn.tasks.pair import attention_bias_vector, check_stimulus, inputs_from_onset
 from neuroattn.tasks.stats import N_BOOT, bootstrap_mean_ci
 from neuroattn.tasks.targets import target
 
@@ -162,14 +162,7 @@ class Gain(Task):
         if not 0 < self.tuning_width <= 90:
             raise ValidationError(f"Gain.tuning_width: expected degrees in (0, 90] (got "
                                   f"{self.tuning_width!r})")
-        for name in ("onset", "duration", "window", "dt"):
-            check_positive(getattr(self, name), "s", f"Gain.{name}")
-        if self.window > self.duration - self.onset:
-            raise ValidationError(f"Gain.window: must fit after the onset, <= duration - onset "
-                                  f"= {self.duration - self.onset:g} s (got {self.window:g} s)")
-        check_positive(self.contrast, "1", "Gain.contrast")
-        check_positive(self.noise, "1", "Gain.noise", allow_zero=True)
-        check_positive(self.attention_bias, "1", "Gain.attention_bias", allow_zero=True)
+        check_stimulus(self, "Gain")
 
     def conditions(self) -> list:
         """``(orientation item, attended)`` in the order trials cycle through them."""
@@ -201,9 +194,7 @@ class Gain(Task):
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per trial, the mean ``evidence + bias`` [trials, K] from stimulus onset on."""
-        on = int(round(self.onset / trials.dt))
-        u = trials.role("evidence").astype(np.float64) + trials.role("bias")
-        return u[:, on:].mean(axis=1)
+        return inputs_from_onset(trials, self.onset)
 
     def readout(self, recording, trials=None) -> pd.DataFrame:
         """The unit's mean rate (Hz) over the response window, per trial."""

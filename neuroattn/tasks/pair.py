@@ -64,6 +64,25 @@ def attention_bias_vector(n_items: int, attended: int | None, bias: float) -> np
     return out
 
 
+def check_stimulus(task, where: str) -> None:
+    """Check the timing, contrast, noise and attention bias that Pair and Gain share."""
+    for name in ("onset", "duration", "window", "dt"):
+        check_positive(getattr(task, name), "s", f"{where}.{name}")
+    if task.window > task.duration - task.onset:
+        raise ValidationError(f"{where}.window: must fit after the onset, <= duration - onset "
+                              f"= {task.duration - task.onset:g} s (got {task.window:g} s)")
+    check_positive(task.contrast, "1", f"{where}.contrast")
+    check_positive(task.noise, "1", f"{where}.noise", allow_zero=True)
+    check_positive(task.attention_bias, "1", f"{where}.attention_bias", allow_zero=True)
+
+
+def inputs_from_onset(trials: Trials, onset: float) -> np.ndarray:
+    """Per trial, the mean ``evidence + bias`` [trials, n_items] from ``onset`` (s) on."""
+    on = int(round(onset / trials.dt))
+    u = trials.role("evidence").astype(np.float64) + trials.role("bias")
+    return u[:, on:].mean(axis=1)
+
+
 def _weight(pair, pref, poor):
     return (pair - poor) / (pref - poor)
 
@@ -135,14 +154,7 @@ class Pair(Task):
                 vals[0] > vals[1] >= 0):
             raise ValidationError(f"Pair.values: expected (pref, poor) with pref > poor >= 0, "
                                   f"e.g. (1.0, 0.2) (got {self.values!r})")
-        for name in ("onset", "duration", "window", "dt"):
-            check_positive(getattr(self, name), "s", f"Pair.{name}")
-        if self.window > self.duration - self.onset:
-            raise ValidationError(f"Pair.window: must fit after the onset, <= duration - onset "
-                                  f"= {self.duration - self.onset:g} s (got {self.window:g} s)")
-        check_positive(self.contrast, "1", "Pair.contrast")
-        check_positive(self.noise, "1", "Pair.noise", allow_zero=True)
-        check_positive(self.attention_bias, "1", "Pair.attention_bias", allow_zero=True)
+        check_stimulus(self, "Pair")
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
         """Make ``n`` trials cycling through the five conditions."""
@@ -168,9 +180,7 @@ class Pair(Task):
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per trial, the mean ``evidence + bias`` [trials, 2] from stimulus onset on."""
-        on = int(round(self.onset / trials.dt))
-        u = trials.role("evidence").astype(np.float64) + trials.role("bias")
-        return u[:, on:].mean(axis=1)
+        return inputs_from_onset(trials, self.onset)
 
     def readout(self, recording, trials=None) -> pd.DataFrame:
         """Unit response (Hz) and the preferred item's share of location rates, per trial."""
