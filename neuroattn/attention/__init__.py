@@ -5,31 +5,20 @@ One function, :func:`scaled_dot_product_attention`, with backends ``reference``
 kernel, O(N D) memory), ``torch`` (SDPA, autograd), ``triton`` (fused CUDA kernel) and
 ``spike`` (bit-packed binary q, k, v). Also local and hard attention, Spikformer's
 softmax-free spiking attention, operation and energy counts, and the torch layers
-``MultiHeadAttention`` and ``SpikingSelfAttention`` (imported on first use).
+``MultiheadAttention`` (a drop-in ``torch.nn.MultiheadAttention``) and
+``SpikingSelfAttention`` (imported on first use).
 See docs/attention.md.
 """
-
-from neuroattn.attention.dispatch import (BACKENDS, available_backends,
-                                          scaled_dot_product_attention)
-from neuroattn.attention.hard import HardAttention, hard_attention
-from neuroattn.attention.ops import (E_AC_PJ, E_MAC_PJ, OpCount, linear_ops,
-                                     softmax_attention_ops, spiking_attention_ops)
-from neuroattn.attention.reference import reference_attention, visible_keys
-from neuroattn.attention.spike import (
-    pack_spikes,
-    popcount_scores,
-    spiking_self_attention,
-    spiking_self_attention_packed,
-)
 
 __all__ = [
     "BACKENDS",
     "E_AC_PJ",
     "E_MAC_PJ",
     "HardAttention",
-    "MultiHeadAttention",
+    "MultiheadAttention",
     "OpCount",
     "SpikingSelfAttention",
+    "attention_weights",
     "available_backends",
     "hard_attention",
     "linear_ops",
@@ -44,12 +33,28 @@ __all__ = [
     "visible_keys",
 ]
 
-_LAYERS = ("MultiHeadAttention", "SpikingSelfAttention")
+# name -> submodule. Nothing is imported with the package: the kernels need numba and
+# the layers torch, and `neuroattn list` or a spiking run should not pay for either.
+_WHERE = {
+    **dict.fromkeys(("BACKENDS", "attention_weights", "available_backends",
+                     "scaled_dot_product_attention"), "dispatch"),
+    **dict.fromkeys(("HardAttention", "hard_attention"), "hard"),
+    **dict.fromkeys(("E_AC_PJ", "E_MAC_PJ", "OpCount", "linear_ops", "softmax_attention_ops",
+                     "spiking_attention_ops"), "ops"),
+    **dict.fromkeys(("reference_attention", "visible_keys"), "reference"),
+    **dict.fromkeys(("pack_spikes", "popcount_scores", "spiking_self_attention",
+                     "spiking_self_attention_packed"), "spike"),
+    **dict.fromkeys(("MultiheadAttention", "SpikingSelfAttention"), "layers"),
+}
 
 
 def __getattr__(name):
-    # The layers need torch and snnTorch; import them only when asked for.
-    if name in _LAYERS:
-        from neuroattn.attention import layers
-        return getattr(layers, name)
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
     raise AttributeError(f"module 'neuroattn.attention' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_WHERE))

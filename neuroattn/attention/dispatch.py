@@ -8,11 +8,20 @@ triton     our fused forward kernel for CUDA GPUs (``triton_kernel``)
 spike      binary q, k, v: popcount logits, then softmax (``spike``, ``fused``)
 =========  =====================================================================
 
-``backend="auto"`` picks triton for CUDA tensors (if importable and no gradient is
-needed), torch for other torch tensors (numba instead when a local window is asked
-for and no gradient is needed: the torch path materialises the window mask), and numba
-for numpy arrays. The result has the type of the inputs (numpy in, numpy out; torch
-in, torch out on the same device and dtype).
+The function takes torch's call (``attn_mask``, ``dropout_p``, ``is_causal``,
+``scale``, ``enable_gqa``: ``torch.nn.functional.scaled_dot_product_attention``'s
+meaning) and neuroattn's own options (``mask``, ``causal``, ``temperature``,
+``window``, ``global_tokens``, ``backend``).
+
+``backend="auto"`` picks triton for CUDA tensors (if importable, no gradient is needed,
+there is no float mask and the dtype is float16, bfloat16 or float32), torch for other
+torch tensors (numba instead when a local window is asked for and no gradient is
+needed: the torch path materialises the window mask), and numba for numpy arrays;
+torch whenever ``dropout_p > 0``. While
+``torch.compile`` or ``torch.export`` traces the call, every backend runs as torch:
+the others leave torch for numpy, numba or a triton launch, which a trace cannot hold.
+The result has the type of the inputs (numpy in, numpy out; torch in, torch out on the
+same device and dtype).
 """
 
 from __future__ import annotations
@@ -22,10 +31,12 @@ import importlib
 
 import numpy as np
 
-from neuroattn.attention._validate import AttentionCall, check_attention
-from neuroattn.exceptions import BackendUnavailable
+from neuroattn.attention._validate import (AttentionCall, array_kind, check_attention,
+                                           expand_groups, merge_causal, to_numpy, tracing)
+from neuroattn.exceptions import BackendUnavailable, ValidationError
 
-__all__ = ["scaled_dot_product_attention", "available_backends", "BACKENDS"]
+__all__ = ["scaled_dot_product_attention", "attention_weights", "available_backends",
+           "BACKENDS"]
 
 #: Backend names, in the order ``neuroattn list`` shows them.
 BACKENDS = ("reference", "numba", "torch", "triton", "spike")
@@ -33,10 +44,22 @@ BACKENDS = ("reference", "numba", "torch", "triton", "spike")
 _NEEDS = {"reference": (), "numba": ("numba", "scipy"), "torch": ("torch",),
           "triton": ("torch", "triton"), "spike": ("numba", "scipy")}
 _GRADIENT_FREE = ("reference", "numba", "triton", "spike")
+_WHERE = "scaled_dot_product_attention"
+# What the Triton kernel is built and tested for (tests/gpu): auto sends other dtypes
+# (float64) to torch.
+_TRITON_DTYPES = ("torch.float16", "torch.bfloat16", "torch.float32")
 
 
-def available_backends() -> dict:
+def available_backends(import_modules: bool = True) -> dict:
     """Which backends can run here.
+
+    Parameters
+    ----------
+    import_modules : bool
+        True (default): import what each backend needs (numba, torch, triton: seconds)
+        and, for triton, ask torch for a CUDA device. False: only check that those
+        packages are installed, importing none (``neuroattn list``); triton is then
+        reported as not checked.
 
     Returns
     -------
@@ -48,7 +71,21 @@ def available_backends() -> dict:
     >>> available_backends()["reference"] is None
     True
     """
+    if not import_modules:
+        return {name: _installed_reason(name) for name in BACKENDS}
     return {name: _reason(name) for name in BACKENDS}
+
+
+def _installed_reason(name: str):
+    """None if the packages backend ``name`` needs are installed (none imported)."""
+    import importlib.util
+
+    missing = [m for m in _NEEDS[name] if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"not installed: {', '.join(missing)}"
+    if name == "triton":
+        return "installed; needs a CUDA device, not checked (neuroattn list --check)"
+    return None
 
 
 def _reason(name: str):
@@ -74,36 +111,62 @@ def _needs_grad(call: AttentionCall) -> bool:
     if call.kind != "torch":
         return False
     import torch
-    return torch.is_grad_enabled() and any(x.requires_grad for x in (call.q, call.k, call.v))
+    return torch.is_grad_enabled() and any(
+        x is not None and x.requires_grad for x in (call.q, call.k, call.v, call.bias))
+
+
+def _tracing(call: AttentionCall) -> bool:
+    return call.kind == "torch" and tracing()
 
 
 def _choose(call: AttentionCall) -> str:
+    if call.dropout_p > 0:
+        return "torch"
     if call.kind == "numpy":
         return "numba"
     grad = _needs_grad(call)
-    if call.q.device.type == "cuda" and not grad and _reason("triton") is None:
+    if (call.q.device.type == "cuda" and not grad and call.bias is None
+            and str(call.q.dtype) in _TRITON_DTYPES and _reason("triton") is None):
         return "triton"
     if call.window is not None and not grad and call.q.device.type == "cpu":
         return "numba"
     return "torch"
 
 
+def _refuse(name: str, call: AttentionCall):
+    """Raise BackendUnavailable if backend ``name`` cannot run ``call`` here."""
+    reason = _reason(name)
+    if reason is not None:
+        raise BackendUnavailable(f"{_WHERE}: backend {name!r} is not available: {reason}")
+    if name in _GRADIENT_FREE and _needs_grad(call):
+        raise BackendUnavailable(f"{_WHERE}: backend {name!r} does not propagate gradients "
+                                 f"but q, k, v or attn_mask requires grad; use "
+                                 f"backend='torch' (or 'auto'), or call under "
+                                 f"torch.no_grad()")
+    if call.dropout_p > 0 and name != "torch":
+        raise BackendUnavailable(f"{_WHERE}.dropout_p: backend {name!r} has no dropout "
+                                 f"(got dropout_p={call.dropout_p}); use backend='torch' "
+                                 f"(or 'auto')")
+    if call.bias is not None and name == "triton":
+        raise BackendUnavailable(f"{_WHERE}.attn_mask: backend 'triton' takes boolean masks "
+                                 f"only (got a float mask); use backend='torch' (or 'auto')")
+
+
 def _to_numpy(call: AttentionCall) -> AttentionCall:
     if call.kind == "numpy":
         return call
-    arrays = {name: getattr(call, name).detach().cpu().numpy() for name in ("q", "k", "v")}
-    mask = None if call.mask is None else call.mask.detach().cpu().numpy()
-    return dataclasses.replace(call, kind="numpy", mask=mask, **arrays)
+    arrays = {name: to_numpy(getattr(call, name)) for name in ("q", "k", "v", "mask", "bias")}
+    return dataclasses.replace(call, kind="numpy", **arrays)
 
 
 def _to_torch(call: AttentionCall) -> AttentionCall:
     if call.kind == "torch":
         return call
     import torch
-    arrays = {name: torch.from_numpy(np.ascontiguousarray(getattr(call, name)))
-              for name in ("q", "k", "v")}
-    mask = None if call.mask is None else torch.from_numpy(np.ascontiguousarray(call.mask))
-    return dataclasses.replace(call, kind="torch", mask=mask, **arrays)
+    arrays = {name: None if getattr(call, name) is None else
+              torch.from_numpy(np.ascontiguousarray(getattr(call, name)))
+              for name in ("q", "k", "v", "mask", "bias")}
+    return dataclasses.replace(call, kind="torch", **arrays)
 
 
 def _run_reference(call):
@@ -155,10 +218,30 @@ def _as_input_type(out, call: AttentionCall):
     return out.to(device=call.q.device, dtype=dtype)
 
 
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None,
+def _call(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, mask, causal,
+          temperature, window, global_tokens, require_float=True) -> AttentionCall:
+    """Validate torch's and neuroattn's options together; return the AttentionCall."""
+    if not isinstance(enable_gqa, (bool, np.bool_)):
+        raise ValidationError(f"{_WHERE}.enable_gqa: must be True or False (got "
+                              f"{enable_gqa!r})")
+    if enable_gqa:
+        for name, x in (("q", q), ("k", k), ("v", v)):
+            array_kind(x, name)
+        k, v = expand_groups(q, k, v)
+    causal = merge_causal(causal, is_causal)
+    return check_attention(q, k, v, mask, causal, scale, temperature, window, global_tokens,
+                           attn_mask=attn_mask, dropout_p=dropout_p,
+                           require_float=require_float)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False, *, mask=None, causal=False,
                                  temperature=1.0, window=None, global_tokens=None,
                                  backend="auto"):
-    """Softmax attention ``softmax(scale q k^T / temperature) v`` with masks, any backend.
+    """Softmax attention ``softmax(scale q k^T / temperature + bias) v``, any backend.
+
+    Takes ``torch.nn.functional.scaled_dot_product_attention``'s call (the first eight
+    parameters, same names, order and meaning) plus neuroattn's keyword options.
 
     Parameters
     ----------
@@ -168,15 +251,31 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None,
         Keys.
     v : same type, shape [..., M, Dv]
         Values.
-    mask : bool array/tensor, optional
-        True = query i may attend to key j. Broadcastable to ``[..., N, M]``; or, with
-        exactly one dimension fewer than q, a key-padding mask ``[..., M]``.
-    causal : bool
-        Query i sees key j only if ``j <= i`` (top-left aligned when N != M).
+    attn_mask : bool or float array/tensor, optional
+        torch's mask, broadcastable to ``[..., N, M]``. Boolean: True = the key takes
+        part (hidden keys where False). Float: added to the scaled logits (the ``bias``
+        above; ``-inf`` hides a key; NaN and +inf are rejected).
+    dropout_p : float
+        Probability in [0, 1] of zeroing each attention weight (the rest scaled by
+        ``1/(1 - p)``), applied whenever > 0, as torch's function does (pass
+        ``p if module.training else 0.0``). Torch backend only.
+    is_causal : bool
+        torch's name of ``causal``. Unlike torch it may be combined with ``attn_mask``
+        (both apply).
     scale : float, optional
         Logit multiplier (default ``1/sqrt(D)``).
+    enable_gqa : bool
+        Grouped-query attention: k and v have ``Hkv`` heads (dim -3) dividing q's ``Hq``;
+        each serves ``Hq / Hkv`` consecutive query heads.
+    mask : bool array/tensor, optional
+        neuroattn's boolean mask: True = query i may attend to key j. Broadcastable to
+        ``[..., N, M]``; or, with exactly one dimension fewer than q, a key-padding mask
+        ``[..., M]``. Not together with ``attn_mask``.
+    causal : bool
+        Query i sees key j only if ``j <= i`` (top-left aligned when N != M). Not
+        together with ``is_causal``.
     temperature : float
-        Divides the logits (> 0; default 1). Higher is flatter.
+        Divides the q k^T logits (> 0; default 1). Higher is flatter.
     window : int, optional
         Local attention: query i sees key j only if ``|i - j| <= window``.
     global_tokens : int or sequence of int, optional
@@ -189,16 +288,26 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None,
     -------
     numpy.ndarray or torch.Tensor, shape [..., N, Dv]
         Type, dtype and device of q. A query that sees no key gets a zero row (in every
-        backend, and with zero gradient in torch).
+        backend, and with zero gradient in torch; torch's own function gives NaN).
 
     Raises
     ------
     ValidationError
         Bad shapes, dtypes, masks, options or non-finite inputs (the message names the
-        argument); non-binary inputs for ``backend='spike'``.
+        argument); an option given under both its names (``mask`` and ``attn_mask``,
+        ``causal`` and ``is_causal``); non-binary inputs for ``backend='spike'``.
     BackendUnavailable
-        Unknown backend, a backend that cannot run here, or a gradient-free backend
-        asked for while q, k or v require gradients.
+        Unknown backend, a backend that cannot run here or cannot run this call (a
+        gradient-free backend while q, k, v or attn_mask require gradients; dropout
+        other than on torch; a float mask on triton).
+
+    Notes
+    -----
+    The numpy backends (reference, numba, spike) compute float16 and bfloat16 tensors
+    in float32 (numba) or float64 (reference) and round the result to q's dtype. While
+    ``torch.compile`` or ``torch.export`` traces, every backend runs as torch, and the
+    checks of values (NaN/Inf, binary spikes) are skipped (data-dependent control flow
+    cannot be traced); shapes, dtypes and options are still checked.
 
     Examples
     --------
@@ -207,26 +316,61 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None,
     >>> out = scaled_dot_product_attention(q, k, v, causal=True)
     >>> out.shape, out.dtype
     ((2, 4, 16, 8), dtype('float32'))
-    >>> ref = scaled_dot_product_attention(q, k, v, causal=True, backend="reference")
+    >>> ref = scaled_dot_product_attention(q, k, v, is_causal=True, backend="reference")
     >>> bool(np.abs(out - ref).max() < 1e-5)
+    True
+
+    torch's call, with a float mask (added to the logits):
+
+    >>> import torch
+    >>> tq, tk, tv = (torch.from_numpy(x) for x in (q, k, v))
+    >>> bias = torch.zeros(16, 16).masked_fill(torch.ones(16, 16).triu(1).bool(), -torch.inf)
+    >>> ours = scaled_dot_product_attention(tq, tk, tv, bias)
+    >>> theirs = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, bias)
+    >>> torch.allclose(ours, theirs, atol=1e-6)
     True
     """
     if backend != "auto" and backend not in BACKENDS:
-        raise BackendUnavailable(f"scaled_dot_product_attention.backend: unknown backend "
-                                 f"{backend!r}; expected 'auto' or one of {list(BACKENDS)}")
-    call = check_attention(q, k, v, mask, causal, scale, temperature, window, global_tokens,
-                           require_float=backend != "spike")
+        raise BackendUnavailable(f"{_WHERE}.backend: unknown backend {backend!r}; expected "
+                                 f"'auto' or one of {list(BACKENDS)}")
+    call = _call(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, mask, causal,
+                 temperature, window, global_tokens, require_float=backend != "spike")
+    if _tracing(call):
+        # A trace holds torch operations only: every backend runs as torch (the same
+        # function; the other backends leave torch for numpy, numba or a triton launch).
+        if not call.q.dtype.is_floating_point:  # spike inputs: 0/1 as floats
+            call = dataclasses.replace(call, q=call.q.float(), k=call.k.float(),
+                                       v=call.v.float())
+        return _run_torch(call)
     name = _choose(call) if backend == "auto" else backend
-    reason = _reason(name)
-    if reason is not None:
-        raise BackendUnavailable(f"scaled_dot_product_attention: backend {name!r} is not "
-                                 f"available: {reason}")
-    if name in _GRADIENT_FREE and _needs_grad(call):
-        raise BackendUnavailable(f"scaled_dot_product_attention: backend {name!r} does not "
-                                 f"propagate gradients but q, k or v requires grad; use "
-                                 f"backend='torch' (or 'auto'), or call under "
-                                 f"torch.no_grad()")
+    _refuse(name, call)
     out = _RUN[name](call)
     if name == "torch" and call.kind == "torch":
         return out
     return _as_input_type(out, call)
+
+
+def attention_weights(q, k, attn_mask=None, is_causal=False, scale=None, enable_gqa=False,
+                      *, mask=None, causal=False, temperature=1.0, window=None,
+                      global_tokens=None):
+    """The softmax weights ``[..., N, M]`` that :func:`scaled_dot_product_attention` applies.
+
+    Same options as that function (no dropout, no backend): materialised, in float64
+    for numpy input (the reference), in q's dtype and differentiable for torch tensors
+    (torch operations only, so it traces under ``torch.compile``/``torch.export``).
+    Rows sum to 1; a query that sees no key has a zero row.
+
+    Examples
+    --------
+    >>> q = np.zeros((2, 3)); k = np.ones((4, 3))
+    >>> attention_weights(q, k, is_causal=True)
+    array([[1. , 0. , 0. , 0. ],
+           [0.5, 0.5, 0. , 0. ]])
+    """
+    call = _call(q, k, k, attn_mask, 0.0, is_causal, scale, enable_gqa, mask, causal,
+                 temperature, window, global_tokens)
+    if call.kind == "numpy":
+        from neuroattn.attention.reference import _materialised
+        return _materialised(call, np.float64)[1]
+    from neuroattn.attention.torch_sdpa import torch_weights
+    return torch_weights(call)

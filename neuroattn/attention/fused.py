@@ -93,6 +93,25 @@ def _mask_band(s, i0, j0, causal, window):
 
 
 @njit(fastmath=FASTMATH, cache=True)
+def _bias_band(s, i0, j0, bias, bias_rows, inv):
+    """Add ``inv * bias[i0 + r | 0, j0 + c]`` to the logits of a contiguous key tile."""
+    for r in range(s.shape[0]):
+        row = bias[i0 + r if bias_rows else 0]
+        out = s[r]
+        for c in range(out.shape[0]):
+            out[c] += row[j0 + c] * inv
+
+
+@njit(fastmath=FASTMATH, cache=True)
+def _bias_cols(s, i0, cols, bias, bias_rows, inv):
+    """Add ``inv * bias[i0 + r | 0, cols[c]]`` to the logits of a gathered key tile."""
+    for r in range(s.shape[0]):
+        row = bias[i0 + r if bias_rows else 0]
+        for c in range(s.shape[1]):
+            s[r, c] += row[cols[c]] * inv
+
+
+@njit(fastmath=FASTMATH, cache=True)
 def _softmax_tile(s, m, l, acc, c):
     """Online-softmax update of one tile: s (raw logits) becomes p; m, l, acc updated."""
     for r in range(s.shape[0]):
@@ -157,14 +176,17 @@ def _outside_globals(gk_idx, lo, hi, m, causal, i1):
 
 
 @njit(parallel=True, fastmath=FASTMATH, cache=True)
-def _attention_kernel(q, k, qp, kp, v, log2_scale, mask, mask_index, mask_rows, causal,
-                      window, gq, gk, gk_idx, block_q, block_k, threads):
+def _attention_kernel(q, k, qp, kp, v, log2_scale, mask, mask_index, mask_rows, bias,
+                      bias_index, bias_rows, bias_inv, causal, window, gq, gk, gk_idx,
+                      block_q, block_k, threads):
     """Fused attention over a flat batch; see the module notes.
 
     q [B, N, D], k [B, M, D] float (unused in packed mode); qp [B, N, W], kp [B, M, W]
     uint64 (packed mode iff W > 0); v [B, M, Dv]; mask bool [Bm, 1|N, M] or empty;
-    mask_index int64 [B] -> mask batch; window -1 = none; gq uint8 [N], gk uint8 [M]
-    global flags; gk_idx int64 sorted global positions; ``threads`` workers.
+    mask_index int64 [B] -> mask batch; bias float [Bb, 1|N, M] or empty, added to the
+    logits times ``bias_inv`` (in the kernel's logit units), bias_index as mask_index;
+    window -1 = none; gq uint8 [N], gk uint8 [M] global flags; gk_idx int64 sorted
+    global positions; ``threads`` workers.
     """
     packed = qp.shape[2] > 0
     nb, m_keys, dv = v.shape
@@ -205,6 +227,8 @@ def _attention_kernel(q, k, qp, kp, v, log2_scale, mask, mask_index, mask_rows, 
             for j0 in range(lo, hi, block_k):
                 j1 = min(hi, j0 + block_k)
                 s = _tile_logits(packed, qs, qpt, k[b, j0:j1], kp[b, j0:j1], sbuf)
+                if bias.shape[0] > 0:
+                    _bias_band(s, i0, j0, bias[bias_index[b]], bias_rows, bias_inv)
                 if (mask.shape[0] > 0 or (causal and j1 - 1 > i0)
                         or (window >= 0
                             and (j0 < i1 - 1 - window or j1 - 1 > i0 + window))):
@@ -230,6 +254,8 @@ def _attention_kernel(q, k, qp, kp, v, log2_scale, mask, mask_index, mask_rows, 
                             kg[j] = k[b, idx[j]]
                         vg[j] = v[b, idx[j]]
                     s = _tile_logits(packed, qs, qpt, kg, kpg, sbuf)
+                    if bias.shape[0] > 0:
+                        _bias_cols(s, i0, idx, bias[bias_index[b]], bias_rows, bias_inv)
                     _mask_tile(s, i0, idx, mb, mask, mask_rows, causal, window, gq, gk)
                     _softmax_tile(s, top, total, acc, log2_scale)
                     np.dot(s, vg, pv)
@@ -279,15 +305,15 @@ def _flags(positions, size):
     return flags
 
 
-def _mask_args(call, nb):
-    """(mask [Bm, 1|N, M], mask_index [B], mask_rows) for the kernel."""
-    if call.mask is None:
-        return np.zeros((0, 1, 1), np.bool_), np.zeros(nb, np.int64), False
-    mask = np.asarray(call.mask)
+def _mask_args(mask, batch_shape, nb, dtype):
+    """(mask [Bm, 1|N, M], mask_index [B], mask_rows) for the kernel (also the bias)."""
+    if mask is None:
+        return np.zeros((0, 1, 1), dtype), np.zeros(nb, np.int64), False
+    mask = np.asarray(mask)
     mbatch = mask.shape[:-2]
     index = np.broadcast_to(np.arange(int(np.prod(mbatch)), dtype=np.int64).reshape(mbatch),
-                            call.batch_shape).ravel()
-    flat = np.ascontiguousarray(mask.reshape((-1,) + mask.shape[-2:]))
+                            batch_shape).ravel()
+    flat = np.ascontiguousarray(mask.reshape((-1,) + mask.shape[-2:]), dtype=dtype)
     return flat, np.ascontiguousarray(index), mask.shape[-2] > 1
 
 
@@ -322,24 +348,28 @@ def fused_attention(call, packed=None, block_q=BLOCK_Q, block_k=BLOCK_K) -> np.n
         q = k = np.zeros((1, 1, 1), v_dtype)
         qp = _flat(packed[0], batch, np.uint64)
         kp = _flat(packed[1], batch, np.uint64)
-    mask, mask_index, mask_rows = _mask_args(call, nb)
+    mask, mask_index, mask_rows = _mask_args(call.mask, batch, nb, np.bool_)
+    bias, bias_index, bias_rows = _mask_args(call.bias, batch, nb, v_dtype)
     window = -1 if call.window is None else call.window
-    g = call.global_tokens
+    g = np.asarray(call.global_tokens, dtype=np.int64)
     c = v_dtype(abs(call.scale) * _LOG2E)
+    # The kernel's logit unit is 1/|scale|: a bias b is added as b/|scale|.
+    bias_inv = v_dtype(1.0 / abs(call.scale)) if c != 0 else v_dtype(1.0)
     if call.scale < 0 and packed is None:
         q = -q
     elif call.scale < 0:
         raise ValidationError(f"scaled_dot_product_attention.scale: must be >= 0 for the "
                               f"spike backend (got {call.scale}); popcount logits are "
                               f"non-negative counts")
-    if c == 0:  # all logits equal: uniform weights over the visible keys
-        c = v_dtype(1.0)
+    if c == 0:  # all q.k logits 0: uniform weights over the visible keys, plus the bias
+        c = v_dtype(_LOG2E)
         q, qp = np.zeros_like(q), np.zeros_like(qp)
-    arrays = [_frozen(x) for x in (q, k, qp, kp, v, mask, mask_index, _flags(g, call.n),
-                                   _flags(g, call.m), g)]
-    q, k, qp, kp, v, mask, mask_index, gq, gk, g = arrays
+    arrays = [_frozen(x) for x in (q, k, qp, kp, v, mask, mask_index, bias, bias_index,
+                                   _flags(g, call.n), _flags(g, call.m), g)]
+    q, k, qp, kp, v, mask, mask_index, bias, bias_index, gq, gk, g = arrays
     with _single_threaded_blas():
-        out = _attention_kernel(q, k, qp, kp, v, c, mask, mask_index, bool(mask_rows),
-                                bool(call.causal), int(window), gq, gk, g, int(block_q),
-                                int(block_k), numba.get_num_threads())
+        out = _attention_kernel(q, k, qp, kp, v, c, mask, mask_index, bool(mask_rows), bias,
+                                bias_index, bool(bias_rows), bias_inv, bool(call.causal),
+                                int(window), gq, gk, g, int(block_q), int(block_k),
+                                numba.get_num_threads())
     return out.reshape(batch + (call.n, call.dv))

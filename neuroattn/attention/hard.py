@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuroattn.attention._validate import check_attention
+from neuroattn.attention._validate import check_attention, to_numpy
 from neuroattn.attention.reference import _materialised
 from neuroattn.exceptions import ValidationError
 
@@ -72,14 +72,16 @@ def hard_attention(q, k, v, mask=None, causal=False, scale=None, temperature=1.0
     kind_in = "numpy" if isinstance(q, np.ndarray) else "torch"
     if kind_in == "torch":
         device, dtype = q.device, q.dtype
-        q, k, v = (x.detach().cpu().numpy() for x in (q, k, v))
-        if mask is not None and not isinstance(mask, np.ndarray):
-            mask = mask.detach().cpu().numpy()
+        q, k, v, mask = (to_numpy(x) for x in (q, k, v, mask))
     call = check_attention(q, k, v, mask, causal, scale, temperature, window, global_tokens,
                            where="hard_attention")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValidationError(f"hard_attention.samples: must be an int >= 1 (got "
                               f"{samples!r})")
+    if not isinstance(seed, np.random.Generator) and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValidationError(f"hard_attention.seed: must be an int >= 0 or a "
+                              f"numpy.random.Generator (got {seed!r})")
     rng = np.random.default_rng(seed)
     batch = call.batch_shape
     uniforms = rng.random((samples,) + batch + (call.n,))

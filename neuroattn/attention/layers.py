@@ -1,25 +1,76 @@
-"""torch layers on the attention kernels: MultiHeadAttention, SpikingSelfAttention.
+"""torch layers on the attention kernels: MultiheadAttention, SpikingSelfAttention.
 
 Thin ``nn.Module`` shells: the math lives in ``scaled_dot_product_attention`` and
 ``spiking_self_attention``; the layers hold the projections and LIF neurons. Each
 layer has ``count_ops`` returning an :class:`~neuroattn.attention.ops.OpCount` (MACs,
 ACs, exponentials and the 45 nm energy estimate, arithmetic only: see ``ops``).
+:class:`MultiheadAttention` lives in ``multihead`` and is re-exported here.
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+import math
+from numbers import Integral, Real
 
 import torch
 from torch import nn
 
-from neuroattn.attention.dispatch import scaled_dot_product_attention
-from neuroattn.attention.ops import (OpCount, linear_ops, softmax_attention_ops,
-                                     spiking_attention_ops)
+from neuroattn.attention.multihead import MultiheadAttention
+from neuroattn.attention.ops import OpCount, linear_ops, spiking_attention_ops
 from neuroattn.attention.spike import spiking_self_attention
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["MultiHeadAttention", "SpikingSelfAttention"]
+__all__ = ["MultiheadAttention", "SpikingSelfAttention", "lif_step", "spike"]
+
+_WHERE = "SpikingSelfAttention"
+
+
+def spike(x: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
+    """Heaviside step ``x > 0`` (in x's dtype) with the fast-sigmoid surrogate gradient.
+
+    The derivative is snnTorch's ``surrogate.fast_sigmoid``: ``1 / (slope |x| + 1)^2``,
+    that of ``g(x) = x / (1 + slope |x|)``. Written ``H(x) + (g - g.detach())``: the
+    added term is exactly 0, so the spikes are exactly 0 or 1, and it is plain tensor
+    operations (no ``autograd.Function``), which ``torch.compile`` traces.
+    """
+    g = x / (1.0 + slope * x.abs())
+    return (x > 0).to(x.dtype) + (g - g.detach())
+
+
+def lif_step(current: torch.Tensor, mem: torch.Tensor, beta: torch.Tensor,
+             threshold: torch.Tensor, slope: torch.Tensor) -> tuple:
+    """One step of a leaky integrate-and-fire neuron: ``(spikes, new membrane)``.
+
+    snnTorch's ``Leaky`` (reset by subtraction, delayed reset) as a pure step::
+
+        reset = H(mem - threshold)                (no gradient)
+        mem'  = beta mem + current - reset threshold
+        spike = H(mem' - threshold)               (fast-sigmoid surrogate gradient)
+
+    Parameters
+    ----------
+    current, mem : torch.Tensor
+        Input and membrane (dimensionless, same shape and dtype).
+    beta, threshold, slope : torch.Tensor
+        Decay per step in (0, 1], firing threshold > 0, surrogate slope > 0 (0-d).
+
+    Examples
+    --------
+    >>> one = torch.tensor(1.0)
+    >>> lif_step(torch.tensor([0.5, 1.5]), torch.zeros(2), one, one, one)
+    (tensor([0., 1.]), tensor([0.5000, 1.5000]))
+    """
+    for name, t in (("current", current), ("mem", mem), ("beta", beta),
+                    ("threshold", threshold), ("slope", slope)):
+        if not isinstance(t, torch.Tensor):
+            raise ValidationError(f"lif_step.{name}: must be a torch.Tensor (got "
+                                  f"{type(t).__name__})")
+    if current.shape != mem.shape:
+        raise ValidationError(f"lif_step.mem: must have the shape of current "
+                              f"{tuple(current.shape)} (got {tuple(mem.shape)})")
+    reset = (mem > threshold).to(mem.dtype)
+    mem = beta * mem + current - reset * threshold
+    return spike(mem - threshold, slope), mem
 
 
 def _check_heads(where: str, embed_dim, num_heads) -> None:
@@ -29,6 +80,18 @@ def _check_heads(where: str, embed_dim, num_heads) -> None:
     if embed_dim % num_heads:
         raise ValidationError(f"{where}.num_heads: must divide embed_dim={embed_dim} (got "
                               f"{num_heads}); choose e.g. num_heads=1")
+
+
+def _check_number(value, name: str, low: float, high: float = math.inf,
+                  low_open: bool = True, what: str = "") -> float:
+    ok = not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bound = f"in ({low}, {high}]" if high < math.inf else (f"> {low}" if low_open
+                                                              else f">= {low}")
+        raise ValidationError(f"{_WHERE}.{name}: must be a finite number {bound} (got "
+                              f"{value!r}){what}")
+    return float(value)
 
 
 def _split(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -43,107 +106,8 @@ def _merge(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(*x.shape[:-2], x.shape[-2] * x.shape[-1])
 
 
-class MultiHeadAttention(nn.Module):
-    """Multi-head softmax attention (batch first) on ``scaled_dot_product_attention``.
-
-    Parameters
-    ----------
-    embed_dim : int
-        Model width E (query, key and value inputs all have width E).
-    num_heads : int
-        Heads H; must divide E. Each head has width E / H.
-    bias : bool
-        Biases in the four projections.
-    causal, window, global_tokens, temperature, backend
-        Passed to :func:`~neuroattn.attention.scaled_dot_product_attention`.
-
-    Notes
-    -----
-    ``out = W_o concat_h softmax(q_h k_h^T / (sqrt(E/H) temperature)) v_h`` with
-    ``q = W_q query``, ``k = W_k key``, ``v = W_v value`` — the math of
-    ``torch.nn.MultiheadAttention`` (see :meth:`from_torch`). Masks use True = attend
-    (the opposite of torch's ``key_padding_mask``).
-
-    Examples
-    --------
-    >>> layer = MultiHeadAttention(16, 4)
-    >>> layer(torch.zeros(2, 5, 16)).shape
-    torch.Size([2, 5, 16])
-    """
-
-    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, causal=False,
-                 window=None, global_tokens=None, temperature=1.0, backend="auto"):
-        super().__init__()
-        _check_heads("MultiHeadAttention", embed_dim, num_heads)
-        self.embed_dim, self.num_heads = embed_dim, num_heads
-        self.causal, self.window, self.global_tokens = causal, window, global_tokens
-        self.temperature, self.backend = temperature, backend
-        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
-        self.k_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
-        self.v_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
-        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
-
-    @classmethod
-    def from_torch(cls, mha: nn.MultiheadAttention, **options) -> "MultiHeadAttention":
-        """A layer with the weights of a ``torch.nn.MultiheadAttention`` (same E, H)."""
-        bias = mha.in_proj_bias is not None
-        layer = cls(mha.embed_dim, mha.num_heads, bias=bias, **options)
-        e = mha.embed_dim
-        with torch.no_grad():
-            for i, proj in enumerate((layer.q_proj, layer.k_proj, layer.v_proj)):
-                proj.weight.copy_(mha.in_proj_weight[i * e:(i + 1) * e])
-                if bias:
-                    proj.bias.copy_(mha.in_proj_bias[i * e:(i + 1) * e])
-            layer.out_proj.weight.copy_(mha.out_proj.weight)
-            if bias:
-                layer.out_proj.bias.copy_(mha.out_proj.bias)
-        return layer
-
-    def forward(self, query, key=None, value=None, key_padding_mask=None, attn_mask=None):
-        """Attend from ``query`` [B, N, E] to ``key``/``value`` [B, M, E] (default: query).
-
-        Parameters
-        ----------
-        key_padding_mask : bool tensor [B, M], optional
-            True = the key is real (attend to it).
-        attn_mask : bool tensor [N, M] or [B, N, M], optional
-            True = query i may attend to key j.
-
-        Returns
-        -------
-        torch.Tensor, shape [B, N, E]
-        """
-        key = query if key is None else key
-        value = key if value is None else value
-        q, k, v = (_split(proj(x), self.num_heads) for proj, x in
-                   ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
-        mask = None
-        if attn_mask is not None:
-            mask = attn_mask if attn_mask.ndim == 2 else attn_mask.unsqueeze(-3)
-        if key_padding_mask is not None:
-            pad = key_padding_mask[..., None, None, :]
-            mask = pad if mask is None else (mask & pad)
-        out = scaled_dot_product_attention(q, k, v, mask=mask, causal=self.causal,
-                                           temperature=self.temperature, window=self.window,
-                                           global_tokens=self.global_tokens,
-                                           backend=self.backend)
-        return self.out_proj(_merge(out))
-
-    def count_ops(self, n: int, m: int | None = None, batch: int = 1) -> OpCount:
-        """Operations of one forward pass on ``batch`` sequences of n queries, m keys.
-
-        Projections ``(2 n + 2 m) E^2`` MACs (q and output on n rows, k and v on m) and
-        attention ``H n m 2 (E/H)`` MACs, ``H n m`` ACs and exponentials, times batch
-        (all pairs counted, masks ignored).
-        """
-        m = n if m is None else m
-        e, h = self.embed_dim, self.num_heads
-        proj = linear_ops(batch * (2 * n + 2 * m), e, e)
-        return proj + softmax_attention_ops(n, m, e // h, e // h, batch=batch * h)
-
-
 class SpikingSelfAttention(nn.Module):
-    """Spikformer-style spiking self-attention with snnTorch LIF neurons.
+    """Spikformer-style spiking self-attention with LIF neurons.
 
     Per time step t: ``Q_t = LIF_q(W_q x_t)``, ``K_t``, ``V_t`` likewise (binary spikes,
     split into heads); ``A_t = Q_t (K_t^T V_t) * scale`` with no softmax (the bit-packed
@@ -158,67 +122,99 @@ class SpikingSelfAttention(nn.Module):
     beta : float
         LIF membrane decay per step, in (0, 1].
     threshold : float
-        Firing threshold of the q, k, v neurons.
+        Firing threshold of the q, k, v neurons (> 0).
     attn_threshold : float
-        Firing threshold of the attention neurons (Spikformer: 0.5).
+        Firing threshold of the attention neurons (> 0; Spikformer: 0.5).
     slope : float
-        Slope of the fast-sigmoid surrogate gradient.
+        Slope of the fast-sigmoid surrogate gradient (> 0).
+    device, dtype
+        Of the parameters and buffers (torch's factory arguments).
 
     Notes
     -----
+    The neurons are :func:`lif_step`: snnTorch's ``Leaky`` with reset by subtraction
+    and a fast-sigmoid surrogate (same numbers as ``snntorch.Leaky``, tested), written
+    as a pure step so the layer holds no state between calls and traces under
+    ``torch.compile(fullgraph=True)`` and ``torch.export``. They start each forward pass
+    at rest; spikes have the layer's dtype.
+
     Training: the spikes are Heaviside steps whose gradient is replaced by the
     surrogate's; with gradients required, ``Q (K^T V)`` runs as float matmuls of the
     same binary tensors (same numbers, differentiable). Without gradients (eval under
-    ``torch.no_grad``) it runs the bit-packed popcount kernel. The LIF neurons reset by
-    subtraction (snnTorch's default) and start each forward pass at rest.
+    ``torch.no_grad``) it runs the bit-packed popcount kernel — except while
+    ``torch.compile``/``torch.export`` traces, which gets the matmuls. The counts
+    ``Q (K^T V)`` are exact integers in either path (below 2^24 in float32, 2^53 in
+    float64, 256 in bfloat16, 2048 in float16) and are multiplied by ``scale`` in the
+    layer's dtype, so both paths give the same numbers.
+
+    ``scale``, ``beta``, the thresholds and ``slope`` are buffers: they follow
+    ``.to(dtype)`` and are saved in the state dict, so a reloaded layer computes the
+    same.
 
     Examples
     --------
     >>> layer = SpikingSelfAttention(16, 2)
     >>> layer(torch.ones(4, 2, 5, 16)).shape         # [T, B, N, E]
     torch.Size([4, 2, 5, 16])
+    >>> layer.to(torch.float64)(torch.ones(4, 2, 5, 16, dtype=torch.float64)).dtype
+    torch.float64
     """
 
     def __init__(self, embed_dim: int, num_heads: int = 1, scale: float = 0.125,
                  beta: float = 0.9, threshold: float = 1.0, attn_threshold: float = 0.5,
-                 slope: float = 25.0):
+                 slope: float = 25.0, device=None, dtype=None):
+        _check_heads(_WHERE, embed_dim, num_heads)
+        values = {
+            "scale": _check_number(scale, "scale", -math.inf),
+            "beta": _check_number(beta, "beta", 0.0, 1.0,
+                                  what="; it is the membrane decay per step"),
+            "threshold": _check_number(threshold, "threshold", 0.0),
+            "attn_threshold": _check_number(attn_threshold, "attn_threshold", 0.0),
+            "slope": _check_number(slope, "slope", 0.0),
+        }
+        if dtype is not None and not (isinstance(dtype, torch.dtype)
+                                      and dtype.is_floating_point):
+            raise ValidationError(f"{_WHERE}.dtype: must be a floating-point torch.dtype "
+                                  f"or None (got {dtype!r})")
         super().__init__()
-        import snntorch
-        from snntorch import surrogate
+        factory = {"device": device, "dtype": dtype}
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim, **factory)
+        self.k_proj = nn.Linear(embed_dim, embed_dim, **factory)
+        self.v_proj = nn.Linear(embed_dim, embed_dim, **factory)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, **factory)
+        for name, value in values.items():
+            self.register_buffer(name, torch.tensor(value, **factory))
 
-        _check_heads("SpikingSelfAttention", embed_dim, num_heads)
-        if not 0 < beta <= 1:
-            raise ValidationError(f"SpikingSelfAttention.beta: must be in (0, 1] (got "
-                                  f"{beta!r}); it is the membrane decay per step")
-        self.embed_dim, self.num_heads, self.scale = embed_dim, num_heads, float(scale)
-        self.q_proj = nn.Linear(embed_dim, embed_dim)
-        self.k_proj = nn.Linear(embed_dim, embed_dim)
-        self.v_proj = nn.Linear(embed_dim, embed_dim)
-        self.out_proj = nn.Linear(embed_dim, embed_dim)
-        grad = surrogate.fast_sigmoid(slope=slope)
-        self.q_lif, self.k_lif, self.v_lif = (
-            snntorch.Leaky(beta=beta, threshold=threshold, spike_grad=grad)
-            for _ in range(3))
-        self.attn_lif = snntorch.Leaky(beta=beta, threshold=attn_threshold, spike_grad=grad)
-
-    def _steps(self, x: torch.Tensor):
-        """Yield (x_t, q_t, k_t, v_t, s_t, y_t) for each time step of x [T, B, N, E]."""
-        if x.ndim != 4 or x.shape[-1] != self.embed_dim:
-            raise ValidationError(f"SpikingSelfAttention.forward: x must be [T, B, N, E] "
-                                  f"with E={self.embed_dim} (got shape {tuple(x.shape)})")
+    def _steps(self, x: torch.Tensor) -> list:
+        """(x_t, q_t, k_t, v_t, s_t, y_t) for each time step of x [T, B, N, E]."""
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[-1] != self.embed_dim:
+            got = f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else \
+                type(x).__name__
+            raise ValidationError(f"{_WHERE}.forward: x must be [T, B, N, E] with "
+                                  f"E={self.embed_dim} (got {got})")
+        weight = self.out_proj.weight
+        if x.dtype != weight.dtype or x.device != weight.device:
+            raise ValidationError(f"{_WHERE}.forward: x must have the layer's dtype and "
+                                  f"device ({weight.dtype}, {weight.device}) (got "
+                                  f"{x.dtype}, {x.device}); cast x or move the layer with "
+                                  f".to(...)")
+        thresholds = (self.threshold, self.threshold, self.threshold, self.attn_threshold)
         mem = [None] * 4
-        for x_t in x:
+        steps = []
+        for x_t in x.unbind(0):
             spikes = []
-            for i, (proj, lif) in enumerate(((self.q_proj, self.q_lif),
-                                             (self.k_proj, self.k_lif),
-                                             (self.v_proj, self.v_lif))):
+            for i, proj in enumerate((self.q_proj, self.k_proj, self.v_proj)):
                 cur = proj(x_t)
-                spk, mem[i] = lif(cur, torch.zeros_like(cur) if mem[i] is None else mem[i])
+                spk, mem[i] = lif_step(cur, torch.zeros_like(cur) if mem[i] is None
+                                       else mem[i], self.beta, thresholds[i], self.slope)
                 spikes.append(_split(spk, self.num_heads))
-            att = _merge(spiking_self_attention(*spikes, scale=self.scale))
-            s_t, mem[3] = self.attn_lif(att, torch.zeros_like(att) if mem[3] is None
-                                        else mem[3])
-            yield (x_t, *spikes, s_t, self.out_proj(s_t))
+            counts = spiking_self_attention(*spikes, scale=1.0)
+            att = _merge(counts) * self.scale
+            s_t, mem[3] = lif_step(att, torch.zeros_like(att) if mem[3] is None else mem[3],
+                                   self.beta, thresholds[3], self.slope)
+            steps.append((x_t, *spikes, s_t, self.out_proj(s_t)))
+        return steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run T steps on x [T, B, N, E] (spikes or currents); return y [T, B, N, E]."""
@@ -234,8 +230,9 @@ class SpikingSelfAttention(nn.Module):
         total = OpCount()
         e = self.embed_dim
         with torch.no_grad():
+            steps = self._steps(x)
             binary = bool(((x == 0) | (x == 1)).all())
-            for x_t, q, k, v, s_t, _ in self._steps(x):
+            for x_t, q, k, v, s_t, _ in steps:
                 rows = x_t.numel() // e
                 spikes = int((x_t != 0).sum()) if binary else None
                 total = total + OpCount(**{f: 3 * getattr(linear_ops(rows, e, e, spikes), f)

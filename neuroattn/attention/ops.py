@@ -15,8 +15,11 @@ not a prediction of a chip's power draw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
+
+from neuroattn.exceptions import ValidationError
 
 __all__ = ["E_MAC_PJ", "E_AC_PJ", "OpCount", "softmax_attention_ops", "linear_ops",
            "spiking_attention_ops"]
@@ -25,6 +28,14 @@ __all__ = ["E_MAC_PJ", "E_AC_PJ", "OpCount", "softmax_attention_ops", "linear_op
 E_MAC_PJ = 4.6
 #: Energy of one 32-bit float add (accumulate) at 45 nm (pJ).
 E_AC_PJ = 0.9
+
+
+def _count(value, name: str, where: str, minimum: int = 0) -> int:
+    """``value`` as an int >= minimum (numpy integers too), or ValidationError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or \
+            value < minimum:
+        raise ValidationError(f"{where}.{name}: must be an int >= {minimum} (got {value!r})")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,10 @@ class OpCount:
     macs: int = 0
     acs: int = 0
     exps: int = 0
+
+    def __post_init__(self):
+        for name in ("macs", "acs", "exps"):
+            object.__setattr__(self, name, _count(getattr(self, name), name, "OpCount"))
 
     def __add__(self, other: "OpCount") -> "OpCount":
         return OpCount(self.macs + other.macs, self.acs + other.acs, self.exps + other.exps)
@@ -84,7 +99,13 @@ def softmax_attention_ops(n: int, m: int, d: int, dv: int, batch: int = 1,
     >>> softmax_attention_ops(3, 3, 4, 4, batch=2)
     OpCount(macs=144, acs=18, exps=18)
     """
-    pairs = batch * (n * m if visible is None else visible)
+    where = "softmax_attention_ops"
+    n, m, d, dv, batch = (_count(value, name, where, 1) for name, value in
+                          (("n", n), ("m", m), ("d", d), ("dv", dv), ("batch", batch)))
+    if visible is not None and _count(visible, "visible", where) > n * m:
+        raise ValidationError(f"{where}.visible: at most n m = {n * m} pairs per problem "
+                              f"(got {visible})")
+    pairs = batch * (n * m if visible is None else int(visible))
     return OpCount(macs=pairs * (d + dv), acs=pairs, exps=pairs)
 
 
@@ -103,14 +124,20 @@ def linear_ops(rows: int, in_features: int, out_features: int,
     >>> linear_ops(3, 8, 8, input_spikes=5)
     OpCount(macs=0, acs=40, exps=0)
     """
+    where = "linear_ops"
+    rows = _count(rows, "rows", where)
+    in_features = _count(in_features, "in_features", where, 1)
+    out_features = _count(out_features, "out_features", where, 1)
     if input_spikes is None:
         return OpCount(macs=rows * in_features * out_features)
+    _count(input_spikes, "input_spikes", where)
     return OpCount(acs=int(input_spikes) * out_features)
 
 
 def _nnz_rows(x) -> np.ndarray:
-    x = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-    return (x != 0).sum(axis=-1)
+    if hasattr(x, "detach"):  # torch (any dtype, bfloat16 too): count before leaving it
+        return x.detach().ne(0).sum(dim=-1).cpu().numpy()
+    return (np.asarray(x) != 0).sum(axis=-1)
 
 
 def spiking_attention_ops(q, k, v) -> OpCount:
@@ -126,6 +153,14 @@ def spiking_attention_ops(q, k, v) -> OpCount:
     >>> spiking_attention_ops(q, k, v)      # 2*2 + 1*1 + (1 + 2) * 3
     OpCount(macs=0, acs=14, exps=0)
     """
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if np.ndim(x) < 2:
+            raise ValidationError(f"spiking_attention_ops.{name}: must be a [..., tokens, "
+                                  f"features] array of spikes (got shape {np.shape(x)})")
+    if np.shape(k)[-2] != np.shape(v)[-2] or np.shape(q)[-1] != np.shape(k)[-1]:
+        raise ValidationError(f"spiking_attention_ops: k and v need one token count and q "
+                              f"and k one width (got q {np.shape(q)}, k {np.shape(k)}, v "
+                              f"{np.shape(v)})")
     nk, nv, nq = _nnz_rows(k), _nnz_rows(v), _nnz_rows(q)
     nk, nv = np.broadcast_arrays(nk, nv)
     dv = np.shape(v)[-1]

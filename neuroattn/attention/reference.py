@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.attention._validate import AttentionCall, check_attention
+from neuroattn.attention._validate import AttentionCall, check_attention, to_numpy
+from neuroattn.exceptions import ValidationError
 
 __all__ = ["reference_attention", "visible_keys"]
 
@@ -43,6 +44,19 @@ def visible_keys(n: int, m: int, causal: bool = False, window: int | None = None
            [0, 1, 1, 1],
            [0, 0, 1, 1]])
     """
+    from neuroattn.attention._validate import check_global_tokens, check_window
+
+    where = "visible_keys"
+    for name, value in (("n", n), ("m", m)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                or value < 1:
+            raise ValidationError(f"{where}.{name}: must be an int >= 1 (got {value!r})")
+    if not isinstance(causal, (bool, np.bool_)):
+        raise ValidationError(f"{where}.causal: must be True or False (got {causal!r})")
+    window = check_window(window, where)
+    if global_tokens is not None and not (hasattr(global_tokens, "__len__")
+                                          and len(global_tokens) == 0):
+        global_tokens = check_global_tokens(global_tokens, window, max(n, m), where)
     i = np.arange(n)[:, None]
     j = np.arange(m)[None, :]
     allowed = np.ones((n, m), dtype=bool)
@@ -65,6 +79,8 @@ def _materialised(call: AttentionCall, dtype) -> tuple:
         allowed = visible_keys(call.n, call.m, call.causal, call.window, call.global_tokens)
     if call.mask is not None:
         allowed = call.mask if allowed is None else (allowed & call.mask)
+    if call.bias is not None:
+        logits = logits + np.asarray(call.bias, dtype=dtype)
     if allowed is not None:
         logits = np.where(allowed, logits, -np.inf)
     top = np.max(logits, axis=-1, keepdims=True)
@@ -76,14 +92,15 @@ def _materialised(call: AttentionCall, dtype) -> tuple:
 
 
 def reference_attention(q, k, v, mask=None, causal=False, scale=None, temperature=1.0,
-                        window=None, global_tokens=None, *, dtype=np.float64,
+                        window=None, global_tokens=None, *, attn_mask=None, dtype=np.float64,
                         return_weights=False):
     """Softmax attention, materialised: the specification every backend must meet.
 
     Parameters
     ----------
-    q, k, v, mask, causal, scale, temperature, window, global_tokens
-        As in :func:`neuroattn.attention.scaled_dot_product_attention`.
+    q, k, v, mask, causal, scale, temperature, window, global_tokens, attn_mask
+        As in :func:`neuroattn.attention.scaled_dot_product_attention` (``attn_mask``
+        torch's: boolean True = take part, or float added to the scaled logits).
     dtype : numpy float dtype
         Precision of the computation (default float64; float32 gives the low-precision
         reference of the tests' error rule).
@@ -98,7 +115,8 @@ def reference_attention(q, k, v, mask=None, causal=False, scale=None, temperatur
 
     Notes
     -----
-    ``weights = softmax(scale / temperature * q k^T + log(allowed))`` row by row, with
+    ``weights = softmax(scale / temperature * q k^T + bias + log(allowed))`` row by row
+    (``bias`` a float attn_mask, else 0), with
     ``scale = 1/sqrt(D)`` by default and the row maximum subtracted before ``exp``.
 
     Examples
@@ -109,10 +127,15 @@ def reference_attention(q, k, v, mask=None, causal=False, scale=None, temperatur
            [3., 4.]])
     """
     if not isinstance(q, np.ndarray):
-        q, k, v = (x.detach().cpu().numpy() for x in (q, k, v))
-        if mask is not None and not isinstance(mask, np.ndarray):
-            mask = mask.detach().cpu().numpy()
+        q, k, v, mask, attn_mask = (to_numpy(x) for x in (q, k, v, mask, attn_mask))
     call = check_attention(q, k, v, mask, causal, scale, temperature, window, global_tokens,
-                           where="reference_attention")
-    out, weights = _materialised(call, np.dtype(dtype).type)
+                           attn_mask=attn_mask, where="reference_attention")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or not np.issubdtype(dtype, np.floating):
+        raise ValidationError(f"reference_attention.dtype: must be a numpy floating dtype, "
+                              f"e.g. np.float64 (got {dtype!r})")
+    out, weights = _materialised(call, dtype.type)
     return (out, weights) if return_weights else out

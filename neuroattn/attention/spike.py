@@ -76,6 +76,10 @@ def pack_spikes(x: np.ndarray) -> np.ndarray:
     array([13], dtype=uint64)
     """
     x = np.asarray(x)
+    if x.ndim < 1 or not (x.dtype == np.bool_ or np.issubdtype(x.dtype, np.number)):
+        raise ValidationError(f"pack_spikes.x: must be a numeric or boolean array of at "
+                              f"least 1 dimension [..., D] (got dtype {x.dtype}, shape "
+                              f"{x.shape})")
     packed = np.packbits(x if x.dtype == np.bool_ else x != 0, axis=-1, bitorder="little")
     pad = (-packed.shape[-1]) % 8
     if pad:
@@ -89,6 +93,13 @@ def popcount_scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
 
     Materialises ``[..., N, M]`` (int64); for tests and small inputs.
     """
+    from neuroattn.attention._validate import check_attention
+
+    where = "popcount_scores"
+    q, k = np.asarray(q), np.asarray(k)
+    check_attention(q, k, k, where=where, require_float=False)
+    for name, x in (("q", q), ("k", k)):
+        check_binary(x, name, where)
     batch = np.broadcast_shapes(np.shape(q)[:-2], np.shape(k)[:-2])
     qp = pack_spikes(np.broadcast_to(q, batch + np.shape(q)[-2:]))
     kp = pack_spikes(np.broadcast_to(k, batch + np.shape(k)[-2:]))
@@ -560,7 +571,9 @@ def spiking_self_attention(q, k, v, scale=None, key_mask=None):
     numpy.ndarray or torch.Tensor, shape [..., N, Dv]
         ``scale`` times integer counts. numpy input: float32 from the bit-packed kernel.
         torch input: float matmuls of q's dtype when gradients are required (surrogate
-        training), else the bit-packed kernel's result as a tensor on q's device.
+        training) or while ``torch.compile``/``torch.export`` traces (the binary check
+        is then skipped: it reads values), else the bit-packed kernel's result as a
+        tensor of q's dtype on q's device.
 
     Raises
     ------
@@ -583,12 +596,14 @@ def spiking_self_attention(q, k, v, scale=None, key_mask=None):
     array([[1., 0., 1.],
            [2., 0., 3.]], dtype=float32)
     """
-    from neuroattn.attention._validate import check_attention
+    from neuroattn.attention._validate import check_attention, to_numpy, tracing
 
     where = "spiking_self_attention"
     call = check_attention(q, k, v, scale=scale, where=where, require_float=False)
+    traced = call.kind == "torch" and tracing()
     for name, x in (("q", q), ("k", k), ("v", v)):
-        check_binary(x, name, where)
+        if not traced:  # a value check: data-dependent, skipped while tracing
+            check_binary(x, name, where)
     if key_mask is not None:
         kkind = array_kind(key_mask, "key_mask", where)
         shape = tuple(key_mask.shape)
@@ -603,13 +618,12 @@ def spiking_self_attention(q, k, v, scale=None, key_mask=None):
     if call.kind == "numpy":
         return _numpy_linear(q, k, v, call.scale, key_mask)
     import torch
-    if torch.is_grad_enabled() and any(x.requires_grad for x in (q, k, v)):
+    if traced or (torch.is_grad_enabled() and any(x.requires_grad for x in (q, k, v))):
         dtype = q.dtype if q.dtype.is_floating_point else torch.float32
         mask = None if key_mask is None else torch.as_tensor(key_mask, device=q.device)
         return _torch_linear(q.to(dtype), k.to(dtype), v.to(dtype), call.scale, mask)
-    arrays = [x.detach().cpu().numpy() for x in (q, k, v)]
-    mask = None if key_mask is None else np.asarray(
-        key_mask.detach().cpu().numpy() if hasattr(key_mask, "detach") else key_mask)
+    arrays = [to_numpy(x) for x in (q, k, v)]
+    mask = None if key_mask is None else np.asarray(to_numpy(key_mask))
     out = _numpy_linear(*arrays, call.scale, mask)
     dtype = q.dtype if q.dtype.is_floating_point else torch.float32
     return torch.from_numpy(out).to(device=q.device, dtype=dtype)

@@ -149,7 +149,7 @@ def triton_attention(call, block_m: int = BLOCK_M, block_n: int = BLOCK_N) -> to
         mask = index = torch.zeros(1, dtype=torch.uint8, device=dev)
         strides = (0, 0, 0)
     flags = torch.zeros(max(call.n, call.m), dtype=torch.uint8)
-    flags[torch.from_numpy(call.global_tokens)] = 1
+    flags[torch.tensor(call.global_tokens, dtype=torch.int64)] = 1
     flags = flags.to(dev)
     n_mblocks = triton.cdiv(call.n, block_m)
     block_d = max(16, triton.next_power_of_2(call.d))
@@ -160,8 +160,8 @@ def triton_attention(call, block_m: int = BLOCK_M, block_n: int = BLOCK_N) -> to
         call.n, call.m, call.d, call.dv, n_mblocks, call.scale / math.log(2.0),
         -1 if call.window is None else call.window,
         HAS_MASK=call.mask is not None, CAUSAL=call.causal,
-        HAS_WINDOW=call.window is not None, HAS_GLOBAL=call.global_tokens.size > 0,
-        BAND_ONLY=call.window is not None and call.global_tokens.size == 0,
+        HAS_WINDOW=call.window is not None, HAS_GLOBAL=len(call.global_tokens) > 0,
+        BAND_ONLY=call.window is not None and not call.global_tokens,
         IEEE=q.dtype == torch.float32, BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d,
         BLOCK_DV=block_dv, num_warps=4 if max(block_d, block_dv) <= 64 else 8,
         num_stages=_NUM_STAGES)

@@ -8,22 +8,32 @@ Spiking tier: :class:`LIFCircuit` (soft WTA of noisy LIF populations) and
 through the project's Mechanism contract.
 """
 
-from neuroattn.mechanisms.biased_competition.bridge import (
-    Calibration,
-    Equivalence,
-    calibrate,
-    equivalence,
-    equivalence_from_shares,
-    input_trials,
-    mean_field,
-    run_circuit,
-    spike_shares,
-    to_softmax,
-    to_spiking,
-)
-from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
-from neuroattn.mechanisms.biased_competition.mechanism import BiasedCompetition
-from neuroattn.mechanisms.biased_competition.softmax import SoftmaxCompetition, SoftmaxParams
+import importlib
+
+# name -> submodule; imported on first use, so that importing the package (as the
+# registry does) pulls in neither torch (softmax) nor the bridge's fitting code.
+_WHERE = {
+    **dict.fromkeys(("Calibration", "Equivalence", "calibrate", "equivalence",
+                     "equivalence_from_shares", "input_trials", "mean_field", "run_circuit",
+                     "spike_shares", "to_softmax", "to_spiking"), "bridge"),
+    "EscapeCircuit": "circuits",
+    "LIFCircuit": "circuits",
+    "BiasedCompetition": "mechanism",
+    "SoftmaxCompetition": "softmax",
+    "SoftmaxParams": "params",
+}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        module = importlib.import_module(f"{__name__}.{_WHERE[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_WHERE))
+
 
 __all__ = [
     "BiasedCompetition",

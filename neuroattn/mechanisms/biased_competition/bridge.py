@@ -22,7 +22,7 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import SpikingAgent, js_divergence
 from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
-from neuroattn.mechanisms.biased_competition.softmax import SoftmaxParams
+from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 from neuroattn.model import TaskSpec, Trials
 from neuroattn.model.units import check_int
 from neuroattn.neurons import lif_rate_noisy

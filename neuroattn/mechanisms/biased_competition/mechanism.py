@@ -16,7 +16,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import Mechanism
 from neuroattn.mechanisms.biased_competition import bridge
 from neuroattn.mechanisms.biased_competition.circuits import LIFCircuit
-from neuroattn.mechanisms.biased_competition.softmax import SoftmaxCompetition, SoftmaxParams
+from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 
 __all__ = ["BiasedCompetition"]
 
@@ -109,6 +109,8 @@ class BiasedCompetition(Mechanism):
             raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
                                   f"{spec.n_items} items")
         values = spec.values if "unit" in spec.readouts else None
+        from neuroattn.mechanisms.biased_competition.softmax import SoftmaxCompetition
+
         return SoftmaxCompetition(fitted, values, attention_backend)
 
     def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,

@@ -25,93 +25,15 @@ rate (0 in fitted parameters unless set).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.units import check_int, check_positive, to_si
+from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 
 __all__ = ["SoftmaxParams", "SoftmaxCompetition"]
-
-
-@dataclass(frozen=True)
-class SoftmaxParams:
-    """Parameters of the softmax competition layer.
-
-    Parameters
-    ----------
-    k : int
-        Number of locations.
-    temperature : float
-        Softmax temperature, in units of the input ``x + b`` (> 0).
-    rate : float, hertz
-        Rate of a location holding all the weight (R).
-    null_logit : float
-        Logit of the null competitor (beta), in units of the input; ``-inf`` for none.
-    tau : float, seconds
-        Time constant of the input filter.
-    unit_gain : float, hertz
-        Readout unit rate per unit of value in the normalised readout ``sum_k values_k s_k``.
-    unit_base : float, hertz
-        Readout unit rate for a normalised readout of 0.
-    unit_inh : float
-        Readout unit rate lost per unit of total location rate (Hz/Hz; default 0).
-    unit_sharpness : float, 1/hertz
-        Inverse temperature of the readout's normalisation over location rates (>= 0;
-        0 gives every location the same share).
-
-    Examples
-    --------
-    >>> from neuroattn.mechanisms.biased_competition import SoftmaxParams
-    >>> SoftmaxParams(k=2, temperature=0.5, rate=60.0).weights([1.0, 0.0]).round(3).tolist()
-    [0.881, 0.119]
-    """
-
-    k: int
-    temperature: float
-    rate: float
-    null_logit: float = -math.inf
-    tau: float = 10e-3
-    unit_gain: float = 0.0
-    unit_base: float = 0.0
-    unit_inh: float = 0.0
-    unit_sharpness: float = 0.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "rate", to_si(self.rate, "Hz", "SoftmaxParams.rate"))
-        object.__setattr__(self, "tau", to_si(self.tau, "s", "SoftmaxParams.tau"))
-        object.__setattr__(self, "unit_base", to_si(self.unit_base, "Hz",
-                                                    "SoftmaxParams.unit_base"))
-        if not isinstance(self.null_logit, (int, float)) or math.isnan(self.null_logit) or (
-                self.null_logit == math.inf):
-            raise ValidationError(f"SoftmaxParams.null_logit: expected a finite number or -inf "
-                                  f"(got {self.null_logit!r})")
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "SoftmaxParams.k", minimum=1)
-        check_positive(float(self.temperature), "1", "SoftmaxParams.temperature")
-        check_positive(self.rate, "Hz", "SoftmaxParams.rate")
-        check_positive(self.tau, "s", "SoftmaxParams.tau")
-        check_positive(float(self.unit_sharpness), "1/Hz", "SoftmaxParams.unit_sharpness",
-                       allow_zero=True)
-
-    def weights(self, u) -> np.ndarray:
-        """Attention weights ``a`` (without the null slot) for inputs ``u`` [..., K]."""
-        u = np.asarray(u, dtype=np.float64) / self.temperature
-        null = np.full(u.shape[:-1] + (1,), self.null_logit / self.temperature)
-        z = np.concatenate([u, null], axis=-1)
-        z = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=-1, keepdims=True))[..., :-1]
-
-    def shares(self, u) -> np.ndarray:
-        """Share of each location among the K locations: ``softmax(u / T)``."""
-        a = self.weights(u)
-        return a / a.sum(axis=-1, keepdims=True)
 
 
 class SoftmaxCompetition(nn.Module):
@@ -120,15 +42,18 @@ class SoftmaxCompetition(nn.Module):
     The weights ``a`` are computed by :func:`neuroattn.attention.scaled_dot_product_attention`:
     one query (a 1) per trial and step attends over K + 1 keys, the filtered inputs
     ``v_k / T`` and the null logit ``beta / T``; the values are the one-hot location
-    codes (so the output is ``a``) and the null key carries zero value. With ``values``,
-    the readout unit is a second attention through the same function: query
+    codes (so the output is ``a``) and the null key carries zero value. Without a null
+    competitor (``null_logit = -inf``) the null key is masked out (a boolean mask read
+    from the ``has_null`` buffer, so the same graph serves both). With ``values``, the
+    readout unit is a second attention through the same function: query
     ``unit_sharpness`` over keys ``r_k`` (the location rates), values the unit's
     selectivities (see the module notes).
 
     The parameters (temperature, rate, null logit, tau, the unit's gain, base,
-    subtraction and sharpness) are
-    trainable ``nn.Parameter`` s, stored as logs where they must stay positive; they
-    follow the module's dtype (``.to(torch.float32)``, ``.double()``).
+    subtraction and sharpness) are trainable ``nn.Parameter`` s, stored as logs where
+    they must stay positive. The module computes in its own dtype (``dtype``, or
+    ``.to(torch.float32)``, ``.double()``, ``.half()``, ``.bfloat16()``): inputs are cast
+    to it and the rates come back in it.
 
     Parameters
     ----------
@@ -137,8 +62,25 @@ class SoftmaxCompetition(nn.Module):
         Selectivity of the readout unit for each location; adds the 'unit' output.
     attention_backend : str or None
         Backend of ``scaled_dot_product_attention``. None (default): the fused numba
-        kernel when no gradient is needed, torch's SDPA when one is. A named backend is
-        used as given (a gradient-free one under autograd raises BackendUnavailable).
+        kernel when no gradient is needed (it computes float16/bfloat16 in float32 and
+        rounds the result), torch's SDPA when one is, and torch while
+        ``torch.compile``/``torch.export`` traces. A named backend is used as given (a
+        gradient-free one under autograd raises BackendUnavailable).
+    dtype : torch.dtype
+        Floating dtype of the parameters and of the computation. Default float64, not
+        torch's default float32: the bridge fits these parameters to spike shares and
+        compares backends to 1e-9.
+    device : torch.device or str, optional
+        Device of the parameters.
+
+    Notes
+    -----
+    The state dict holds every parameter, the ``has_null`` flag and the ``values``, so
+    a module built with or without a null competitor (or other parameters) that loads
+    another's state dict computes exactly what the other did. ``null_logit`` stays a
+    trainable parameter without a null competitor (masked out: zero gradient), so the
+    two kinds share one set of parameters. ``torch.compile(fullgraph=True)`` and
+    ``torch.export`` trace the module (the steps of the input filter are unrolled).
 
     Examples
     --------
@@ -149,37 +91,67 @@ class SoftmaxCompetition(nn.Module):
     >>> r = m(x, torch.zeros_like(x), dt=1e-3)
     >>> round(float(r[0, -1, 0].detach()), 1)
     52.8
+    >>> m.to(torch.float32)(x, torch.zeros_like(x), dt=1e-3).dtype
+    torch.float32
     """
 
-    def __init__(self, params: SoftmaxParams, values=None, attention_backend=None):
-        super().__init__()
+    def __init__(self, params: SoftmaxParams, values=None, attention_backend=None, *,
+                 dtype=torch.float64, device=None):
+        from neuroattn.attention import BACKENDS
+
+        where = "SoftmaxCompetition"
+        if not isinstance(params, SoftmaxParams):
+            raise ValidationError(f"{where}.params: expected SoftmaxParams (got "
+                                  f"{type(params).__name__})")
         params.validate()
+        if attention_backend is not None and attention_backend != "auto" and \
+                attention_backend not in BACKENDS:
+            raise ValidationError(f"{where}.attention_backend: must be None, 'auto' or one "
+                                  f"of {list(BACKENDS)} (got {attention_backend!r})")
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValidationError(f"{where}.dtype: must be a floating-point torch.dtype "
+                                  f"(got {dtype!r})")
+        vals = None
+        if values is not None:
+            try:
+                vals = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError):
+                vals = None
+            if vals is None or vals.shape != (params.k,) or not np.all(np.isfinite(vals)):
+                got = (f"shape {vals.shape}" if vals is not None and vals.shape != (params.k,)
+                       else repr(values))
+                raise ValidationError(f"{where}.values: expected {params.k} finite values, "
+                                      f"one per location (got {got})")
+        super().__init__()
         self.k = params.k
         self.attention_backend = attention_backend
-        f64 = torch.float64
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(params.temperature), dtype=f64))
-        self.log_rate = nn.Parameter(torch.tensor(math.log(params.rate), dtype=f64))
+        factory = {"dtype": dtype, "device": device}
+
+        def parameter(value):
+            return nn.Parameter(torch.tensor(value, **factory))
+
         has_null = math.isfinite(params.null_logit)
-        self.register_buffer("has_null", torch.tensor(has_null))
-        self.null_logit = nn.Parameter(torch.tensor(params.null_logit if has_null else 0.0,
-                                                    dtype=f64), requires_grad=has_null)
-        self.log_tau = nn.Parameter(torch.tensor(math.log(params.tau), dtype=f64))
-        self.unit_gain = nn.Parameter(torch.tensor(params.unit_gain, dtype=f64))
-        self.unit_base = nn.Parameter(torch.tensor(params.unit_base, dtype=f64))
-        self.unit_inh = nn.Parameter(torch.tensor(params.unit_inh, dtype=f64))
-        self.unit_sharpness = nn.Parameter(torch.tensor(params.unit_sharpness, dtype=f64))
-        if values is not None:
-            vals = torch.as_tensor(np.asarray(values, dtype=np.float64))
-            if vals.shape != (self.k,):
-                raise ValidationError(f"SoftmaxCompetition.values: expected {self.k} values, one "
-                                      f"per location (got shape {tuple(vals.shape)})")
-            self.register_buffer("values", vals)
+        self.log_temperature = parameter(math.log(params.temperature))
+        self.log_rate = parameter(math.log(params.rate))
+        self.register_buffer("has_null", torch.tensor(has_null, device=device))
+        self.null_logit = parameter(params.null_logit if has_null else 0.0)
+        self.log_tau = parameter(math.log(params.tau))
+        self.unit_gain = parameter(params.unit_gain)
+        self.unit_base = parameter(params.unit_base)
+        self.unit_inh = parameter(params.unit_inh)
+        self.unit_sharpness = parameter(params.unit_sharpness)
+        if vals is not None:
+            self.register_buffer("values", torch.as_tensor(vals).to(**factory))
         else:
             self.values = None
 
     def _backend(self) -> str:
+        from neuroattn.attention._validate import tracing
+
         if self.attention_backend is not None:
             return self.attention_backend
+        if tracing():
+            return "auto"  # torch while tracing
         grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
         return "torch" if grad else "numba"
 
@@ -191,16 +163,22 @@ class SoftmaxCompetition(nn.Module):
         """
         from neuroattn.attention import scaled_dot_product_attention
 
+        if not isinstance(u, torch.Tensor) or u.dim() < 1 or u.shape[-1] != self.k:
+            got = (f"shape {tuple(u.shape)}" if isinstance(u, torch.Tensor)
+                   else type(u).__name__)
+            raise ValidationError(f"SoftmaxCompetition.attend.u: expected a tensor [..., "
+                                  f"{self.k}] (got {got})")
         lead = u.shape[:-1]
         keys = u.reshape(-1, self.k, 1)
-        null = bool(self.has_null)
-        if null:
-            keys = torch.cat([keys, self.null_logit.to(u.dtype).expand(keys.shape[0], 1, 1)], 1)
-        keys = keys / torch.exp(self.log_temperature).to(u.dtype)
-        m = keys.shape[1]
+        null = self.null_logit.to(u.dtype).expand(keys.shape[0], 1, 1)
+        keys = torch.cat([keys, null], 1) / torch.exp(self.log_temperature).to(u.dtype)
+        present = torch.cat([torch.ones(self.k, dtype=torch.bool, device=u.device),
+                             self.has_null.reshape(1).to(u.device)])
+        m = self.k + 1
         v = torch.eye(m, self.k, dtype=u.dtype, device=u.device).expand(keys.shape[0], m, -1)
         q = torch.ones(keys.shape[0], 1, 1, dtype=u.dtype, device=u.device)
-        out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
+        out = scaled_dot_product_attention(q, keys, v, scale=1.0, mask=present[None, None],
+                                           backend=self._backend())
         return out.reshape(*lead, -1)
 
     def weights(self, u: torch.Tensor) -> torch.Tensor:
@@ -212,14 +190,26 @@ class SoftmaxCompetition(nn.Module):
 
         The filtered input starts at the first step's input and is advanced with the
         exact exponential update for inputs held over each step of ``dt`` s; the
-        attention over locations is then computed for every step at once.
+        attention over locations is then computed for every step at once. ``x`` and
+        ``b`` are cast to the module's dtype; the rates have it.
         """
+        where = "SoftmaxCompetition.forward"
+        for name, t in (("x", x), ("b", b)):
+            if not isinstance(t, torch.Tensor) or not (t.dtype.is_floating_point or
+                                                       t.dtype == torch.bool):
+                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValidationError(f"{where}.{name}: expected a floating-point "
+                                      f"torch.Tensor (got {got})")
         if x.shape != b.shape or x.shape[-1] != self.k or x.dim() != 3:
             raise ValidationError(f"SoftmaxCompetition.forward: expected x and b of shape "
                                   f"[trials, steps, {self.k}] (got {tuple(x.shape)} and "
                                   f"{tuple(b.shape)})")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
+                or dt <= 0:
+            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
+                                  f"{dt!r}); e.g. dt=1e-3")
         dtype = self.log_rate.dtype
-        u = (x + b).to(dtype)
+        u = (x.to(dtype) + b.to(dtype))
         alpha = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
         v = u[:, 0]
         filtered = []

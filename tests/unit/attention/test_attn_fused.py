@@ -136,3 +136,31 @@ def test_result_does_not_depend_on_the_thread_count(options):
         numba.set_num_threads(before)
     for out in outs[1:]:
         np.testing.assert_array_equal(out, outs[0])
+
+
+@pytest.mark.parametrize("options", [
+    {"bias": "full"}, {"bias": "keys"}, {"bias": "full", "causal": True},
+    {"bias": "full", "window": 6, "global_tokens": [10, 140]},
+    {"bias": "keys", "scale": -0.4}, {"bias": "full", "scale": 0.0},
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_masks_are_added_to_the_logits(options, dtype):
+    """A float attn_mask (with -inf entries) across tiles, bands, global keys and any scale."""
+    rng = np.random.default_rng(12)
+    q, k, v = _qkv(rng, (2, 150, 12), 170, 5, dtype)
+    kw = dict(options)
+    shape = (2, 150, 170) if kw.pop("bias") == "full" else (2, 1, 170)
+    bias = (2 * rng.normal(size=shape)).astype(dtype)
+    bias[rng.random(shape) < 0.2] = -np.inf
+    bias[..., 0] = 0.0
+    kw["attn_mask"] = bias
+    out = scaled_dot_product_attention(q, k, v, backend="numba", **kw)
+    assert_meets_error_rule(out, q, k, v, **kw)
+
+
+def test_float_masks_on_popcount_logits():
+    rng = np.random.default_rng(13)
+    q, k, v = ((rng.random((2, 70, 40)) < 0.3).astype(np.float32) for _ in range(3))
+    bias = rng.normal(size=(70, 70)).astype(np.float32)
+    out = scaled_dot_product_attention(q, k, v, bias, backend="spike", scale=0.2)
+    assert_meets_error_rule(out, q, k, v, attn_mask=bias, scale=0.2)

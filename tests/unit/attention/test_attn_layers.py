@@ -1,10 +1,10 @@
-"""The torch layers: MultiHeadAttention vs torch's, SpikingSelfAttention trains, op counts."""
+"""The torch layers: MultiheadAttention vs torch's, SpikingSelfAttention trains, op counts."""
 
 import numpy as np
 import pytest
 import torch
 
-from neuroattn.attention import MultiHeadAttention, OpCount, SpikingSelfAttention
+from neuroattn.attention import MultiheadAttention, OpCount, SpikingSelfAttention
 from neuroattn.exceptions import ValidationError
 
 
@@ -12,31 +12,32 @@ from neuroattn.exceptions import ValidationError
 def test_multihead_attention_matches_torch(backend):
     torch.manual_seed(0)
     mha = torch.nn.MultiheadAttention(16, 4, batch_first=True)
-    layer = MultiHeadAttention.from_torch(mha, backend=backend)
+    layer = MultiheadAttention.from_torch(mha, backend=backend)
     x, mem = torch.randn(2, 7, 16), torch.randn(2, 9, 16)
-    keep = torch.ones(2, 9, dtype=torch.bool)
-    keep[1, 5:] = False
+    pad = torch.zeros(2, 9, dtype=torch.bool)
+    pad[1, 5:] = True                                   # torch's meaning: True = ignore
     with torch.no_grad():
-        want = mha(x, mem, mem, key_padding_mask=~keep, need_weights=False)[0]
-        got = layer(x, mem, key_padding_mask=keep)
+        want = mha(x, mem, mem, key_padding_mask=pad, need_weights=False)[0]
+        got, weights = layer(x, mem, mem, key_padding_mask=pad, need_weights=False)
+    assert weights is None
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_multihead_attention_causal_mask_and_gradients():
     torch.manual_seed(1)
     mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
-    layer = MultiHeadAttention.from_torch(mha, causal=True)
+    layer = MultiheadAttention.from_torch(mha)
     x = torch.randn(3, 6, 8)
     causal_block = torch.triu(torch.ones(6, 6, dtype=torch.bool), diagonal=1)
     want = mha(x, x, x, attn_mask=causal_block, need_weights=False)[0]
-    got = layer(x)
+    got = layer(x, x, x, is_causal=True, need_weights=False)[0]   # no mask needed here
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     got.pow(2).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
 
 
 def test_multihead_attention_op_count_by_hand():
-    layer = MultiHeadAttention(8, 2)
+    layer = MultiheadAttention(8, 2)
     # q, k, v, out projections: 4 * 3 rows * 8 * 8 = 768 MACs; attention: 2 heads *
     # 3 * 3 pairs * (4 + 4) = 144 MACs, 18 row-sum adds, 18 exponentials.
     ops = layer.count_ops(3)
@@ -44,12 +45,17 @@ def test_multihead_attention_op_count_by_hand():
     assert ops.energy_pj == pytest.approx(912 * 4.6 + 18 * 0.9)
     assert layer.count_ops(3, 5, batch=2) == OpCount(macs=2 * (16 * 64 + 2 * 15 * 8),
                                                      acs=60, exps=60)
+    # kdim 6, vdim 4: k and v projections cost 5 * 6 * 8 and 5 * 4 * 8; one bias key
+    # and one zero key make 7 keys per query.
+    other = MultiheadAttention(8, 2, kdim=6, vdim=4, add_bias_kv=True, add_zero_attn=True)
+    assert other.count_ops(3, 5) == OpCount(macs=2 * 3 * 64 + 5 * 6 * 8 + 5 * 4 * 8
+                                            + 2 * 3 * 7 * 8, acs=42, exps=42)
 
 
 def test_bad_head_count():
-    with pytest.raises(ValidationError, match=r"MultiHeadAttention\.num_heads: must divide "
+    with pytest.raises(ValidationError, match=r"MultiheadAttention\.num_heads: must divide "
                                               r"embed_dim=10 \(got 3\)"):
-        MultiHeadAttention(10, 3)
+        MultiheadAttention(10, 3)
 
 
 def _task(seed, batch=16, steps=4, tokens=6, width=12):

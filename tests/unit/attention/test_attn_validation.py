@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from neuroattn.attention import available_backends, scaled_dot_product_attention
+from neuroattn.attention import (OpCount, available_backends, linear_ops, pack_spikes,
+                                 popcount_scores, scaled_dot_product_attention,
+                                 softmax_attention_ops, spiking_attention_ops, visible_keys)
 from neuroattn.exceptions import BackendUnavailable, ValidationError
 
 SDPA = "scaled_dot_product_attention"
@@ -115,8 +117,8 @@ def test_gradient_free_backend_refuses_tensors_that_need_grad():
     q, k, v = (torch.from_numpy(x) for x in _qkv())
     q.requires_grad_()
     with pytest.raises(BackendUnavailable, match=re.escape(
-            f"{SDPA}: backend 'numba' does not propagate gradients but q, k or v requires "
-            "grad; use backend='torch'")):
+            f"{SDPA}: backend 'numba' does not propagate gradients but q, k, v or attn_mask "
+            "requires grad; use backend='torch'")):
         scaled_dot_product_attention(q, k, v, backend="numba")
 
 
@@ -130,3 +132,103 @@ def test_triton_without_cuda_reports_why():
     with pytest.raises(BackendUnavailable, match=re.escape(
             f"{SDPA}: backend 'triton' is not available: ")):
         scaled_dot_product_attention(*(torch.from_numpy(x) for x in _qkv()), backend="triton")
+
+
+# --- torch's spelling of the options ------------------------------------------------
+
+def test_an_option_under_both_its_names():
+    q, k, v = _qkv()
+    keep = np.ones((4, 5), dtype=bool)
+    _raises(f"{SDPA}: mask and attn_mask were both given; they are two spellings of one "
+            "option", q, k, v, keep, mask=keep)
+    _raises(f"{SDPA}: causal and is_causal were both given", q, k, v, is_causal=True,
+            causal=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"attn_mask": np.ones((4, 5), np.int64)}, f"{SDPA}.attn_mask: must be boolean (True = "
+                                               "take part) or floating point (added to the "
+                                               "logits) (got dtype int64)"),
+    # torch's attn_mask only broadcasts: [B, M] is not read as a key-padding mask
+    ({"attn_mask": np.ones((2, 5), bool)}, f"{SDPA}.attn_mask: must be broadcastable to "
+                                           "[..., N, M] = (2, 4, 5) (got shape (2, 5))"),
+    ({"attn_mask": np.full((4, 5), np.nan)}, f"{SDPA}.attn_mask: contains NaN or +inf"),
+    ({"attn_mask": np.full((4, 5), np.inf)}, f"{SDPA}.attn_mask: contains NaN or +inf"),
+    ({"dropout_p": 1.5}, f"{SDPA}.dropout_p: must be in [0, 1] (got 1.5)"),
+    ({"dropout_p": "0.1"}, f"{SDPA}.dropout_p: must be a finite real number (got '0.1')"),
+    ({"is_causal": None}, f"{SDPA}.is_causal: must be True or False (got None)"),
+    ({"enable_gqa": 1}, f"{SDPA}.enable_gqa: must be True or False (got 1)"),
+])
+def test_bad_torch_options(kwargs, message):
+    _raises(message, *_qkv(), **kwargs)
+
+
+def test_float_mask_of_minus_inf_is_a_hidden_key():
+    q, k, v = _qkv()
+    bias = np.zeros((4, 5))
+    bias[:, 1] = -np.inf
+    keep = np.ones((4, 5), dtype=bool)
+    keep[:, 1] = False
+    np.testing.assert_allclose(scaled_dot_product_attention(q, k, v, bias),
+                               scaled_dot_product_attention(q, k, v, mask=keep[None]),
+                               rtol=1e-6)
+
+
+def test_grouped_heads_must_divide():
+    q = np.zeros((2, 4, 3, 2), np.float32)
+    kv = np.zeros((2, 3, 5, 2), np.float32)
+    _raises(f"{SDPA}.enable_gqa: k and v must have one head count that divides q's (got q "
+            "4, k 3, v 3 heads)", q, kv, kv, enable_gqa=True)
+    _raises(f"{SDPA}.enable_gqa: needs q, k and v of at least 3 dimensions", q[0, 0], kv[0, 0],
+            kv[0, 0], enable_gqa=True)
+
+
+def test_dropout_and_differentiable_masks_need_the_torch_backend():
+    q, k, v = (torch.from_numpy(x) for x in _qkv())
+    with pytest.raises(BackendUnavailable, match=re.escape(
+            f"{SDPA}.dropout_p: backend 'numba' has no dropout (got dropout_p=0.5); use "
+            "backend='torch'")):
+        scaled_dot_product_attention(q, k, v, dropout_p=0.5, backend="numba")
+    bias = torch.zeros(4, 5, requires_grad=True)
+    with pytest.raises(BackendUnavailable, match="does not propagate gradients but q, k, v "
+                                                 "or attn_mask requires grad"):
+        scaled_dot_product_attention(q, k, v, bias, backend="reference")
+    out = scaled_dot_product_attention(q, k, v, bias)        # auto: torch, differentiable
+    out.sum().backward()
+    assert bias.grad is not None and torch.isfinite(bias.grad).all()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: softmax_attention_ops(3, 0, 4, 4), "softmax_attention_ops.m: must be an int "
+                                                ">= 1 (got 0)"),
+    (lambda: softmax_attention_ops(3, 3, 4, 4, visible=10), "softmax_attention_ops.visible: "
+                                                            "at most n m = 9 pairs"),
+    (lambda: linear_ops(2.5, 4, 4), "linear_ops.rows: must be an int >= 0 (got 2.5)"),
+    (lambda: linear_ops(2, 4, 4, input_spikes=-1), "linear_ops.input_spikes: must be an "
+                                                   "int >= 0 (got -1)"),
+    (lambda: OpCount(macs=-1), "OpCount.macs: must be an int >= 0 (got -1)"),
+    (lambda: spiking_attention_ops(np.ones(3), np.ones((2, 3)), np.ones((2, 3))),
+     "spiking_attention_ops.q: must be a [..., tokens, features] array"),
+    (lambda: visible_keys(0, 3), "visible_keys.n: must be an int >= 1 (got 0)"),
+    (lambda: visible_keys(3, 3, window=1, global_tokens=[5]),
+     "visible_keys.global_tokens: positions must be in [0, 3) (got min 5, max 5)"),
+    (lambda: pack_spikes(np.array(["a", "b"])), "pack_spikes.x: must be a numeric or "
+                                                "boolean array"),
+    (lambda: popcount_scores(np.full((2, 3), 2), np.ones((2, 3))),
+     "popcount_scores.q: must be a binary spike tensor"),
+])
+def test_helpers_reject_bad_arguments(call, message):
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        call()
+
+
+def test_reference_and_hard_attention_options():
+    from neuroattn.attention import hard_attention, reference_attention
+
+    q, k, v = _qkv()
+    with pytest.raises(ValidationError, match=re.escape(
+            "reference_attention.dtype: must be a numpy floating dtype")):
+        reference_attention(q, k, v, dtype=np.int32)
+    with pytest.raises(ValidationError, match=re.escape(
+            "hard_attention.seed: must be an int >= 0 or a numpy.random.Generator (got -1)")):
+        hard_attention(q, k, v, seed=-1)
