@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean docs
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ demo: $(VENV)/.installed
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules neuroattn tests
 
+# The documentation site, warnings as errors, into site/ (the test extras include mkdocs).
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict
+
 bench: $(VENV)/.installed
 	$(PY) benchmarks/spiking.py
 	$(PY) benchmarks/attention.py
+	$(PY) benchmarks/startup.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info site

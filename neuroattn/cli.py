@@ -4,6 +4,8 @@
     neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR
     neuroattn compare TASK --mechanism M [--backend B --trials N --seed S --out DIR]
     neuroattn run|compare TASK --config FILE --set name=value [--set ...] [--vary name=[v1,v2,...]]
+    neuroattn sweep SPEC [--workers N | --scheduler tcp://HOST:PORT] [--trials N --seed S --set ...]
+    neuroattn experiment SPEC [same options]
     neuroattn demo
     neuroattn compile
 
@@ -18,7 +20,7 @@ import time
 
 from neuroattn.exceptions import BackendUnavailable, NeuroAttnError, ValidationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "entry"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,12 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="neuroattn", description="Biologically inspired attention: spiking "
                 "networks and their softmax counterparts on cognitive-science tasks.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="mechanisms, tasks and backends (and why one is unavailable)")
+    lst = sub.add_parser("list", help="mechanisms, tasks and backends (and why one is unavailable)")
+    lst.add_argument("--check", action="store_true", help="import each backend to check that it "
+                     "loads (slow); by default only checks that its packages are installed")
 
     def common(sp, trials_default):
         sp.add_argument("task", help=f"one of {sorted(TASKS)}")
-        sp.add_argument("--mechanism", default="biased-competition",
-                        help=f"one of {sorted(MECHANISMS)} (default biased-competition)")
+        sp.add_argument("--mechanism", default=None,
+                        help=f"one of {sorted(MECHANISMS)} (default: the --model's mechanism, "
+                        f"else biased-competition)")
+        sp.add_argument("--model", default=None, metavar="FILE",
+                        help="a model file (models/NAME.toml): the mechanism's parameters")
         sp.add_argument("--backend", default=None,
                         help=f"spiking backend, one of {sorted(BACKENDS)} (default brian2); "
                         f"with --tier softmax, the attention backend (default numba)")
@@ -71,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "Spearman's rho (e.g. --vary validity=[0.5,0.6,0.7,0.8,0.9])")
         sp.add_argument("--out", default="results", help="results directory (default results)")
         sp.add_argument("--force", action="store_true", help="rerun even if stored")
+        sp.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
         sp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     run = sub.add_parser("run", help="run a task with a mechanism at one tier")
@@ -81,12 +89,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="compare both tiers on Posner cueing and paired stimuli")
     demo.add_argument("--out", default="results", help="results directory (default results)")
     demo.add_argument("--force", action="store_true", help="rerun even if stored")
+    for command, text in (("sweep", "run a spec's grid of cells (results store, resumable) "
+                                     "and merge them"),
+                          ("experiment", "run an experiment spec and write its figure "
+                                         "(both tiers, published values marked)")):
+        sp = sub.add_parser(command, help=text)
+        sp.add_argument("spec", help="the spec file (e.g. experiments/posner-validity.toml)")
+        sp.add_argument("--workers", type=_int("--workers"), default=1,
+                        help="processes on this machine (default 1: this process)")
+        sp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="run the cells on a Dask distributed cluster instead")
+        sp.add_argument("--trials", type=_int("--trials"), default=None,
+                        help="trials per cell (default: the spec's)")
+        sp.add_argument("--seed", type=_int("--seed"), default=None,
+                        help="seed (default: the spec's)")
+        sp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        dest="sets", help="a fixed setting on top of the spec's [set]")
+        sp.add_argument("--out", default="results", help="results directory (default results)")
+        sp.add_argument("--force", action="store_true", help="rerun cells even if stored")
+        sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+        if command == "sweep":
+            sp.add_argument("--pdf", action="store_true", help="also write the figure as PDF")
     sub.add_parser("compile", help="compile the numba engine's kernel into numba's on-disk "
                    "cache, so that a new process starts simulating at once (make does this)")
     return p
 
 
-def _list() -> int:
+def _list(check: bool = False) -> int:
     from neuroattn.backends import available_backends
     from neuroattn.mechanisms import MECHANISMS
     from neuroattn.tasks import TASKS
@@ -98,7 +127,7 @@ def _list() -> int:
     for name, cls in TASKS.items():
         print(f"  {name:22s} {(sys.modules[cls.__module__].__doc__ or '').strip().splitlines()[0]}")
     print("spiking backends:")
-    for name, why in available_backends().items():
+    for name, why in available_backends(import_modules=check).items():
         print(f"  {name:22s} {'available' if why is None else 'unavailable: ' + why}")
     print("attention backends:")
     try:
@@ -106,7 +135,7 @@ def _list() -> int:
     except ImportError as exc:
         print(f"  (attention package unavailable: {exc})")
     else:
-        for name, why in attention_backends().items():
+        for name, why in attention_backends(import_modules=check).items():
             print(f"  {name:22s} {'available' if why is None else 'unavailable: ' + why}")
     return 0
 
@@ -121,12 +150,17 @@ def _configs(args, command: str) -> tuple[list, str | None, list]:
     """The resolved config(s) of a run or comparison; several with --vary."""
     from neuroattn.study.config import parse_set, read_config, resolve_config
 
+    from neuroattn.study.models import load_model
+
     base = read_config(args.config) if args.config else None
+    model = load_model(args.model) if getattr(args, "model", None) else None
+    mechanism = args.mechanism or (model.target if model is not None and
+                                   model.kind == "mechanism" else "biased-competition")
     tier = getattr(args, "tier", None)
 
     def one(extra=()):
-        return resolve_config(command, args.task, args.mechanism, base, list(args.sets)
-                              + list(extra), args.trials, args.seed, tier, args.backend)
+        return resolve_config(command, args.task, mechanism, base, list(args.sets)
+                              + list(extra), args.trials, args.seed, tier, args.backend, model)
 
     if not args.vary:
         return [one()], None, []
@@ -151,11 +185,13 @@ def _execute(args, command: str, progress: bool = True) -> int:
     fmt = format_compare if command == "compare" else format_run
     if name is None:
         runner = compare_tiers if command == "compare" else run_task
-        res = runner(configs[0], args.out, args.force, progress=progress)
+        res = runner(configs[0], args.out, args.force, progress=progress,
+                     formats=_formats(args))
         print(fmt(res.summary))
         _footer(res, t0)
         return 0
-    series = run_series(configs, name, values, command, args.out, args.force, progress)
+    series = run_series(configs, name, values, command, args.out, args.force, progress,
+                        _formats(args))
     for value, res in zip(values, series["outcomes"]):
         print(f"--- {name} = {value}\n")
         print(fmt(res.summary))
@@ -164,6 +200,10 @@ def _execute(args, command: str, progress: bool = True) -> int:
     print(f"=== {args.task}: effects against {name}\n")
     print(format_series(series))
     return 0
+
+
+def _formats(args) -> tuple:
+    return ("png", "pdf") if getattr(args, "pdf", False) else ("png",)
 
 
 def _run(args) -> int:
@@ -175,7 +215,8 @@ def _footer(res, t0) -> None:
     print(f"\nresults {where}: {res.path}  ({time.perf_counter() - t0:.1f} s)")
     figures = sorted(p.name for p in res.path.glob("*.png"))
     if figures:
-        print(f"figures: {', '.join(figures)} (and PDF)")
+        pdf = " (and PDF)" if any(res.path.glob("*.pdf")) else ""
+        print(f"figures: {', '.join(figures)}{pdf}")
 
 
 def _compare(args, progress=True) -> int:
@@ -184,7 +225,8 @@ def _compare(args, progress=True) -> int:
 
 def _demo(args) -> int:
     ns = argparse.Namespace(mechanism="biased-competition", backend=None, seed=1, out=args.out,
-                            force=args.force, config=None, sets=[], vary=None)
+                            force=args.force, config=None, sets=[], vary=None, pdf=False,
+                            model=None)
     print("neuroattn demo: biased competition as a spiking circuit (Brian2) and as a softmax "
           "layer, on two classic paradigms.\n")
     ns.task, ns.trials = "posner", 200
@@ -192,6 +234,35 @@ def _demo(args) -> int:
     print("\n" + "=" * 78 + "\n")
     ns.task, ns.trials = "pair", 100
     _compare(ns, progress=False)
+    return 0
+
+
+def _sweep(args, experiment: bool) -> int:
+    from neuroattn.study.sweep import (format_series_rows, format_sweep, read_spec,
+                                       run_experiment, run_sweep)
+
+    spec = read_spec(args.spec).with_overrides(args.trials, args.seed, args.sets)
+    t0 = time.perf_counter()
+    if experiment:
+        res = run_experiment(spec, args.out, args.workers, args.scheduler, args.force,
+                             progress=not args.no_progress)
+    else:
+        res = run_sweep(spec, args.out, args.workers, args.scheduler, args.force,
+                        progress=not args.no_progress, formats=_formats(args))
+    print(format_sweep(res))
+    if experiment:
+        rows = format_series_rows(res)
+        if rows:
+            print(f"\neffects against {spec.swept[0]} (Spearman rho):\n{rows}")
+    print(f"\nmerged results: {res.path}  ({time.perf_counter() - t0:.1f} s)")
+    figures = sorted(p.name for p in res.path.glob("*.png"))
+    if figures:
+        print(f"figures: {', '.join(figures)}")
+    if res.failed:
+        names = "; ".join(f"cell {c.index} ({c.label()})" for c, _ in res.failed)
+        print(f"neuroattn: {len(res.failed)} of {len(res.cells)} cells failed: {names}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,13 +281,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
-            return _list()
+            return _list(args.check)
         if args.command == "run":
             return _run(args)
         if args.command == "compare":
             return _compare(args, progress=not args.no_progress)
         if args.command == "compile":
             return _compile()
+        if args.command in ("sweep", "experiment"):
+            return _sweep(args, args.command == "experiment")
         return _demo(args)
     except (ValidationError, BackendUnavailable) as exc:
         print(f"neuroattn: error: {exc}", file=sys.stderr)
@@ -224,10 +297,33 @@ def main(argv=None) -> int:
     except NeuroAttnError as exc:
         print(f"neuroattn: simulation failed: {exc}", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        print(f"neuroattn: out of memory: {exc or 'an allocation failed'}; run fewer trials "
+              f"or a smaller network", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("neuroattn: interrupted; no partial results were written", file=sys.stderr)
         return 130
 
 
+def entry() -> None:
+    """The console script: ``main``, then leave without the interpreter's teardown.
+
+    Once ``main`` has returned, every result is written, renamed into place and closed;
+    what remains is Python's teardown (collecting thousands of modules, joining numba's
+    thread pool), about half a second after a numba run, a sizeable part of a short one.
+    Flush the standard streams and end the process with ``main``'s status instead.
+    """
+    import os
+
+    try:
+        code = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `neuroattn list | head`: the reader left; say nothing more
+        os._exit(1)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -8,6 +8,7 @@ and imported on first use.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from neuroattn.backends._common import RunSpec, check_run, trial_rng
 from neuroattn.exceptions import BackendUnavailable
@@ -33,21 +34,38 @@ def get_backend(name: str):
         the message lists the backends that are available.
     """
     if name not in BACKENDS:
-        avail = [k for k, v in available_backends().items() if v is None]
+        avail = [k for k, v in available_backends(False).items() if v is None]
         raise BackendUnavailable(f"backend {name!r} is unknown; expected one of "
                                  f"{sorted(BACKENDS)} (available here: {avail})")
     try:
         return importlib.import_module(BACKENDS[name])
     except ImportError as exc:
-        avail = [k for k, v in available_backends().items() if v is None]
+        avail = [k for k, v in available_backends(False).items() if v is None]
         raise BackendUnavailable(f"backend {name!r} is not available: {exc}; available here: "
                                  f"{avail}") from exc
 
 
-def available_backends() -> dict:
-    """``name -> None`` if the backend imports, else the reason (str) it does not."""
+#: name -> the packages its module needs (checked without importing them)
+REQUIRES = {"brian2": ("brian2",), "numba": ("numba",), "torch": ("torch", "snntorch")}
+
+
+def available_backends(import_modules: bool = True) -> dict:
+    """``name -> None`` if the backend can run, else the reason (str) it cannot.
+
+    Parameters
+    ----------
+    import_modules : bool
+        True (default): import each backend (seconds: brian2, torch and numba are big),
+        so a package that is installed but broken is reported. False: only check that
+        the packages each backend needs are installed, importing none of them (what
+        ``neuroattn list`` does, so that it answers at once).
+    """
     out = {}
     for name, mod in BACKENDS.items():
+        if not import_modules:
+            missing = [p for p in REQUIRES[name] if importlib.util.find_spec(p) is None]
+            out[name] = f"not installed: {', '.join(missing)}" if missing else None
+            continue
         try:
             importlib.import_module(mod)
             out[name] = None

@@ -8,7 +8,7 @@ import numpy as np
 
 from neuroattn.exceptions import SimulationError, ValidationError
 from neuroattn.model import Network, Stimulus
-from neuroattn.model.units import check_int, check_positive, to_si
+from neuroattn.model.units import check_int, check_memory, check_positive, to_si
 
 __all__ = ["RunSpec", "check_run", "trial_rng", "bin_counts", "check_finite"]
 
@@ -86,6 +86,16 @@ def check_run(network, stimulus=None, duration=None, dt=1e-4, seed=0, trials=Non
     if spb < 1 or abs(ratio - spb) > 1e-6 * ratio:
         raise ValidationError(f"Probe.bin_width: must be a whole multiple of dt={dt:g} s "
                               f"(got {bin_width:g} s)")
+    # the recording (spike counts per step and rates per bin of every rate probe, for
+    # every trial; spike probes grow with the activity and are not counted) and a few
+    # float64 state arrays per neuron and trial
+    sizes = {p.name: p.size for p in network.populations}
+    units = len(rate_probes)
+    state = sum(sizes.values()) * 8 * 8
+    need = trials * (n_steps * units * 4 + (n_steps // spb) * units * 8 + state)
+    check_memory(need, "simulate.trials", f"{trials} trials of {n_steps} steps of "
+                 f"{sum(sizes.values())} neurons", "simulate fewer trials per call, or a "
+                 "shorter duration, and concatenate the recordings")
     return RunSpec(network, stimulus, duration, dt, seed, trials, n_steps, spb, rate_probes,
                    spb * dt)
 

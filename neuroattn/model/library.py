@@ -13,6 +13,7 @@ from neuroattn.model.network import Network
 from neuroattn.model.population import Population
 from neuroattn.model.probe import Probe
 from neuroattn.model.projection import FixedProbability, Projection
+from neuroattn.exceptions import ValidationError
 from neuroattn.neurons import LIFParams
 
 __all__ = ["cuba", "CUBA_R_M"]
@@ -70,6 +71,8 @@ def cuba(n: int = 4000, seed: int = 0, *, p: float = 0.02, spikes: bool = False,
     seed = check_int(seed, "cuba.seed", minimum=0)
     p = to_si(p, "1", "cuba.p")
     check_positive(p, "1", "cuba.p", allow_zero=True)
+    if p > 1:
+        raise ValidationError(f"cuba.p: expected a connection probability in [0, 1] (got {p})")
     bin_width = to_si(bin_width, "s", "cuba.bin_width")
     n_exc = int(round(0.8 * n))
     params = LIFParams(tau_mem=20e-3, v_rest=-49e-3, v_reset=-60e-3, v_th=-50e-3, r_m=CUBA_R_M,

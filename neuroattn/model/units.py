@@ -14,7 +14,8 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["to_si", "to_si_array", "check_positive", "check_int", "check_choice"]
+__all__ = ["to_si", "to_si_array", "check_positive", "check_int", "check_choice",
+           "check_memory", "available_memory", "format_bytes"]
 
 # Exponents of (m, kg, s, A, K, mol, cd) for each unit the package uses.
 _DIMS = {
@@ -123,3 +124,56 @@ def check_choice(value: Any, where: str, choices) -> Any:
     if value not in tuple(choices):
         raise ValidationError(f"{where}: expected one of {list(choices)} (got {value!r})")
     return value
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can give a process now (Linux ``MemAvailable``), or
+    None where that is unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, where: str, what: str, advice: str) -> None:
+    """Refuse, before allocating it, a size this machine cannot hold.
+
+    Parameters
+    ----------
+    nbytes : float
+        The estimated bytes.
+    where : str
+        The parameter that sets the size (``--trials``, ``simulate.trials``).
+    what : str
+        What the bytes are, for the message (``'2000 trials of 0.6 s'``).
+    advice : str
+        What to do instead.
+
+    Raises
+    ------
+    ValidationError
+        If ``nbytes`` exceeds the memory available now (or 1 PiB where that is unknown).
+    """
+    limit = available_memory()
+    limit = 2.0 ** 50 if limit is None else limit
+    if nbytes > limit:
+        raise ValidationError(f"{where}: {what} need about {format_bytes(nbytes)} of memory; "
+                              f"{format_bytes(limit)} are available; {advice}")

@@ -179,10 +179,11 @@ def _apply(config: dict, flat_name: str, value, origin: str) -> None:
 def resolve_config(command: str, task_name: str, mechanism_name: str = "biased-competition",
                    base: dict | None = None, sets=(), trials: int | None = None,
                    seed: int | None = None, tier: str | None = None,
-                   backend: str | None = None) -> dict:
+                   backend: str | None = None, model=None) -> dict:
     """The fully resolved config of a run or a comparison.
 
-    Defaults first, then ``base`` (a config file's dict), then the explicit arguments
+    Defaults first, then ``model`` (a mechanism :class:`~neuroattn.study.models.ModelFile`:
+    its parameters), then ``base`` (a config file's dict), then the explicit arguments
     (``trials``, ``seed``, ``tier``, ``backend``: None leaves them), then ``sets``
     (``'name=value'`` strings). ``backend`` is the spiking backend, or with
     ``tier='softmax'`` the attention backend. Values are checked when the task,
@@ -200,6 +201,14 @@ def resolve_config(command: str, task_name: str, mechanism_name: str = "biased-c
               **_defaults(task_name, mechanism_name)}
     if command == "run":
         config["agent"]["tier"] = "spiking"
+    if model is not None:
+        if model.kind != "mechanism" or model.target != mechanism_name:
+            what = (f"a {model.kind} model ({model.target})" if model.kind != "mechanism"
+                    else f"a model of mechanism {model.target!r}")
+            raise ValidationError(f"--model: {model.path} is {what}; the command runs "
+                                  f"mechanism {mechanism_name!r}")
+        for name, v in model.parameters.items():
+            _apply(config, f"mechanism.{name}", v, f"--model {model.path}")
     for key, value in base.items():
         if key in SECTIONS:
             if not isinstance(value, dict):

@@ -27,7 +27,7 @@ from neuroattn.study.store import is_stored, load_summary, run_path, save_run
 from neuroattn.tasks import get_task
 
 __all__ = ["RunOutcome", "Setup", "build", "run_task", "compare_tiers", "run_series",
-           "fit_softmax", "trial_agreement", "TIERS"]
+           "fit_softmax", "trial_agreement", "series_effects", "load_result", "TIERS"]
 
 TIERS = ("spiking", "softmax")
 #: seed offsets of the trials the softmax tier is calibrated on, and of the held-out
@@ -98,6 +98,18 @@ def _check_agent(agent: dict, tier: str | None) -> None:
                               f"> 0 s (got {windows!r})")
 
 
+def _check_trials_memory(task, n: int, both: bool) -> None:
+    """Refuse a run whose trials cannot be held in memory, before making them."""
+    from neuroattn.model.units import check_memory, format_bytes
+
+    one = np.asarray(task.make_trials(1, 0).stimulus).nbytes
+    # the stimulus, the engine's copy of it and the recording are each about its size;
+    # a comparison holds both tiers
+    need = n * one * 3 * (2 if both else 1)
+    check_memory(need, "--trials", f"{n} trials ({format_bytes(one)} of stimulus each)",
+                 "run fewer trials per run and pool several seeds (neuroattn sweep)")
+
+
 def build(config: dict) -> Setup:
     """Check a resolved config and make its task and mechanism (ValidationError naming what)."""
     check_int(config["trials"], "--trials", minimum=1)
@@ -106,6 +118,7 @@ def build(config: dict) -> Setup:
                               f"split the run or use several seeds")
     check_int(config["seed"], "--seed", minimum=0)
     task = _task_from(config["task"])
+    _check_trials_memory(task, config["trials"], config["command"] == "compare")
     mech = get_mechanism(config["mechanism"]["name"])
     reason = mech.supports(task.spec())
     if reason is not None:
@@ -157,8 +170,12 @@ def _figures(task, results: dict, bridge: dict | None = None) -> dict:
 
 
 def run_task(config: dict, out="results", force: bool = False,
-             progress: bool = False) -> RunOutcome:
-    """Run the config's task with its mechanism at ``config['agent']['tier']``; save it."""
+             progress: bool = False, formats=("png",)) -> RunOutcome:
+    """Run the config's task with its mechanism at ``config['agent']['tier']``; save it.
+
+    ``formats``: the figure files to write (see :func:`~neuroattn.study.store.save_run`);
+    ``()`` writes none and does not draw them (sweep cells).
+    """
     setup = build(config)
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
@@ -178,13 +195,14 @@ def run_task(config: dict, out="results", force: bool = False,
                "trials": config["trials"], "seed": config["seed"], **_tier_summary(result)}
     if tier == "softmax":
         summary["softmax_params"] = _plain(agent.fitted)
-    figures = _figures(task, {tier: result})
-    save_run(path, config, summary, result.table.assign(tier=tier), figures, config["seed"])
+    figures = _figures(task, {tier: result}) if formats else {}
+    save_run(path, config, summary, result.table.assign(tier=tier), figures, config["seed"],
+             formats)
     return RunOutcome(path, summary, False, {tier: result}, figures)
 
 
 def compare_tiers(config: dict, out="results", force: bool = False,
-                  progress: bool = False) -> RunOutcome:
+                  progress: bool = False, formats=("png",)) -> RunOutcome:
     """Run the config's task at both tiers on the same trials; report effects and the bridge.
 
     The bridge figures (:class:`~neuroattn.mechanisms.BridgeReport`): JS divergence
@@ -212,8 +230,8 @@ def compare_tiers(config: dict, out="results", force: bool = False,
                "attention_backend": a["attention_backend"], "trials": config["trials"],
                "seed": seed, "bridge": bridge,
                "tiers": {t: _tier_summary(r) for t, r in results.items()}}
-    figures = _figures(task, results, bridge)
-    save_run(path, config, summary, table, figures, seed)
+    figures = _figures(task, results, bridge) if formats else {}
+    save_run(path, config, summary, table, figures, seed, formats)
     return RunOutcome(path, summary, False, results, figures)
 
 
@@ -251,6 +269,78 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
     return BridgeReport(mech.name, a["softmax_from"], _plain(fitted), windows, js["task"][0],
                         js["random"][0], uniform, len(task_u), len(rand_u),
                         calibration=calibration, **agreement)
+
+
+def load_result(path, tier: str | None = None):
+    """The :class:`~neuroattn.tasks.base.TaskResult` of a stored run (of ``tier`` in a
+    stored comparison), rebuilt from its summary.json and trials.csv."""
+    from pathlib import Path
+
+    from neuroattn.tasks.base import Effect, TaskResult
+
+    path = Path(path)
+    summary = load_summary(path)
+    table = pd.read_csv(path / "trials.csv")
+    if "tiers" in summary:
+        if tier not in summary["tiers"]:
+            raise ValidationError(f"load_result.tier: expected one of {list(summary['tiers'])} "
+                                  f"(got {tier!r})")
+        part, table = summary["tiers"][tier], table[table["tier"] == tier]
+    else:
+        part = summary
+
+    def effect(d):
+        d = dict(d)
+        for k in ("estimate", "ci_low", "ci_high"):
+            d[k] = math.nan if d[k] is None else float(d[k])
+        d["band"] = None if d.get("band") is None else tuple(
+            math.nan if x is None else x for x in d["band"])
+        return Effect(**d)
+
+    return TaskResult(table.reset_index(drop=True), tuple(effect(e) for e in part["effects"]),
+                      pd.DataFrame(part["conditions"]))
+
+
+def series_effects(task_name: str, name: str, values: list, summaries: list) -> dict:
+    """Per tier, per effect: the estimates against the values of parameter ``name``.
+
+    ``summaries``: one run or comparison summary per value. Each row has ``values``,
+    ``estimates``, Spearman's ``rho`` against the values and ``n_finite``; where the task
+    declares a series target for ``name`` (``Task.series``), ``target`` and ``passed``.
+    """
+    from scipy.stats import spearmanr
+
+    from neuroattn.tasks.targets import target as published
+
+    targets = getattr(get_task(task_name), "series", {})
+    series: dict = {}
+    for value, s in zip(values, summaries):
+        tiers = s["tiers"] if "tiers" in s else {s["tier"]: s}
+        for tier, t in tiers.items():
+            for e in t["effects"]:
+                row = series.setdefault(tier, {}).setdefault(e["name"], {"values": [],
+                                                                         "estimates": []})
+                row["values"].append(value)
+                row["estimates"].append(e["estimate"])
+    for tier, effects in series.items():
+        for effect, row in effects.items():
+            est = np.array([np.nan if x is None else x for x in row["estimates"]], float)
+            ok = np.isfinite(est)
+            rho = math.nan
+            if ok.sum() >= 3 and np.std(est[ok]) > 0:
+                rho = float(spearmanr(np.asarray(row["values"], float)[ok], est[ok])[0])
+            row["rho"] = rho
+            row["n_finite"] = int(ok.sum())
+            key = targets.get(name, {}).get(effect)
+            if key is not None:
+                t = published(key)
+                row["target"] = t.describe()
+                # rho of n ranks takes exact fractions (0.9 = one swap in five) that
+                # float arithmetic misses by an ulp
+                tol = 1e-9
+                row["passed"] = (bool(t.band[0] - tol <= rho <= t.band[1] + tol
+                                      and ok.sum() >= 5) if np.isfinite(rho) else False)
+    return series
 
 
 def trial_agreement(a: pd.DataFrame, b: pd.DataFrame, kind: str = "choice",
@@ -304,44 +394,15 @@ def trial_agreement(a: pd.DataFrame, b: pd.DataFrame, kind: str = "choice",
 
 
 def run_series(configs: list, name: str, values: list, command: str, out="results",
-               force: bool = False, progress: bool = False) -> dict:
+               force: bool = False, progress: bool = False, formats=("png",)) -> dict:
     """Run each config (one per value of parameter ``name``); the effects per value.
 
     Returns a dict with ``outcomes`` (RunOutcome per value) and ``series``: per tier,
     per effect, the estimates per value and Spearman's rho against the values, held
     to the task's series target where it declares one (``Task.series``).
     """
-    from scipy.stats import spearmanr
-
     runner = compare_tiers if command == "compare" else run_task
-    outcomes = [runner(c, out, force, progress) for c in configs]
-    task_cls = get_task(configs[0]["task"]["name"])
-    targets = getattr(task_cls, "series", {})
-    series: dict = {}
-    for value, outcome in zip(values, outcomes):
-        s = outcome.summary
-        tiers = s["tiers"] if "tiers" in s else {s["tier"]: s}
-        for tier, t in tiers.items():
-            for e in t["effects"]:
-                row = series.setdefault(tier, {}).setdefault(e["name"], {"values": [],
-                                                                         "estimates": []})
-                row["values"].append(value)
-                row["estimates"].append(e["estimate"])
-    from neuroattn.tasks.targets import target as published
-
-    for tier, effects in series.items():
-        for effect, row in effects.items():
-            est = np.array([np.nan if x is None else x for x in row["estimates"]], float)
-            ok = np.isfinite(est)
-            rho = math.nan
-            if ok.sum() >= 3 and np.std(est[ok]) > 0:
-                rho = float(spearmanr(np.asarray(row["values"], float)[ok], est[ok])[0])
-            row["rho"] = rho
-            row["n_finite"] = int(ok.sum())
-            key = targets.get(name, {}).get(effect)
-            if key is not None:
-                t = published(key)
-                row["target"] = t.describe()
-                row["passed"] = (bool(t.band[0] <= rho <= t.band[1] and ok.sum() >= 5)
-                                 if np.isfinite(rho) else False)
+    outcomes = [runner(c, out, force, progress, formats) for c in configs]
+    series = series_effects(configs[0]["task"]["name"], name, values,
+                            [o.summary for o in outcomes])
     return {"name": name, "values": list(values), "outcomes": outcomes, "series": series}

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neuroattn.study.plots import TIER_COLORS  # noqa: E402
+import numpy as np
 
 __all__ = ["format_run", "format_compare", "format_series", "bridge_figure"]
 
@@ -159,6 +152,10 @@ def format_series(series: dict) -> str:
 
 def bridge_figure(bridge: dict):
     """JS divergence between spike shares and softmax weights against the counting window."""
+    import matplotlib.ticker
+
+    from neuroattn.study.plots import TIER_COLORS, plt
+
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     w = np.asarray(bridge["windows"]) * 1e3
     ax.loglog(w, bridge["js_task"], "o-", color=TIER_COLORS["softmax"],

@@ -1,7 +1,7 @@
 """The results store: results/<experiment>/<run-id>/, written atomically.
 
 A run directory holds trials.csv, summary.json, config.toml (fully resolved),
-environment.json (versions, seed, git commit) and figures (PNG and PDF). Everything is
+environment.json (versions, seed, git commit) and figures (PNG; PDF or SVG on request). Everything is
 written into a hidden temporary directory beside it, which is renamed into place only
 when complete, so an interrupted run leaves no half-written result. The run-id is a
 hash of the resolved config: the same config maps to the same directory, and a rerun is
@@ -26,7 +26,10 @@ import numpy as np
 from neuroattn.exceptions import ValidationError
 
 __all__ = ["config_id", "run_path", "is_stored", "save_run", "load_summary", "to_toml", "toml_value",
-           "environment", "check_writable"]
+           "environment", "check_writable", "FIGURE_FORMATS"]
+
+#: figure file formats a run can be saved in
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
 def _plain(value):
@@ -147,7 +150,7 @@ def environment(seed: int) -> dict:
 
 
 def save_run(path: Path, config: dict, summary: dict, table, figures: dict | None = None,
-             seed: int = 0) -> Path:
+             seed: int = 0, formats=("png",)) -> Path:
     """Write a complete run to ``path`` atomically; return ``path``.
 
     Parameters
@@ -161,8 +164,16 @@ def save_run(path: Path, config: dict, summary: dict, table, figures: dict | Non
     table : pandas.DataFrame
         One row per trial (trials.csv).
     figures : dict name -> matplotlib Figure
-        Saved as name.png and name.pdf.
+        Saved as name.png (and name.pdf, ...: one file per entry of ``formats``).
+    formats : sequence of str
+        Figure file formats (``"png"``, ``"pdf"``, ``"svg"``); default PNG only (a PDF
+        costs about as long again to write).
     """
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in FIGURE_FORMATS:
+            raise ValidationError(f"formats: expected a subset of {FIGURE_FORMATS} (got "
+                                  f"{fmt!r})")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
@@ -173,8 +184,10 @@ def save_run(path: Path, config: dict, summary: dict, table, figures: dict | Non
         (tmp / "config.toml").write_text(to_toml(config))
         (tmp / "environment.json").write_text(json.dumps(environment(seed), indent=2) + "\n")
         for name, fig in (figures or {}).items():
-            fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
-            fig.savefig(tmp / f"{name}.pdf", bbox_inches="tight")
+            for fmt in formats:
+                # the figures lay themselves out (tight_layout); bbox_inches="tight"
+                # would draw each one twice more
+                fig.savefig(tmp / f"{name}.{fmt}", dpi=120)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old / "run")

@@ -26,7 +26,7 @@ import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.trials import INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec, Trials
-from neuroattn.model.units import check_int
+from neuroattn.model.units import check_int, to_si
 
 __all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
            "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg"]
@@ -141,6 +141,15 @@ class Task(ABC):
     #: parameter name -> {effect name: key of neuroattn.tasks.targets.TARGETS}; the
     #: target's band applies to Spearman's rho of the effect against the parameter.
     series: ClassVar[dict] = {}
+    #: Parameters with a physical unit: name -> SI unit ('s', 'Hz', ...). A bare number
+    #: is taken in that unit; a brian2 Quantity is converted (150*ms -> 0.15), and one of
+    #: another dimension is refused naming the parameter.
+    units: ClassVar[dict] = {}
+
+    def __post_init__(self):
+        for name, unit in self.units.items():
+            object.__setattr__(self, name, to_si(getattr(self, name), unit,
+                                                 f"{type(self).__name__}.{name}"))
 
     @abstractmethod
     def spec(self) -> TaskSpec:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.units import check_int, to_si
+from neuroattn.model.units import check_int
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, task_rng)
 from neuroattn.tasks.pair import attention_bias_vector, check_stimulus, inputs_from_onset
@@ -136,9 +136,7 @@ class Gain(Task):
     agreement = "response"
     columns = (Column("unit response (Hz)", "response", ("ci_low", "ci_high")),)
 
-    def __post_init__(self):
-        for name in ("onset", "duration", "window", "dt"):
-            object.__setattr__(self, name, to_si(getattr(self, name), "s", f"Gain.{name}"))
+    units = dict.fromkeys(("onset", "duration", "window", "dt"), "s")
 
     def offsets(self) -> np.ndarray:
         """Each item's orientation minus the preferred one, in (-90, 90] deg."""

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.units import check_positive, to_si
+from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
@@ -135,9 +135,7 @@ class Pair(Task):
                fmt="{:.3f}"),
     )
 
-    def __post_init__(self):
-        for name in ("onset", "duration", "window", "dt"):
-            object.__setattr__(self, name, to_si(getattr(self, name), "s", f"Pair.{name}"))
+    units = dict.fromkeys(("onset", "duration", "window", "dt"), "s")
 
     def spec(self) -> TaskSpec:
         """Two stimuli in one receptive field; the items and the V4 'unit' read out."""

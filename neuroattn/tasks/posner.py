@@ -42,7 +42,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_choice, check_int, check_positive
@@ -167,6 +166,9 @@ class Posner(Task):
     def spec(self) -> TaskSpec:
         """K locations in space, each with evidence and a cue bias; items read out."""
         return TaskSpec("space", self.k)
+
+    units = {**dict.fromkeys(("cue_onset", "soa", "response_window", "leak", "t_nd",
+                              "t_nd_range", "rt_min", "dt"), "s"), "criterion": "Hz"}
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
@@ -464,6 +466,8 @@ def validity_series(results: dict) -> dict:
     y = table["effect"].to_numpy(dtype=float)[ok]
     rho = pval = r2 = np.nan
     if ok.sum() >= 3 and np.ptp(y) > 0:
+        from scipy.stats import spearmanr
+
         rho, pval = (float(v) for v in spearmanr(x, y))
         fit = np.polyval(np.polyfit(x, y, 1), x)
         r2 = float(1.0 - np.sum((y - fit) ** 2) / np.sum((y - y.mean()) ** 2))

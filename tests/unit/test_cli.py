@@ -65,7 +65,7 @@ def test_unknown_backend_exits_2(tmp_path, capsys):
 
 def test_run_softmax_writes_results_and_is_answered_from_the_store(tmp_path, capsys):
     argv = ["run", "posner", "--tier", "softmax", "--trials", "60", "--seed", "2",
-            "--out", str(tmp_path)]
+            "--out", str(tmp_path), "--pdf"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "valid" in out and "results written" in out

@@ -33,6 +33,9 @@ def run(spec, progress: bool = False, **options) -> Recording:
     spec : neuroattn.backends.RunSpec
     progress : bool
         Show a tqdm progress bar (the run proceeds in chunks of steps).
+
+    Other Parameters
+    ----------------
     threads : int or None, option
         Worker threads; the trials of a batch are split among them (default
         ``numba.get_num_threads()``, i.e. every core or ``NUMBA_NUM_THREADS``). A

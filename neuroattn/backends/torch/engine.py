@@ -33,6 +33,9 @@ def run(spec: RunSpec, progress: bool = False, **options) -> Recording:
         A validated request (``neuroattn.backends.check_run``).
     progress : bool
         Show a tqdm progress bar per batch.
+
+    Other Parameters
+    ----------------
     device : str, optional
         ``'cpu'`` (default) or ``'cuda'``.
     dtype : str, optional

@@ -166,6 +166,7 @@ class LIFCircuit:
     def __post_init__(self):
         for name, unit in _LIF_UNITS:
             object.__setattr__(self, name, to_si(getattr(self, name), unit, f"LIFCircuit.{name}"))
+        self.validate()
 
     def validate(self) -> None:
         """Check every attribute; raise ValidationError naming it."""
@@ -317,6 +318,7 @@ class EscapeCircuit:
                            ("tau_inh", "s"), ("bin_width", "s")):
             object.__setattr__(self, name, to_si(getattr(self, name), unit,
                                                  f"EscapeCircuit.{name}"))
+        self.validate()
 
     def validate(self) -> None:
         """Check every attribute; raise ValidationError naming it."""

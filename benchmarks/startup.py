@@ -1,0 +1,137 @@
+"""Start-up and end-to-end CLI timings, every command in a cold process.
+
+    python benchmarks/startup.py [--repeats N] [--brian2-repeats N] [--trials 256]
+
+Rows (median wall time over the repeats, each a fresh ``python`` process, as a user
+would start it):
+
+- ``neuroattn --help`` and ``neuroattn list``: they import no engine (torch, brian2,
+  numba), so they answer in well under a second.
+- start-up to the first simulated step, per spiking backend: a process that imports
+  neuroattn, builds the Posner circuit and simulates one step (numba loads its cached
+  kernel; brian2 generates and, for cython, compiles or loads its code; torch imports).
+- ``neuroattn run posner --backend numba --trials 256`` against the same command with
+  ``--backend brian2``, each into a fresh results directory (nothing answered from the
+  store), figure included. Target: numba >= 10x faster end to end.
+
+The modules each command imported are listed beside it. Timings on a shared machine
+are noisy: compare the ratio, measured in one run of this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "brian2", "numba", "scipy.stats", "matplotlib", "pandas")
+TARGET = 10.0
+
+FIRST_STEP = """
+import time, sys
+t0 = time.perf_counter()
+from neuroattn.backends import simulate
+from neuroattn.tasks import Posner
+from neuroattn.mechanisms import get_mechanism
+task = Posner()
+mech = get_mechanism("biased-competition")
+model = mech.spiking(task.spec(), **mech.resolve())
+simulate(model.network, duration=1e-4, dt=1e-4, seed=0, backend={backend!r})
+print("SECONDS", time.perf_counter() - t0)
+"""
+
+CLI = """
+import runpy, sys, json
+sys.argv = ["neuroattn"] + {argv!r}
+try:
+    runpy.run_module("neuroattn.cli", run_name="__main__")
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("MODULES=" + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _cold(code: str) -> tuple[float, str]:
+    """Wall time of a fresh ``python -c code`` and its stdout."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "MPLBACKEND": "Agg"})
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{code!r} failed:\n{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def _modules(stdout: str) -> str:
+    lines = [x for x in stdout.splitlines() if x.startswith("MODULES=")]
+    return ", ".join(json.loads(lines[-1].split("=", 1)[1])) or "-" if lines else "?"
+
+
+def _cli(argv: list, repeats: int, fresh_out: bool = False) -> tuple[float, list, str]:
+    times, mods = [], ""
+    for _ in range(repeats):
+        args = list(argv)
+        tmp = None
+        if fresh_out:
+            tmp = tempfile.mkdtemp(prefix="neuroattn-startup-")
+            args += ["--out", tmp]
+        seconds, out = _cold(CLI.format(argv=args, heavy=HEAVY))
+        times.append(seconds)
+        mods = _modules(out)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return statistics.median(times), times, mods
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=5, help="cold starts per fast command")
+    p.add_argument("--brian2-repeats", type=int, default=3,
+                   help="cold starts of the Brian2 run (each takes ~20 s)")
+    p.add_argument("--trials", type=int, default=256)
+    args = p.parse_args(argv)
+
+    # one warm-up so that numba's cache and Brian2's compiled code exist, as after
+    # `make install` and a first run
+    _cli(["run", "posner", "--backend", "numba", "--trials", "4", "--no-progress"], 1, True)
+    _cli(["run", "posner", "--backend", "brian2", "--trials", "4", "--no-progress"], 1, True)
+
+    rows = []
+    for label, argv in (("neuroattn --help", ["--help"]), ("neuroattn list", ["list"])):
+        med, times, mods = _cli(argv, args.repeats)
+        rows.append((label, med, times, mods))
+    for backend in ("numba", "torch", "brian2"):
+        times = []
+        for _ in range(args.repeats if backend != "brian2" else args.brian2_repeats):
+            seconds, _ = _cold(FIRST_STEP.format(backend=backend))
+            times.append(seconds)
+        rows.append((f"first simulated step, {backend}", statistics.median(times), times,
+                     "(import + build + one step)"))
+    run = ["run", "posner", "--trials", str(args.trials), "--no-progress"]
+    numba = _cli(run + ["--backend", "numba"], args.repeats, True)
+    brian2 = _cli(run + ["--backend", "brian2"], args.brian2_repeats, True)
+    rows.append((f"run posner --trials {args.trials} --backend numba", *numba))
+    rows.append((f"run posner --trials {args.trials} --backend brian2", *brian2))
+
+    print(f"cold-process timings (median of the repeats), python {sys.version.split()[0]}")
+    print(f"{'command':48s} {'median s':>9s}  {'all runs (s)':28s} imported")
+    for label, med, times, mods in rows:
+        runs = " ".join(f"{t:.2f}" for t in times)
+        print(f"{label:48s} {med:9.2f}  {runs:28s} {mods}")
+    ratio = brian2[0] / numba[0]
+    verdict = "PASS" if ratio >= TARGET else "MISS"
+    print(f"\nend to end, brian2 / numba: {ratio:.1f}x (target >= {TARGET:g}x) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
