@@ -49,14 +49,15 @@ print("SECONDS", time.perf_counter() - t0)
 """
 
 CLI = """
-import runpy, sys, json
-sys.argv = ["neuroattn"] + {argv!r}
+import json, os, sys
+from neuroattn.cli import main
 try:
-    runpy.run_module("neuroattn.cli", run_name="__main__")
-except SystemExit:
-    pass
-sys.stdout.flush()
+    rc = main({argv!r})
+except SystemExit as exc:
+    rc = exc.code
 print("MODULES=" + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+sys.stdout.flush()
+os._exit(rc or 0)  # as the console script (neuroattn.cli.entry) ends
 """
 
 

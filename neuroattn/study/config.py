@@ -27,7 +27,7 @@ from pathlib import Path
 import neuroattn
 from neuroattn.exceptions import ValidationError
 
-__all__ = ["AGENT_DEFAULTS", "resolve_config", "read_config", "parse_config_text",
+__all__ = ["AGENT_DEFAULTS", "resolve_config", "read_config", "read_toml", "parse_config_text",
            "parse_set", "flatten", "unflatten", "SECTIONS"]
 
 #: The agent's settings: how each tier is run.
@@ -69,15 +69,21 @@ def parse_config_text(text: str, where: str = "config") -> dict:
         raise ValidationError(f"{where}: not valid TOML ({exc})") from None
 
 
-def read_config(path) -> dict:
-    """Read a config file (as written to config.toml, or any subset of it)."""
+def read_toml(path, option: str, where: str | None = None) -> dict:
+    """Read the TOML file at ``path``; errors name ``option`` (cannot read) or ``where``
+    (default: the path; not valid TOML)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValidationError(f"--config: cannot read {str(p)!r} ({exc.strerror or exc})") \
+        raise ValidationError(f"{option}: cannot read {str(p)!r} ({exc.strerror or exc})") \
             from None
-    return parse_config_text(text, f"--config {p}")
+    return parse_config_text(text, str(p) if where is None else where)
+
+
+def read_config(path) -> dict:
+    """Read a config file (as written to config.toml, or any subset of it)."""
+    return read_toml(path, "--config", f"--config {Path(path)}")
 
 
 def flatten(table: dict, prefix: str = "") -> dict:

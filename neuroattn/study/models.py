@@ -36,7 +36,6 @@ Examples
 from __future__ import annotations
 
 import inspect
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,14 +88,10 @@ def _flat(table: dict, prefix: str = "") -> dict:
 
 def load_model(path) -> ModelFile:
     """Read and check the model file at ``path`` (ValidationError naming file and key)."""
+    from neuroattn.study.config import read_toml
+
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValidationError(f"--model: cannot read {str(p)!r} ({exc.strerror or exc})") \
-            from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{p}: not valid TOML ({exc})") from None
+    raw = read_toml(p, "--model")
     unknown = sorted(set(raw) - {"model", "parameters"})
     if unknown:
         raise ValidationError(f"{p}: unknown table(s) {unknown}; expected [model] and "

@@ -149,6 +149,16 @@ def environment(seed: int) -> dict:
             "packages": versions, "seed": seed, "git_commit": _git_commit()}
 
 
+def _release(fig) -> None:
+    """Let pyplot forget a saved figure (it keeps every figure it made until closed);
+    the Figure object itself stays usable."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and hasattr(fig, "canvas"):
+        plt.close(fig)
+
+
 def save_run(path: Path, config: dict, summary: dict, table, figures: dict | None = None,
              seed: int = 0, formats=("png",)) -> Path:
     """Write a complete run to ``path`` atomically; return ``path``.
@@ -188,6 +198,7 @@ def save_run(path: Path, config: dict, summary: dict, table, figures: dict | Non
                 # the figures lay themselves out (tight_layout); bbox_inches="tight"
                 # would draw each one twice more
                 fig.savefig(tmp / f"{name}.{fmt}", dpi=120)
+            _release(fig)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old / "run")

@@ -42,7 +42,6 @@ import json
 import math
 import os
 import time
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,16 +148,10 @@ def _table(raw: dict, name: str, path) -> dict:
 
 def read_spec(path) -> Spec:
     """Read and check an experiment/sweep spec (ValidationError naming the file and key)."""
-    from neuroattn.study.config import flatten
+    from neuroattn.study.config import flatten, read_toml
 
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValidationError(f"spec: cannot read {str(p)!r} ({exc.strerror or exc})") \
-            from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{p}: not valid TOML ({exc})") from None
+    raw = read_toml(p, "spec")
     unknown = sorted(set(raw) - {"experiment", "set", "grid", "zip"})
     if unknown:
         raise ValidationError(f"{p}: unknown table(s) {unknown}; expected [experiment], [set], "

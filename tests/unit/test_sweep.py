@@ -156,17 +156,18 @@ def test_killed_sweep_reruns_only_the_missing_cells(tmp_path):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     runs = out / "posner-biased-competition-spiking"
+
+    def finished():  # complete runs; a cell being written sits in a hidden temporary dir
+        return [p for p in runs.glob("*/summary.json") if not p.parent.name.startswith(".")] \
+            if runs.is_dir() else []
+
     deadline = time.monotonic() + 120
-    stored = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        stored = len(list(runs.glob("*/summary.json"))) if runs.is_dir() else 0
-        if stored >= 2:
-            break
+    while time.monotonic() < deadline and proc.poll() is None and len(finished()) < 2:
         time.sleep(0.05)
     assert proc.poll() is None, "the sweep finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(list(runs.glob("*/summary.json")))
+    done = len(finished())
     assert 2 <= done < 6
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
