@@ -17,8 +17,10 @@ from neuroattn.mechanisms.base import (
     register,
 )
 from neuroattn.mechanisms.biased_competition import BiasedCompetition
+from neuroattn.mechanisms.precision.mechanism import Precision
 
 register(BiasedCompetition())
+register(Precision())
 
 __all__ = ["MECHANISMS", "BridgeReport", "Mechanism", "SoftmaxAgent", "SpikingAgent",
            "SpikingModel", "cohen_kappa", "get_mechanism", "js_divergence", "register"]

@@ -86,8 +86,9 @@ class Mechanism(ABC):
                   dt: float = 1e-4, progress: bool = False, **params):
         """Softmax parameters fitted to simulations of the spiking network.
 
-        ``inputs`` [n, n_items]: the constant inputs (evidence + bias) to calibrate on;
-        default random ones over the mechanism's operating range.
+        ``inputs`` [n, 2 n_items]: the constant inputs to calibrate on, each item's
+        evidence then its bias (what :meth:`Task.bridge_inputs` gives); default random
+        ones over the mechanism's operating range.
         """
 
     @abstractmethod

@@ -14,7 +14,7 @@ import numpy as np
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_choice, check_int
 
-__all__ = ["TaskSpec", "Trials", "LAYOUTS", "INPUT_ROLES", "READOUT_ROLES"]
+__all__ = ["TaskSpec", "Trials", "LAYOUTS", "INPUT_ROLES", "READOUT_ROLES", "role_means", "drive"]
 
 #: How a task lays out its items: at locations (space), one after another (time), or as
 #: the slots of a limited-capacity store.
@@ -162,3 +162,25 @@ class Trials:
                                       f"(got {name!r})")
             return np.zeros(self.stimulus.shape[:2] + (self.spec.n_items,), np.float32)
         return self.stimulus[:, :, list(cols[name])]
+
+
+def role_means(trials: Trials, start: float = 0.0) -> np.ndarray:
+    """Per trial, the mean evidence then the mean bias from ``start`` (s) on.
+
+    Returns ``[trials, 2 n_items]``: what :meth:`Task.bridge_inputs` gives mechanisms.
+    """
+    on = int(round(start / trials.dt))
+    ev = trials.role("evidence")[:, on:].astype(np.float64).mean(axis=1)
+    bias = trials.role("bias")[:, on:].astype(np.float64).mean(axis=1)
+    return np.concatenate([ev, bias], axis=1)
+
+
+def drive(inputs, n_items: int, where: str) -> np.ndarray:
+    """``evidence + bias`` [n, n_items] from bridge inputs ``[n, 2 n_items]``; inputs
+    ``[n, n_items]`` are taken as that sum already (a mechanism that adds both)."""
+    u = np.asarray(inputs, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] not in (n_items, 2 * n_items):
+        raise ValidationError(f"{where}: expected inputs of shape [n, {2 * n_items}] (evidence "
+                              f"then bias, as Task.bridge_inputs gives) or [n, {n_items}] "
+                              f"(their sum) (got shape {u.shape})")
+    return u if u.shape[1] == n_items else u[:, :n_items] + u[:, n_items:]

@@ -245,8 +245,11 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
     n = a["random_inputs"]
     task_u = task.bridge_inputs(task.make_trials(n, seed + _HELDOUT_SEED))
     rng = np.random.default_rng([seed, 4242])
-    lo, hi = task_u.min(axis=0).min(), task_u.max(axis=0).max()
-    rand_u = rng.uniform(lo, hi, task_u.shape)
+    # random inputs over the range the task spans, role by role: each item's evidence
+    # over the evidence range, its bias over the bias range
+    k = setup.spec.n_items
+    blocks = [task_u[:, :k], task_u[:, k:]]
+    rand_u = np.concatenate([rng.uniform(b.min(), b.max(), b.shape) for b in blocks], axis=1)
     js = {}
     for name, u in (("task", task_u), ("random", rand_u)):
         shares = mech.spike_shares(setup.spec, u, windows, backend=a["backend"], seed=seed,

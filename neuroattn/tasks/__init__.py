@@ -2,12 +2,13 @@
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.tasks.base import Effect, Task, TaskResult, TaskSpec, Trials
+from neuroattn.tasks.cue_combination import CueCombination
 from neuroattn.tasks.gain import Gain
 from neuroattn.tasks.pair import Pair
 from neuroattn.tasks.posner import Posner
 
 #: task name (as the CLI spells it) -> class
-TASKS = {"posner": Posner, "pair": Pair, "gain": Gain}
+TASKS = {"posner": Posner, "pair": Pair, "gain": Gain, "cue-combination": CueCombination}
 
 
 
@@ -18,5 +19,5 @@ def get_task(name: str) -> type:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "Effect", "Gain", "Pair", "Posner", "Task", "TaskResult", "TaskSpec", "Trials",
+__all__ = ["TASKS", "CueCombination", "Effect", "Gain", "Pair", "Posner", "Task", "TaskResult", "TaskSpec", "Trials",
            "get_task"]

@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.model.trials import INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec, Trials
+from neuroattn.model.trials import (INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec, Trials, drive,
+                                    role_means)
 from neuroattn.model.units import check_int, to_si
 
 __all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
-           "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg"]
+           "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg", "role_means",
+           "drive"]
 
 @dataclass(frozen=True)
 class Effect:
@@ -184,16 +186,20 @@ class Task(ABC):
                 for f in dataclasses.fields(cls)}
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
-        """Per-trial mean of ``evidence + bias`` [trials, n_items] while the items are on.
+        """Per trial, the mean evidence and the mean bias while the items are on.
 
-        The inputs the task presents, so a bridge can be calibrated and judged on them.
+        The inputs the task presents, so a bridge can be calibrated and judged on them:
+        ``[trials, 2 n_items]``, the evidence of each item, then its bias (see
+        :func:`role_means`). Mechanisms that treat both alike add the halves; others
+        (precision weighting) read the bias as a cue to precision.
         """
-        u = trials.role("evidence").astype(np.float64) + trials.role("bias")
-        on = np.abs(trials.role("evidence")).max(axis=2) > 0
+        ev = trials.role("evidence").astype(np.float64)
+        bias = trials.role("bias").astype(np.float64)
+        on = np.abs(ev).max(axis=2) > 0
         rows = []
         for t in range(trials.n):
             sel = on[t] if on[t].any() else np.ones(on.shape[1], bool)
-            rows.append(u[t, sel].mean(axis=0))
+            rows.append(np.concatenate([ev[t, sel].mean(axis=0), bias[t, sel].mean(axis=0)]))
         return np.asarray(rows)
 
 

@@ -36,8 +36,8 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_int
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
-                                  check_trials_arg, task_rng)
-from neuroattn.tasks.pair import attention_bias_vector, check_stimulus, inputs_from_onset
+                                  check_trials_arg, role_means, task_rng)
+from neuroattn.tasks.pair import attention_bias_vector, check_stimulus
 from neuroattn.tasks.stats import N_BOOT, bootstrap_mean_ci
 from neuroattn.tasks.targets import target
 
@@ -191,8 +191,8 @@ class Gain(Task):
         return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
-        """Per trial, the mean ``evidence + bias`` [trials, K] from stimulus onset on."""
-        return inputs_from_onset(trials, self.onset)
+        """Per trial, the mean evidence and bias [trials, 2 K] from stimulus onset on."""
+        return role_means(trials, self.onset)
 
     def readout(self, recording, trials=None) -> pd.DataFrame:
         """The unit's mean rate (Hz) over the response window, per trial."""

@@ -39,7 +39,7 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
-                                  check_trials_arg, task_rng)
+                                  check_trials_arg, role_means, task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -76,13 +76,6 @@ def check_stimulus(task, where: str) -> None:
     check_positive(task.attention_bias, "1", f"{where}.attention_bias", allow_zero=True)
 
 
-def inputs_from_onset(trials: Trials, onset: float) -> np.ndarray:
-    """Per trial, the mean ``evidence + bias`` [trials, n_items] from ``onset`` (s) on."""
-    on = int(round(onset / trials.dt))
-    u = trials.role("evidence").astype(np.float64) + trials.role("bias")
-    return u[:, on:].mean(axis=1)
-
-
 def _weight(pair, pref, poor):
     return (pair - poor) / (pref - poor)
 
@@ -114,8 +107,8 @@ class Pair(Task):
     >>> trials = Pair(noise=0.0).make_trials(10, seed=1)
     >>> trials.conditions["condition"].tolist()[:5]
     ['pref', 'poor', 'pair_away', 'pair_att_pref', 'pair_att_poor']
-    >>> Pair(noise=0.0).bridge_inputs(trials)[3].tolist()   # pair, attend pref
-    [2.25, 1.75]
+    >>> Pair(noise=0.0).bridge_inputs(trials)[3].tolist()   # pair, attend pref: evidence, bias
+    [2.0, 2.0, 0.25, -0.25]
     """
 
     values: tuple = (1.0, 0.2)
@@ -177,8 +170,8 @@ class Pair(Task):
         return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
-        """Per trial, the mean ``evidence + bias`` [trials, 2] from stimulus onset on."""
-        return inputs_from_onset(trials, self.onset)
+        """Per trial, the mean evidence and bias [trials, 4] from stimulus onset on."""
+        return role_means(trials, self.onset)
 
     def readout(self, recording, trials=None) -> pd.DataFrame:
         """Unit response (Hz) and the preferred item's share of location rates, per trial."""

@@ -53,6 +53,7 @@ from neuroattn.tasks.base import (
     TaskSpec,
     Trials,
     check_trials_arg,
+    role_means,
     task_rng,
 )
 from neuroattn.tasks.decision import race_to_bound, uniform_nondecision
@@ -308,14 +309,12 @@ class Posner(Task):
         return [labels[i] for i in rng.permutation(size)]
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
-        """Per-trial mean of ``evidence + bias`` [trials, K] from target onset on.
+        """Per trial, the mean evidence and bias [trials, 2 K] from target onset on.
 
         The decision is made on this period, so the softmax tier is calibrated on the
         inputs the circuit sees while it is made (the noise averages out).
         """
-        tgt = int(round(self.target_onset / trials.dt))
-        u = trials.role("evidence")[:, tgt:].astype(np.float64) + trials.role("bias")[:, tgt:]
-        return u.mean(axis=1)
+        return role_means(trials, self.target_onset)
 
     def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
         """Choice, decision time and RT (s) of every trial from the location rates.

@@ -44,6 +44,7 @@ class Target:
 _POSNER = "Posner 1980; Posner, Snyder & Davidson 1980"
 _RCD = "Reynolds, Chelazzi & Desimone 1999"
 _MM = "McAdams & Maunsell 1999"
+_EB = "Ernst & Banks 2002"
 
 TARGETS = {
     "posner.rt_neutral": Target((0.25, 0.35), "s", None, "mean correct RT, neutral cue "
@@ -76,6 +77,10 @@ TARGETS = {
                          "unattended +10-50 % (median +26 %)", _MM),
     "gain.width_change": Target((-0.1, 0.1), "1", None, "tuning width (sigma of the fitted "
                                 "Gaussian), attended / unattended - 1, within +/-10 %", _MM),
+    "cue_combination.weight": Target(None, "1", None, "cues weighted by reliability: the "
+                                     "weight of cue 0 (combined - cue1)/(cue0 - cue1) equals "
+                                     "pi0/(pi0 + pi1) within its 95 % CI and, for unequal "
+                                     "reliabilities, differs from 0.5", _EB),
 }
 
 

@@ -27,11 +27,12 @@ def test_trials_show_one_orientation_with_centred_attention():
     u = task.bridge_inputs(trials)
     for t in range(8):
         k, att = cond.loc[t, "item"], cond.loc[t, "attended"]
-        want = np.zeros(4)
-        want[k] = 1.5
+        evidence, bias = np.zeros(4), np.zeros(4)
+        evidence[k] = 1.5
         if att:
-            want += 0.8 * (np.eye(4)[k] - 0.25)
-        np.testing.assert_allclose(u[t], want, atol=0.06)
+            bias = 0.8 * (np.eye(4)[k] - 0.25)
+        # the bridge sees each role apart: evidence then bias
+        np.testing.assert_allclose(u[t], np.concatenate([evidence, bias]), atol=0.06)
     bias = trials.role("bias")
     np.testing.assert_allclose(bias.sum(axis=2), 0.0, atol=1e-6)
     np.testing.assert_array_equal(task.make_trials(3, seed=2).stimulus, trials.stimulus[:3])

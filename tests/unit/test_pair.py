@@ -31,7 +31,7 @@ def test_trials_cycle_conditions_with_centred_attention_and_seeded_noise():
     np.testing.assert_array_equal(task.make_trials(5, seed=4).stimulus, trials.stimulus[:5])
     assert not np.array_equal(task.make_trials(5, seed=5).stimulus, trials.stimulus[:5])
     # the bridge sees the noise-averaged input while the stimuli are on
-    np.testing.assert_allclose(task.bridge_inputs(trials)[3], [2.0, 1.4], atol=0.06)
+    np.testing.assert_allclose(task.bridge_inputs(trials)[3], [1.7, 1.7, 0.3, -0.3], atol=0.06)
 
 
 def test_attention_bias_vector_sums_to_zero():

@@ -133,7 +133,7 @@ def test_stimulus_carries_the_target_and_the_cue_bias_where_the_table_says():
         np.testing.assert_allclose(ev[t, tgt:], np.broadcast_to(on, (len(ev[t]) - tgt, 2)))
     # the softmax tier is calibrated on the inputs after target onset
     u = task.bridge_inputs(trials)
-    np.testing.assert_allclose(u, ev[:, tgt].astype(float) + bias[:, tgt], rtol=1e-6)
+    np.testing.assert_allclose(u, np.concatenate([ev[:, tgt], bias[:, tgt]], axis=1), rtol=1e-6)
 
 
 def test_cue_bias_is_the_centred_log_prior_and_stays_bounded():

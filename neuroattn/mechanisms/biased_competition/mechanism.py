@@ -88,16 +88,25 @@ class BiasedCompetition(Mechanism):
         """The LIF soft winner-take-all for ``spec`` (see :class:`LIFCircuit`)."""
         return self.circuit(spec, **params).spiking_model(spec)
 
+    def _drive(self, spec, inputs, where):
+        """Biased competition adds the bias to the evidence: one drive per location."""
+        if inputs is None:
+            return None
+        from neuroattn.model.trials import drive
+
+        return drive(inputs, spec.n_items, f"{self.name}.{where}.inputs")
+
     def to_softmax(self, spec, inputs=None, **params) -> SoftmaxParams:
         """Softmax parameters from the circuit's mean field (no simulation)."""
         return bridge.to_softmax(self.circuit(spec, **params), values=spec.values,
-                                 inputs=inputs)
+                                 inputs=self._drive(spec, inputs, "to_softmax"))
 
     def calibrate(self, spec, inputs=None, backend: str = "numba", seed: int = 0,
                   dt: float = 1e-4, progress: bool = False, **params) -> SoftmaxParams:
         """Softmax parameters fitted to simulations on ``inputs`` (default: random)."""
         cal = bridge.calibrate(self.circuit(spec, **params), backend=backend, values=spec.values,
-                               seed=seed, dt=dt, progress=progress, inputs=inputs)
+                               seed=seed, dt=dt, progress=progress,
+                               inputs=self._drive(spec, inputs, "calibrate"))
         return cal.params
 
     def softmax(self, spec, fitted: SoftmaxParams, attention_backend: str = "numba"):
@@ -118,9 +127,11 @@ class BiasedCompetition(Mechanism):
         """Spike shares of the location populations for constant ``inputs``."""
         _, shares = bridge.spike_shares(self.circuit(spec, **params), windows=windows,
                                         seed=seed, dt=dt, backend=backend, progress=progress,
-                                        inputs=inputs)
+                                        inputs=self._drive(spec, inputs, "spike_shares"))
         return shares
 
     def softmax_shares(self, fitted: SoftmaxParams, inputs) -> np.ndarray:
-        """``softmax(u / T)`` over the items."""
-        return fitted.shares(inputs)
+        """``softmax(u / T)`` over the items (``u``: evidence + bias)."""
+        from neuroattn.model.trials import drive
+
+        return fitted.shares(drive(inputs, fitted.k, f"{self.name}.softmax_shares.inputs"))

@@ -1,0 +1,296 @@
+"""The spiking predictive-coding circuit with precision-weighted prediction errors.
+
+:class:`PCCircuit` describes, with ``neuroattn.model``, a two-level predictive-coding
+network of spiking populations. For each item k:
+
+* ``R{k}`` -- the representation (prediction) population, noisy LIF neurons: the
+  circuit's posterior expectation that something is at item k (the ``items`` readout).
+  Its membrane leak towards rest is the prior (level 2: "nothing there").
+* ``EP{k}`` and ``EN{k}`` -- the positive and the negative prediction-error populations
+  (level 1). A spiking neuron cannot fire at a negative rate, so the two signs of the
+  error ``x_k - mu_k`` are carried by two rectified populations: ``EP{k}`` is excited by
+  the input and inhibited by the prediction, ``EN{k}`` the other way round. Errors drive
+  the prediction up (``EP{k} -> R{k}``, excitatory) and down (``EN{k} -> R{k}``,
+  inhibitory); the prediction inhibits the positive error (``R{k} -> EP{k}``) and
+  excites the negative one (``R{k} -> EN{k}``), so a correct prediction silences both.
+* ``M{k}`` -- the precision population (neuromodulatory / pulvinar-like gain control):
+  noisy LIF neurons firing tonically, driven up or down by the top-down ``bias`` (the
+  cue). They give every error neuron of item k a background excitation. The error
+  neurons are exponential-escape neurons (intensity ``rho0 exp(v / delta_u)``), so a
+  background depolarisation ``dv`` multiplies their response by ``exp(dv / delta_u)``:
+  the precision ``pi_k`` is the gain that ``M{k}``'s background input sets inside the
+  network (Chance, Abbott & Reyes 2002: gain through background input), not a number
+  multiplied outside it. ``cue_gain`` and ``w_mod`` are chosen so that one unit of bias
+  is one nat of log precision.
+
+The bottom-up ``evidence`` x_k drives ``EP{k}`` up and ``EN{k}`` down with
+``evidence_gain`` (``delta_u / r_m``: one nat of error-unit gain per unit of input).
+
+With a ``unit`` readout (a downstream neuron with selectivity ``values[k]`` for item k)
+a second level is added: the unit ``V`` (noisy LIF) predicts, for every item, the
+feature value ``values[k]`` that the item carries, and ``UP{k}``/``UN{k}`` carry the
+positive and negative errors of that prediction (a constant drive ``+-value_gain *
+values[k]`` against ``-+V``). Their gain is item k's precision: the cue's ``M{k}`` and
+the item's own evidence (an item that is present is a reliable source; one that is
+absent carries no precision). ``V`` integrates ``sum_k (UP_k - UN_k)`` through slow
+synapses, so it settles where the precision-weighted errors cancel::
+
+    sum_k pi_k (values_k - V) = 0    =>    V = sum_k pi_k values_k / sum_k pi_k
+
+the precision-weighted average, ``softmax(log pi) . values``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
+from neuroattn.model.units import check_int, check_positive, to_si
+from neuroattn.neurons import EscapeParams, LIFParams
+
+__all__ = ["PCCircuit"]
+
+
+def _rep_default() -> LIFParams:
+    # 6 mV below threshold with 3 mV of noise: a low baseline (~3 Hz), the prior
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=3e-3, i_bias=140e-12)
+
+
+def _mod_default() -> LIFParams:
+    # tonic firing above threshold (v_inf -44 mV), near-linear f-I around it
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=2e-3, i_bias=260e-12)
+
+
+def _err_default() -> EscapeParams:
+    # Poisson (no reset) exponential-escape neurons: rate rho0 exp(v / delta_u)
+    return EscapeParams(tau_mem=5e-3, v_rest=0.0, v_reset=0.0, r_m=100e6, theta=0.0,
+                        delta_u=2e-3, rho0=4.0, t_ref=0.0, i_bias=0.0, reset=False)
+
+
+def _unit_default() -> LIFParams:
+    # 5 mV of noise: a near-linear f-I over the unit's range (20-60 Hz)
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=5e-3, i_bias=150e-12)
+
+
+_UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("cue_gain", "A"), ("w_mod", "A"), ("tau_mod", "s"),
+          ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
+          ("err_offset", "A"), ("value_gain", "A"), ("value_offset", "A"), ("w_uv", "A"),
+          ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("bin_width", "s"))
+_NEURONS = (("rep", LIFParams), ("mod", LIFParams), ("err", EscapeParams),
+            ("unit", LIFParams))
+
+
+@dataclass(frozen=True)
+class PCCircuit:
+    """Two-level predictive-coding circuit with precision set by a modulatory population.
+
+    Parameters
+    ----------
+    k : int
+        Number of items (>= 1).
+    n_rep, n_err, n_mod, n_unit : int
+        Neurons of each representation, error (each sign), precision and unit
+        population (40, 40, 40, 50).
+    rep, mod, unit : LIFParams
+        Representation, precision and unit neurons.
+    err : EscapeParams
+        Error neurons (Poisson exponential-escape neurons, ``delta_u`` 2 mV).
+    evidence_gain : float, amperes per unit of input
+        Current of the evidence onto ``EP`` (+) and ``EN`` (-), and onto ``UP``/``UN``
+        (+, the item's precision). Default 20 pA = ``delta_u / r_m``: one nat per unit.
+    cue_gain : float, amperes per unit of bias
+        Current of the cue's bias onto the precision population ``M`` (60 pA).
+    w_mod : float, amperes
+        Weight of every ``M{k}`` neuron onto every error neuron of item k.
+    tau_mod : float, seconds
+        Time constant of that background input (20 ms).
+    w_er : float, amperes
+        Weight of every error neuron onto every ``R{k}`` neuron (excitatory from EP,
+        inhibitory from EN).
+    tau_er : float, seconds
+        Time constant of the errors' drive onto the representation (60 ms: slow, so the
+        representation integrates its errors, ``d mu / dt ~ pi eps``).
+    w_re : float, amperes
+        Weight of every ``R{k}`` neuron onto every error neuron (the prediction: inhibits
+        EP, excites EN).
+    tau_re : float, seconds
+        Time constant of the prediction's synapses (5 ms).
+    err_offset : float, amperes
+        Bias current of the negative-error neurons ``EN`` (and ``UN``), so that the two
+        signs balance when the representation sits at its baseline.
+    value_gain : float, amperes per unit of value
+        Constant current ``+value_gain * values[k]`` onto ``UP{k}`` (minus onto ``UN{k}``):
+        the feature value item k carries.
+    value_offset : float, amperes
+        Bias current of ``UP``, ``UN``, so that their balance point maps values onto the
+        unit's rate range.
+    w_uv : float, amperes
+        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-).
+    tau_uv : float, seconds
+        Time constant of those synapses (80 ms: the unit integrates its errors).
+    w_vu : float, amperes
+        Weight of every unit neuron onto every ``UP`` (inhibitory) and ``UN``
+        (excitatory) neuron: the unit's prediction.
+    tau_vu : float, seconds
+        Time constant of the unit's prediction synapses (5 ms).
+    bin_width : float, seconds
+        Rate probe bin (5 ms).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.precision import PCCircuit
+    >>> [p.name for p in PCCircuit(k=1).network().populations]
+    ['M0', 'EP0', 'EN0', 'R0']
+    """
+
+    k: int = 2
+    n_rep: int = 40
+    n_err: int = 40
+    n_mod: int = 40
+    n_unit: int = 50
+    rep: LIFParams = field(default_factory=_rep_default)
+    mod: LIFParams = field(default_factory=_mod_default)
+    err: EscapeParams = field(default_factory=_err_default)
+    unit: LIFParams = field(default_factory=_unit_default)
+    evidence_gain: float = 20e-12
+    unit_evidence_gain: float = 40e-12
+    cue_gain: float = 65e-12
+    w_mod: float = 1.0e-12
+    tau_mod: float = 20e-3
+    w_er: float = 1.0e-12
+    tau_er: float = 60e-3
+    w_re: float = 2.0e-12
+    tau_re: float = 5e-3
+    err_offset: float = -10e-12
+    value_gain: float = 10e-12
+    value_offset: float = -40e-12
+    w_uv: float = 4.0e-12
+    tau_uv: float = 80e-3
+    w_vu: float = 1.0e-12
+    tau_vu: float = 5e-3
+    bin_width: float = 5e-3
+
+    def __post_init__(self):
+        for name, unit in _UNITS:
+            object.__setattr__(self, name, to_si(getattr(self, name), unit,
+                                                 f"PCCircuit.{name}"))
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "PCCircuit.k", minimum=1)
+        for name in ("n_rep", "n_err", "n_mod", "n_unit"):
+            check_int(getattr(self, name), f"PCCircuit.{name}", minimum=1)
+        for name, cls in _NEURONS:
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise ValidationError(f"PCCircuit.{name}: expected {cls.__name__} (got "
+                                      f"{type(value).__name__})")
+            value.validate(f"PCCircuit.{name}")
+        for name in ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er", "tau_re", "tau_uv",
+                     "tau_vu"):
+            check_positive(getattr(self, name), "s" if "tau" in name or "bin" in name
+                           else "A", f"PCCircuit.{name}")
+        for name in ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu"):
+            check_positive(getattr(self, name), "A", f"PCCircuit.{name}", allow_zero=True)
+        for name in ("err_offset", "value_offset"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValidationError(f"PCCircuit.{name}: expected a finite current in A "
+                                      f"(got {getattr(self, name)!r})")
+
+    # -- the network -------------------------------------------------------------------
+
+    def _err(self, extra: float) -> EscapeParams:
+        return dataclasses.replace(self.err, i_bias=self.err.i_bias + extra)
+
+    def network(self, values=None) -> Network:
+        """Build the Network; with ``values`` (K floats >= 0) add the unit level."""
+        self.validate()
+        rep0 = (self.rep.v_reset, self.rep.v_th)
+        pops, projs, probes = [], [], []
+        for i in range(self.k):
+            pops += [Population(f"M{i}", self.n_mod, self.mod,
+                                v_init=(self.mod.v_reset, self.mod.v_th)),
+                     Population(f"EP{i}", self.n_err, self._err(0.0)),
+                     Population(f"EN{i}", self.n_err, self._err(self.err_offset)),
+                     Population(f"R{i}", self.n_rep, self.rep, v_init=rep0)]
+            projs += self._gain(f"M{i}", (f"EP{i}", f"EN{i}"))
+            projs += [Projection(f"EP{i}", f"R{i}", self.w_er, AllToAll(), self.tau_er, 0.0,
+                                 "exc"),
+                      Projection(f"EN{i}", f"R{i}", self.w_er, AllToAll(), self.tau_er, 0.0,
+                                 "inh"),
+                      Projection(f"R{i}", f"EP{i}", self.w_re, AllToAll(), self.tau_re, 0.0,
+                                 "inh"),
+                      Projection(f"R{i}", f"EN{i}", self.w_re, AllToAll(), self.tau_re, 0.0,
+                                 "exc")]
+            probes += [Probe(f"R{i}", "rate", self.bin_width),
+                       Probe(f"EP{i}", "rate", self.bin_width),
+                       Probe(f"EN{i}", "rate", self.bin_width),
+                       Probe(f"M{i}", "rate", self.bin_width)]
+        if values is not None:
+            vals = _check_values(values, self.k, "PCCircuit.network.values")
+            self._unit_level(vals, pops, projs, probes)
+        return Network(pops, projs, probes, name=f"predictive_coding_k{self.k}")
+
+    def _gain(self, source: str, targets) -> list:
+        return [Projection(source, t, self.w_mod, AllToAll(), self.tau_mod, 0.0, "exc")
+                for t in targets] if self.w_mod > 0 else []
+
+    def _unit_level(self, vals, pops, projs, probes) -> None:
+        pops.append(Population("V", self.n_unit, self.unit,
+                               v_init=(self.unit.v_reset, self.unit.v_th)))
+        for i in range(self.k):
+            drive = self.value_gain * vals[i]
+            pops += [Population(f"UP{i}", self.n_err, self._err(self.value_offset + drive)),
+                     Population(f"UN{i}", self.n_err,
+                                self._err(self.value_offset + self.err_offset - drive))]
+            projs += self._gain(f"M{i}", (f"UP{i}", f"UN{i}"))
+            projs += [Projection(f"UP{i}", "V", self.w_uv, AllToAll(), self.tau_uv, 0.0, "exc"),
+                      Projection(f"UN{i}", "V", self.w_uv, AllToAll(), self.tau_uv, 0.0, "inh"),
+                      Projection("V", f"UP{i}", self.w_vu, AllToAll(), self.tau_vu, 0.0, "inh"),
+                      Projection("V", f"UN{i}", self.w_vu, AllToAll(), self.tau_vu, 0.0, "exc")]
+            probes += [Probe(f"UP{i}", "rate", self.bin_width),
+                       Probe(f"UN{i}", "rate", self.bin_width)]
+        probes.append(Probe("V", "rate", self.bin_width))
+
+    def drives(self, spec) -> tuple:
+        """The drives of a task spec's columns: evidence onto the errors, bias onto ``M``."""
+        cols = spec.channels()
+        out = []
+        unit = "unit" in spec.readouts
+        for i, col in enumerate(cols.get("evidence", ())):
+            out += [Drive(col, f"EP{i}", "current", gain=self.evidence_gain),
+                    Drive(col, f"EN{i}", "current", gain=-self.evidence_gain)]
+            if unit:
+                out += [Drive(col, f"UP{i}", "current", gain=self.unit_evidence_gain),
+                        Drive(col, f"UN{i}", "current", gain=self.unit_evidence_gain)]
+        for i, col in enumerate(cols.get("bias", ())):
+            out.append(Drive(col, f"M{i}", "current", gain=self.cue_gain))
+        return tuple(out)
+
+    def spiking_model(self, spec) -> SpikingModel:
+        """The network for a task spec; ``items`` read ``R{k}``, ``unit`` reads ``V``."""
+        if spec.n_items != self.k:
+            raise ValidationError(f"PCCircuit.k: the task has {spec.n_items} items but the "
+                                  f"circuit {self.k} (got k={self.k})")
+        values = spec.values if "unit" in spec.readouts else None
+        readout = {"items": tuple(f"R{i}" for i in range(self.k))}
+        if values is not None:
+            readout["unit"] = ("V",)
+        return SpikingModel(self.network(values), self.drives(spec), readout)
+
+
+def _check_values(values, k: int, where: str) -> np.ndarray:
+    vals = np.asarray(values, dtype=np.float64)
+    if vals.shape != (k,) or not np.all(np.isfinite(vals)) or np.any(vals < 0):
+        raise ValidationError(f"{where}: expected {k} finite values >= 0, one per item "
+                              f"(got {values!r})")
+    return vals

@@ -1,0 +1,131 @@
+"""Precision weighting through the Mechanism contract.
+
+The spiking tier is a :class:`PCCircuit` (representation, positive and negative error,
+and precision populations per item; a unit level for tasks that read a unit); the
+softmax tier a :class:`PrecisionAttention`. Parameters are the circuit's fields (``k``
+comes from the task); neuron parameters are reached with dotted names (``err.delta_u``,
+``mod.i_bias``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import Mechanism
+from neuroattn.mechanisms.precision import bridge
+from neuroattn.mechanisms.precision.circuits import PCCircuit
+from neuroattn.mechanisms.precision.params import PrecisionParams
+
+__all__ = ["Precision"]
+
+
+class Precision(Mechanism):
+    """Predictive coding with precision-weighted prediction errors, at both tiers.
+
+    The task's ``evidence`` drives the error populations; its ``bias`` (a cue, a prior,
+    an expected reliability) drives the precision populations, i.e. the errors' gain.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms import get_mechanism
+    >>> from neuroattn.model import TaskSpec
+    >>> m = get_mechanism("precision")
+    >>> m.supports(TaskSpec("space", 2)) is None
+    True
+    >>> m.spiking(TaskSpec("space", 2)).readout
+    {'items': ('R0', 'R1')}
+    """
+
+    name = "precision"
+    summary = ("Predictive coding (Feldman & Friston 2010): attention sets the precision "
+               "(gain) of prediction errors; a cue raises expected precision.")
+
+    def parameters(self) -> dict:
+        """The PCCircuit's fields (all but ``k``), neuron fields as ``rep.*``, ``err.*``, ..."""
+        out = {}
+        default = PCCircuit()
+        for f in dataclasses.fields(PCCircuit):
+            if f.name == "k":
+                continue
+            value = getattr(default, f.name)
+            if dataclasses.is_dataclass(value):
+                for g in dataclasses.fields(value):
+                    out[f"{f.name}.{g.name}"] = getattr(value, g.name)
+            else:
+                out[f.name] = value
+        return out
+
+    def circuit(self, spec, **params) -> PCCircuit:
+        """The PCCircuit for ``spec`` with ``params`` (validated)."""
+        p = self.resolve(**params)
+        default = PCCircuit()
+        kwargs = {"k": spec.n_items}
+        nested: dict = {}
+        for name, value in p.items():
+            if "." in name:
+                outer, inner = name.split(".", 1)
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                kwargs[name] = value
+        try:
+            for outer, fields in nested.items():
+                kwargs[outer] = dataclasses.replace(getattr(default, outer), **fields)
+            circuit = PCCircuit(**kwargs)
+        except TypeError as exc:
+            raise ValidationError(f"{self.name}: {exc}") from None
+        circuit.validate()
+        return circuit
+
+    def supports(self, spec) -> str | None:
+        """Items in space or slots; a 'unit' readout is supported."""
+        if spec.layout == "time":
+            return ("items presented one after another need a circuit that carries its "
+                    "predictions from one item to the next; this one predicts items present "
+                    "together")
+        return None
+
+    def spiking(self, spec, **params):
+        """The predictive-coding circuit for ``spec`` (see :class:`PCCircuit`)."""
+        return self.circuit(spec, **params).spiking_model(spec)
+
+    @staticmethod
+    def _values(spec):
+        return spec.values if "unit" in spec.readouts else None
+
+    def to_softmax(self, spec, inputs=None, **params) -> PrecisionParams:
+        """Layer parameters from the circuit's parameters (no simulation)."""
+        return bridge.to_softmax(self.circuit(spec, **params), values=self._values(spec))
+
+    def calibrate(self, spec, inputs=None, backend: str = "numba", seed: int = 0,
+                  dt: float = 1e-4, progress: bool = False, **params) -> PrecisionParams:
+        """Layer parameters fitted to simulations on ``inputs`` (default: random)."""
+        cal = bridge.calibrate(self.circuit(spec, **params), inputs=inputs, backend=backend,
+                               values=self._values(spec), seed=seed, dt=dt,
+                               progress=progress)
+        return cal.params
+
+    def softmax(self, spec, fitted: PrecisionParams, attention_backend: str = "numba"):
+        """A :class:`PrecisionAttention` with ``fitted`` parameters."""
+        if not isinstance(fitted, PrecisionParams):
+            raise ValidationError(f"{self.name}.softmax.fitted: expected PrecisionParams "
+                                  f"(got {type(fitted).__name__})")
+        if fitted.k != spec.n_items:
+            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
+                                  f"{spec.n_items} items")
+        from neuroattn.mechanisms.precision.softmax import PrecisionAttention
+
+        return PrecisionAttention(fitted, self._values(spec), attention_backend)
+
+    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+                     dt: float = 1e-4, progress: bool = False, **params) -> dict:
+        """Spike shares of the representation populations for constant ``inputs``."""
+        return bridge.spike_shares(self.circuit(spec, **params), inputs, windows=windows,
+                                   seed=seed, dt=dt, backend=backend, progress=progress)
+
+    def softmax_shares(self, fitted: PrecisionParams, inputs) -> np.ndarray:
+        """``softmax(log pi + precision_scale b + x / T)`` over the items."""
+        x, b = bridge.split_inputs(inputs, fitted.k, "softmax_shares.inputs")
+        return fitted.shares(x, b)

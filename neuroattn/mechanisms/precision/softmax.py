@@ -1,0 +1,203 @@
+"""The softmax tier of precision weighting: a differentiable torch module.
+
+Inputs are low-pass filtered as a membrane filters its input current; the item
+weights are a softmax over log precision plus evidence::
+
+    log pi_k = log_precision[k] + precision_scale * b_k
+    tau dv_k/dt = pi_k (x_k - v_k),   tau dc/dt = b - c
+    z_k = logit_weight * (log_precision[k] + precision_scale * c_k) + v_k / T
+    r_k = R exp(z_k) / (exp(beta) + sum_j exp(z_j))
+
+The cue's bias ``b`` sets the expected precision ``pi`` (``precision_scale`` nats of
+error gain per unit): it speeds the update of the cued item's estimate (predictive
+coding's ``d mu / dt = pi eps``) and raises its logit;
+``log_precision`` is a learnable prior log precision per item; ``beta`` is a null
+competitor (no input, low rates). With ``values`` the readout unit is the
+precision-weighted estimate of the items' values, exactly ``softmax(log pi) . mu``::
+
+    w_k    = softmax_k(log_precision + precision_scale * c + v / T_unit)    (= log pi_k)
+    r_unit = unit_base + unit_gain * sum_k w_k values_k
+
+Both weightings go through :func:`neuroattn.attention.scaled_dot_product_attention`:
+one query (a 1) attends over keys that are the logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.precision.params import PrecisionParams
+
+__all__ = ["PrecisionAttention"]
+
+
+class PrecisionAttention(nn.Module):
+    """Differentiable precision weighting: rates ``R * softmax(log pi + evidence)``.
+
+    Parameters
+    ----------
+    params : PrecisionParams
+    values : sequence of float, optional
+        The items' values ``mu_k`` (the readout unit's selectivities); adds the 'unit'
+        output, the precision-weighted estimate.
+    attention_backend : str or None
+        Backend of ``scaled_dot_product_attention``; None: numba without gradients,
+        torch with them (and while tracing).
+    dtype : torch.dtype
+        Floating dtype of the parameters and the computation (default float64).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neuroattn.mechanisms.precision import PrecisionParams, PrecisionAttention
+    >>> p = PrecisionParams(k=2, temperature=1.0, precision_scale=1.0, rate=80.0,
+    ...                     unit_gain=1.0, unit_temperature=1.0)
+    >>> m = PrecisionAttention(p, values=[1.0, 0.0])
+    >>> x = torch.zeros(1, 50, 2, dtype=torch.float64)
+    >>> b = torch.tensor([0.6931, -0.6931], dtype=torch.float64).expand(1, 50, 2)
+    >>> round(float(m(x, b, dt=1e-3)[0, -1, 2].detach()), 3)   # pi0/(pi0 + pi1) = 0.8
+    0.8
+    """
+
+    def __init__(self, params: PrecisionParams, values=None, attention_backend=None, *,
+                 dtype=torch.float64, device=None):
+        from neuroattn.attention import BACKENDS
+
+        where = "PrecisionAttention"
+        if not isinstance(params, PrecisionParams):
+            raise ValidationError(f"{where}.params: expected PrecisionParams (got "
+                                  f"{type(params).__name__})")
+        params.validate()
+        if attention_backend is not None and attention_backend != "auto" and \
+                attention_backend not in BACKENDS:
+            raise ValidationError(f"{where}.attention_backend: must be None, 'auto' or one "
+                                  f"of {list(BACKENDS)} (got {attention_backend!r})")
+        vals = None
+        if values is not None:
+            vals = np.asarray(values, dtype=np.float64)
+            if vals.shape != (params.k,) or not np.all(np.isfinite(vals)):
+                raise ValidationError(f"{where}.values: expected {params.k} finite values, "
+                                      f"one per item (got {values!r})")
+        super().__init__()
+        self.k = params.k
+        self.attention_backend = attention_backend
+        factory = {"dtype": dtype, "device": device}
+
+        def parameter(value):
+            return nn.Parameter(torch.tensor(value, **factory))
+
+        has_null = math.isfinite(params.null_logit)
+        self.log_temperature = parameter(math.log(params.temperature))
+        self.log_precision = parameter(list(params.log_precision))
+        self.precision_scale = parameter(float(params.precision_scale))
+        self.log_rate = parameter(math.log(params.rate))
+        self.register_buffer("has_null", torch.tensor(has_null, device=device))
+        self.null_logit = parameter(params.null_logit if has_null else 0.0)
+        self.log_tau = parameter(math.log(params.tau))
+        self.logit_weight = parameter(float(params.logit_weight))
+        self.log_unit_temperature = parameter(math.log(params.unit_temperature))
+        self.unit_gain = parameter(params.unit_gain)
+        self.unit_base = parameter(params.unit_base)
+        if vals is not None:
+            self.register_buffer("values", torch.as_tensor(vals).to(**factory))
+        else:
+            self.values = None
+
+    def _backend(self) -> str:
+        from neuroattn.attention._validate import tracing
+
+        if self.attention_backend is not None:
+            return self.attention_backend
+        if tracing():
+            return "auto"
+        grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
+        return "torch" if grad else "numba"
+
+    def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
+        """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit
+        level's ``log pi + v / T_unit``."""
+        log_pi = self.log_precision.to(v.dtype) + self.precision_scale.to(v.dtype) * c
+        if unit:
+            return log_pi + v / torch.exp(self.log_unit_temperature).to(v.dtype)
+        return self.logit_weight * log_pi + v / torch.exp(self.log_temperature).to(v.dtype)
+
+    def attend(self, z: torch.Tensor, values=None, null: bool = True) -> torch.Tensor:
+        """Softmax weights over the logits ``z`` [..., K] (plus the null key when
+        ``null``), or, with ``values`` [K], the weighted value [..., 1]."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        lead = z.shape[:-1]
+        keys = z.reshape(-1, self.k, 1)
+        n = keys.shape[0]
+        if null:
+            keys = torch.cat([keys, self.null_logit.to(z.dtype).expand(n, 1, 1)], 1)
+            present = torch.cat([torch.ones(self.k, dtype=torch.bool, device=z.device),
+                                 self.has_null.reshape(1).to(z.device)])
+            mask = present[None, None]
+        else:
+            mask = None
+        m = keys.shape[1]
+        if values is None:
+            v = torch.eye(m, self.k, dtype=z.dtype, device=z.device).expand(n, m, -1)
+        else:
+            v = values.to(z.dtype).reshape(1, self.k, 1).expand(n, -1, -1)
+        q = torch.ones(n, 1, 1, dtype=z.dtype, device=z.device)
+        out = scaled_dot_product_attention(q, keys, v, scale=1.0, mask=mask,
+                                           backend=self._backend())
+        return out.reshape(*lead, -1)
+
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K (+1 with values)] for evidence and bias [trials, steps, K]."""
+        where = "PrecisionAttention.forward"
+        for name, t in (("x", x), ("b", b)):
+            if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point:
+                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValidationError(f"{where}.{name}: expected a floating-point "
+                                      f"torch.Tensor (got {got})")
+        if x.shape != b.shape or x.dim() != 3 or x.shape[-1] != self.k:
+            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
+                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
+                or dt <= 0:
+            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
+                                  f"{dt!r}); e.g. dt=1e-3")
+        dtype = self.log_rate.dtype
+        u = torch.cat([x.to(dtype), b.to(dtype)], dim=-1)
+        # item k's estimate moves at rate pi_k / tau (its error's precision); the cue
+        # is filtered at 1 / tau
+        gain = torch.exp(self.log_precision.to(dtype) + self.precision_scale * b.to(dtype))
+        rate = torch.cat([gain, torch.ones_like(gain)], dim=-1) / torch.exp(self.log_tau)
+        alpha = 1.0 - torch.exp(-dt * rate)
+        f = u[:, 0]
+        filtered = []
+        for s in range(u.shape[1]):
+            f = f + alpha[:, s] * (u[:, s] - f)
+            filtered.append(f)
+        f = torch.stack(filtered, dim=1)
+        v, c = f[..., : self.k], f[..., self.k:]
+        rates = torch.exp(self.log_rate) * self.attend(self.logits(v, c))
+        if self.values is not None:
+            est = self.attend(self.logits(v, c, unit=True), self.values, null=False)
+            rates = torch.cat([rates, self.unit_base + self.unit_gain * est], dim=-1)
+        return rates
+
+    def params(self) -> PrecisionParams:
+        """The current parameters as a PrecisionParams."""
+        def val(t):
+            return float(t.detach().item())
+
+        return PrecisionParams(
+            k=self.k, temperature=math.exp(val(self.log_temperature)),
+            precision_scale=max(val(self.precision_scale), 0.0),
+            rate=math.exp(val(self.log_rate)),
+            null_logit=val(self.null_logit) if bool(self.has_null) else -math.inf,
+            tau=math.exp(val(self.log_tau)),
+            logit_weight=max(val(self.logit_weight), 0.0),
+            log_precision=tuple(self.log_precision.detach().tolist()),
+            unit_temperature=math.exp(val(self.log_unit_temperature)),
+            unit_gain=val(self.unit_gain), unit_base=val(self.unit_base))

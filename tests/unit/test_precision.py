@@ -1,0 +1,173 @@
+"""Precision weighting: the layer against its oracle, the circuit's gain, the bridge, tasks."""
+
+import math
+
+import numpy as np
+import pytest
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms import get_mechanism
+from neuroattn.mechanisms.precision import PCCircuit, PrecisionParams
+from neuroattn.mechanisms.precision.bridge import (calibrate, precision_slope,
+                                                   precision_trials, spike_shares, to_softmax,
+                                                   to_spiking)
+from neuroattn.mechanisms.base import js_divergence
+from neuroattn.tasks import Pair, Posner
+
+
+def test_the_layer_estimate_is_the_precision_weighted_average():
+    torch = pytest.importorskip("torch")
+    from neuroattn.mechanisms.precision import PrecisionAttention
+
+    rng = np.random.default_rng(0)
+    k = 4
+    p = PrecisionParams(k=k, temperature=1.0, precision_scale=0.8, rate=50.0,
+                        log_precision=tuple(rng.normal(0, 0.5, k)), unit_temperature=2.0,
+                        unit_gain=1.0, unit_base=0.0)
+    values = rng.uniform(0, 1, k)
+    m = PrecisionAttention(p, values=values)
+    x = torch.as_tensor(rng.uniform(0, 2, (3, 40, k)))
+    b = torch.as_tensor(np.repeat(rng.uniform(-1, 1, (3, 1, k)), 40, axis=1))
+    out = m(x, b, dt=1e-3)
+    # oracle: pi_k = exp(log pi + x / T_unit) at the filtered inputs; sum pi mu / sum pi
+    lp = np.asarray(p.log_precision) + 0.8 * b.numpy()
+    gain = np.exp(lp) / p.tau
+    xf = np.empty_like(x.numpy())
+    f = x.numpy()[:, 0]
+    for s in range(40):
+        f = f + (1 - np.exp(-1e-3 * gain[:, s])) * (x.numpy()[:, s] - f)
+        xf[:, s] = f
+    pi = np.exp(lp + xf / 2.0)
+    np.testing.assert_allclose(out[..., k].detach().numpy(), (pi * values).sum(-1) / pi.sum(-1),
+                               rtol=1e-10)
+    out[..., k].sum().backward()
+    assert m.log_precision.grad is not None and m.log_precision.grad.abs().sum() > 0
+
+
+def test_params_weights_are_softmax_of_log_precision_plus_evidence():
+    p = PrecisionParams(k=3, temperature=0.5, precision_scale=1.0, rate=10.0,
+                        log_precision=(0.1, -0.2, 0.0))
+    x, b = np.array([0.3, 0.1, 0.0]), np.array([0.5, 0.0, -0.5])
+    z = np.array([0.1, -0.2, 0.0]) + b + x / 0.5
+    np.testing.assert_allclose(p.shares(x, b), np.exp(z) / np.exp(z).sum())
+
+
+def test_analytic_bridge_and_its_inverse():
+    c = PCCircuit(k=2)
+    p = to_softmax(c)
+    assert p.temperature == pytest.approx(c.err.delta_u / (c.err.r_m * c.evidence_gain))
+    assert 0.8 < p.precision_scale < 1.3
+    target = PrecisionParams(k=2, temperature=0.5, precision_scale=0.7, rate=50.0)
+    back = to_spiking(target, c)
+    assert to_softmax(back).temperature == pytest.approx(0.5)
+    assert precision_slope(back) == pytest.approx(0.7, rel=1e-3)
+
+
+def _error_rates(circuit, bias, evidence=0.0, n=20, seed=0):
+    from neuroattn.backends import simulate
+    from neuroattn.model import Stimulus
+
+    x = np.full((n, 1), evidence)
+    trials = precision_trials(x, np.full((n, 1), bias), 0.4, 0.2, seed)
+    model = circuit.spiking_model(trials.spec)
+    rec = simulate(model.network, Stimulus(trials.stimulus.astype(np.float64), trials.dt,
+                                           model.drives), dt=1e-4, seed=seed, backend="numba")
+    return rec
+
+
+def test_the_precision_population_multiplies_the_error_gain():
+    """Gain through background input: the errors' rate ratio is exp(slope * db)."""
+    c = PCCircuit(k=1)
+    lo, hi = _error_rates(c, -0.5), _error_rates(c, 0.5)
+    units = list(lo.units)
+    sel = lo.times >= 0.05
+    ep = [r.rates[:, sel, units.index("EP0")].mean() for r in (lo, hi)]
+    en = [r.rates[:, sel, units.index("EN0")].mean() for r in (lo, hi)]
+    measured = math.log((ep[1] + en[1]) / (ep[0] + en[0]))
+    assert measured == pytest.approx(precision_slope(c), rel=0.15)
+    # the representation's baseline barely moves: the cue is a gain, not a drive
+    r = [x.rates[:, sel, units.index("R0")].mean() for x in (lo, hi)]
+    assert abs(r[1] - r[0]) < 3.0
+
+
+def test_predictions_explain_the_error_away():
+    c = PCCircuit(k=1)
+    rec = _error_rates(c, 0.0, evidence=2.5)
+    units = list(rec.units)
+    ep = rec.rates[:, :, units.index("EP0")].mean(0)
+    r = rec.rates[:, :, units.index("R0")].mean(0)
+    t = rec.times
+    onset = (t >= 0.2) & (t < 0.25)
+    late = t >= 0.32
+    assert ep[onset].max() > 2.0 * ep[late].mean()  # a transient error ...
+    assert r[late].mean() > 4 * r[t < 0.2].mean()   # ... that the prediction takes up
+
+
+def test_calibrated_layer_matches_the_spike_shares_on_posner_inputs():
+    task = Posner()
+    spec = task.spec()
+    mech = get_mechanism("precision")
+    fitted = mech.calibrate(spec, inputs=task.bridge_inputs(task.make_trials(40, 101)))
+    held = task.bridge_inputs(task.make_trials(40, 202))
+    shares = mech.spike_shares(spec, held, (0.5,), seed=3)[0.5]
+    js = js_divergence(shares, mech.softmax_shares(fitted, held)).mean()
+    uniform = js_divergence(shares, np.ones_like(shares)).mean()
+    assert js <= 0.01 and js < 0.2 * uniform
+
+
+def _posner(seed, n, **kw):
+    task = Posner(**kw)
+    trials = task.make_trials(n, seed=seed)
+    rec = get_mechanism("precision").agent("spiking", task.spec(), "numba").run(trials)
+    return task.score(trials, rec, seed=seed)
+
+
+def test_posner_valid_faster_than_neutral_faster_than_invalid():
+    res = _posner(0, 200)
+    for e in res.effects:
+        assert e.passed, e
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, n, kw", [(1, 200, {}), (2, 400, {}), (3, 200, {}),
+                                         (1, 200, {"contrast": 2.2}), (1, 200, {"soa": 0.25})])
+def test_posner_effects_hold_at_other_seeds_counts_and_settings(seed, n, kw):
+    res = _posner(seed, n, **kw)
+    assert res.effect("validity_rt").passed
+    assert res.effect("benefit_rt").estimate > 0.01 and res.effect("cost_rt").estimate > 0.01
+    assert res.effect("false_alarms").passed
+    for cond in ("valid", "neutral", "invalid"):
+        assert res.effect(f"accuracy_{cond}").passed
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_pair_is_a_precision_weighted_average(seed):
+    task = Pair()
+    trials = task.make_trials(150, seed=seed)
+    rec = get_mechanism("precision").agent("spiking", task.spec(), "numba").run(trials)
+    res = task.score(trials, rec, seed=seed)
+    for name in ("weight_away", "weight_att_pref", "weight_att_poor", "log_gain_ratio"):
+        assert res.effect(name).passed, res.effect(name)
+
+
+def test_bad_parameters_name_themselves_and_accept_quantities():
+    with pytest.raises(ValidationError, match=r"PCCircuit\.w_er: must be >= 0 A"):
+        PCCircuit(w_er=-1e-12)
+    with pytest.raises(ValidationError, match=r"PCCircuit\.k"):
+        PCCircuit(k=0)
+    with pytest.raises(ValidationError, match=r"unknown parameter\(s\) \['w_xyz'\]"):
+        get_mechanism("precision").spiking(Posner().spec(), w_xyz=1.0)
+    with pytest.raises(ValidationError, match=r"PrecisionParams\.log_precision: expected 2"):
+        PrecisionParams(k=2, temperature=1.0, precision_scale=1.0, rate=5.0,
+                        log_precision=(0.0,)).validate()
+    b2 = pytest.importorskip("brian2")
+    assert PCCircuit(tau_er=60 * b2.ms, w_er=1 * b2.pA) == PCCircuit(tau_er=0.06, w_er=1e-12)
+    with pytest.raises(ValidationError, match=r"PCCircuit\.tau_er"):
+        PCCircuit(tau_er=5 * b2.mV)
+
+
+def test_spike_shares_refuse_inputs_of_the_wrong_width():
+    with pytest.raises(ValidationError, match=r"spike_shares\.inputs: expected finite inputs "
+                       r"of shape \[n, 2\] \(evidence\) or \[n, 4\]"):
+        spike_shares(PCCircuit(k=2), np.zeros((3, 3)))
+    assert calibrate is not None
