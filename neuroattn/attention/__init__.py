@@ -10,6 +10,8 @@ softmax-free spiking attention, operation and energy counts, and the torch layer
 See docs/attention.md.
 """
 
+from neuroattn._lazy import lazy_exports
+
 __all__ = [
     "BACKENDS",
     "E_AC_PJ",
@@ -48,13 +50,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'neuroattn.attention' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

@@ -36,7 +36,7 @@ from neuroattn.attention._validate import (AttentionCall, array_kind, check_atte
 from neuroattn.exceptions import BackendUnavailable, ValidationError
 
 __all__ = ["scaled_dot_product_attention", "attention_weights", "available_backends",
-           "BACKENDS"]
+           "layer_backend", "BACKENDS"]
 
 #: Backend names, in the order ``neuroattn list`` shows them.
 BACKENDS = ("reference", "numba", "torch", "triton", "spike")
@@ -48,6 +48,26 @@ _WHERE = "scaled_dot_product_attention"
 # What the Triton kernel is built and tested for (tests/gpu): auto sends other dtypes
 # (float64) to torch.
 _TRITON_DTYPES = ("torch.float16", "torch.bfloat16", "torch.float32")
+
+
+def layer_backend(module, chosen: str | None = None) -> str:
+    """The backend a mechanism's softmax layer computes its attention with.
+
+    ``chosen`` (the layer's ``attention_backend``) when given; otherwise torch while
+    ``torch.compile``/``torch.export`` traces (``"auto"`` resolves to it), torch's SDPA
+    when a gradient is needed (grad mode on and a parameter of ``module`` requires one),
+    and the fused numba kernel when none is.
+    """
+    if chosen is not None:
+        return chosen
+    from neuroattn.attention._validate import tracing
+
+    if tracing():
+        return "auto"
+    import torch
+
+    grad = torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters())
+    return "torch" if grad else "numba"
 
 
 def available_backends(import_modules: bool = True) -> dict:

@@ -32,7 +32,8 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.model import Recording, Stimulus
 
 __all__ = ["Mechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
-           "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism"]
+           "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism",
+           "circuit_parameters", "build_circuit"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,45 @@ class Mechanism(ABC):
             raise ValidationError(f"{self.name}: unknown parameter(s) {unknown}; expected "
                                   f"names from {sorted(defaults)}")
         return {**defaults, **params}
+
+
+def circuit_parameters(cls) -> dict:
+    """A circuit dataclass's defaults as mechanism parameters: every field but ``k``,
+    the fields of nested parameter sets (neuron models) as ``outer.inner``."""
+    out = {}
+    default = cls()
+    for f in dataclasses.fields(cls):
+        if f.name == "k":
+            continue
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            for g in dataclasses.fields(value):
+                out[f"{f.name}.{g.name}"] = getattr(value, g.name)
+        else:
+            out[f.name] = value
+    return out
+
+
+def build_circuit(cls, k: int, params: dict, where: str):
+    """The circuit dataclass ``cls`` for ``k`` items with resolved ``params`` (dotted
+    names replace fields of its nested parameter sets), validated; errors name ``where``."""
+    default = cls()
+    kwargs: dict = {"k": k}
+    nested: dict = {}
+    for name, value in params.items():
+        if "." in name:
+            outer, inner = name.split(".", 1)
+            nested.setdefault(outer, {})[inner] = value
+        else:
+            kwargs[name] = value
+    try:
+        for outer, fields in nested.items():
+            kwargs[outer] = dataclasses.replace(getattr(default, outer), **fields)
+        circuit = cls(**kwargs)
+    except TypeError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+    circuit.validate()
+    return circuit
 
 
 def js_divergence(p, q) -> np.ndarray:

@@ -8,7 +8,7 @@ Spiking tier: :class:`LIFCircuit` (soft WTA of noisy LIF populations) and
 through the project's Mechanism contract.
 """
 
-import importlib
+from neuroattn._lazy import lazy_exports
 
 # name -> submodule; imported on first use, so that importing the package (as the
 # registry does) pulls in neither torch (softmax) nor the bridge's fitting code.
@@ -24,15 +24,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        module = importlib.import_module(f"{__name__}.{_WHERE[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
 
 __all__ = [

@@ -8,12 +8,11 @@ comes from the task); the neuron parameters are reached with dotted names
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism
+from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
 from neuroattn.mechanisms.biased_competition import bridge
 from neuroattn.mechanisms.biased_competition.circuits import LIFCircuit
 from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
@@ -41,39 +40,11 @@ class BiasedCompetition(Mechanism):
 
     def parameters(self) -> dict:
         """The LIFCircuit's fields (all but ``k``), neuron fields as ``exc.*``/``inh.*``."""
-        out = {}
-        default = LIFCircuit()
-        for f in dataclasses.fields(LIFCircuit):
-            if f.name == "k":
-                continue
-            value = getattr(default, f.name)
-            if dataclasses.is_dataclass(value):
-                for g in dataclasses.fields(value):
-                    out[f"{f.name}.{g.name}"] = getattr(value, g.name)
-            else:
-                out[f.name] = value
-        return out
+        return circuit_parameters(LIFCircuit)
 
     def circuit(self, spec, **params) -> LIFCircuit:
         """The LIFCircuit for ``spec`` with ``params`` (validated)."""
-        p = self.resolve(**params)
-        default = LIFCircuit()
-        kwargs = {"k": spec.n_items}
-        nested: dict = {}
-        for name, value in p.items():
-            if "." in name:
-                outer, inner = name.split(".", 1)
-                nested.setdefault(outer, {})[inner] = value
-            else:
-                kwargs[name] = value
-        for outer, fields in nested.items():
-            kwargs[outer] = dataclasses.replace(getattr(default, outer), **fields)
-        try:
-            circuit = LIFCircuit(**kwargs)
-        except TypeError as exc:
-            raise ValidationError(f"{self.name}: {exc}") from None
-        circuit.validate()
-        return circuit
+        return build_circuit(LIFCircuit, spec.n_items, self.resolve(**params), self.name)
 
     def supports(self, spec) -> str | None:
         """Items in space or slots, >= 2 of them; a 'unit' readout is supported."""

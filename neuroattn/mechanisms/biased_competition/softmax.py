@@ -146,14 +146,9 @@ class SoftmaxCompetition(nn.Module):
             self.values = None
 
     def _backend(self) -> str:
-        from neuroattn.attention._validate import tracing
+        from neuroattn.attention.dispatch import layer_backend
 
-        if self.attention_backend is not None:
-            return self.attention_backend
-        if tracing():
-            return "auto"  # torch while tracing
-        grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
-        return "torch" if grad else "numba"
+        return layer_backend(self, self.attention_backend)
 
     def attend(self, u: torch.Tensor) -> torch.Tensor:
         """Attention weights ``a_1..a_K`` [..., K] for inputs ``u`` [..., K].

@@ -8,7 +8,7 @@ neurons, precision set by a modulatory population). Softmax tier:
 :func:`calibrate`. :class:`Precision` is the mechanism through the Mechanism contract.
 """
 
-import importlib
+from neuroattn._lazy import lazy_exports
 
 # name -> submodule; imported on first use, so that importing the package (as the
 # registry does) pulls in neither torch (softmax) nor the bridge's fitting code.
@@ -22,15 +22,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        module = importlib.import_module(f"{__name__}.{_WHERE[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_WHERE))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
 
 __all__ = sorted(_WHERE)

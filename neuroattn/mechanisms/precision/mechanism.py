@@ -9,12 +9,11 @@ comes from the task); neuron parameters are reached with dotted names (``err.del
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism
+from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
 from neuroattn.mechanisms.precision import bridge
 from neuroattn.mechanisms.precision.circuits import PCCircuit
 from neuroattn.mechanisms.precision.params import PrecisionParams
@@ -45,39 +44,11 @@ class Precision(Mechanism):
 
     def parameters(self) -> dict:
         """The PCCircuit's fields (all but ``k``), neuron fields as ``rep.*``, ``err.*``, ..."""
-        out = {}
-        default = PCCircuit()
-        for f in dataclasses.fields(PCCircuit):
-            if f.name == "k":
-                continue
-            value = getattr(default, f.name)
-            if dataclasses.is_dataclass(value):
-                for g in dataclasses.fields(value):
-                    out[f"{f.name}.{g.name}"] = getattr(value, g.name)
-            else:
-                out[f.name] = value
-        return out
+        return circuit_parameters(PCCircuit)
 
     def circuit(self, spec, **params) -> PCCircuit:
         """The PCCircuit for ``spec`` with ``params`` (validated)."""
-        p = self.resolve(**params)
-        default = PCCircuit()
-        kwargs = {"k": spec.n_items}
-        nested: dict = {}
-        for name, value in p.items():
-            if "." in name:
-                outer, inner = name.split(".", 1)
-                nested.setdefault(outer, {})[inner] = value
-            else:
-                kwargs[name] = value
-        try:
-            for outer, fields in nested.items():
-                kwargs[outer] = dataclasses.replace(getattr(default, outer), **fields)
-            circuit = PCCircuit(**kwargs)
-        except TypeError as exc:
-            raise ValidationError(f"{self.name}: {exc}") from None
-        circuit.validate()
-        return circuit
+        return build_circuit(PCCircuit, spec.n_items, self.resolve(**params), self.name)
 
     def supports(self, spec) -> str | None:
         """Items in space or slots; a 'unit' readout is supported."""

@@ -109,14 +109,9 @@ class PrecisionAttention(nn.Module):
             self.values = None
 
     def _backend(self) -> str:
-        from neuroattn.attention._validate import tracing
+        from neuroattn.attention.dispatch import layer_backend
 
-        if self.attention_backend is not None:
-            return self.attention_backend
-        if tracing():
-            return "auto"
-        grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())
-        return "torch" if grad else "numba"
+        return layer_backend(self, self.attention_backend)
 
     def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
         """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit
