@@ -36,7 +36,7 @@ from neuroattn.attention._validate import (AttentionCall, array_kind, check_atte
 from neuroattn.exceptions import BackendUnavailable, ValidationError
 
 __all__ = ["scaled_dot_product_attention", "attention_weights", "available_backends",
-           "layer_backend", "BACKENDS"]
+           "layer_backend", "check_layer_backend", "BACKENDS"]
 
 #: Backend names, in the order ``neuroattn list`` shows them.
 BACKENDS = ("reference", "numba", "torch", "triton", "spike")
@@ -48,6 +48,13 @@ _WHERE = "scaled_dot_product_attention"
 # What the Triton kernel is built and tested for (tests/gpu): auto sends other dtypes
 # (float64) to torch.
 _TRITON_DTYPES = ("torch.float16", "torch.bfloat16", "torch.float32")
+
+
+def check_layer_backend(value, where: str) -> None:
+    """Refuse a layer's ``attention_backend`` that is not None, ``'auto'`` or a backend."""
+    if value is not None and value != "auto" and value not in BACKENDS:
+        raise ValidationError(f"{where}.attention_backend: must be None, 'auto' or one of "
+                              f"{list(BACKENDS)} (got {value!r})")
 
 
 def layer_backend(module, chosen: str | None = None) -> str:

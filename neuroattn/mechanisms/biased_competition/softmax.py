@@ -97,17 +97,14 @@ class SoftmaxCompetition(nn.Module):
 
     def __init__(self, params: SoftmaxParams, values=None, attention_backend=None, *,
                  dtype=torch.float64, device=None):
-        from neuroattn.attention import BACKENDS
+        from neuroattn.attention.dispatch import check_layer_backend
 
         where = "SoftmaxCompetition"
         if not isinstance(params, SoftmaxParams):
             raise ValidationError(f"{where}.params: expected SoftmaxParams (got "
                                   f"{type(params).__name__})")
         params.validate()
-        if attention_backend is not None and attention_backend != "auto" and \
-                attention_backend not in BACKENDS:
-            raise ValidationError(f"{where}.attention_backend: must be None, 'auto' or one "
-                                  f"of {list(BACKENDS)} (got {attention_backend!r})")
+        check_layer_backend(attention_backend, where)
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise ValidationError(f"{where}.dtype: must be a floating-point torch.dtype "
                                   f"(got {dtype!r})")

@@ -66,17 +66,14 @@ class PrecisionAttention(nn.Module):
 
     def __init__(self, params: PrecisionParams, values=None, attention_backend=None, *,
                  dtype=torch.float64, device=None):
-        from neuroattn.attention import BACKENDS
+        from neuroattn.attention.dispatch import check_layer_backend
 
         where = "PrecisionAttention"
         if not isinstance(params, PrecisionParams):
             raise ValidationError(f"{where}.params: expected PrecisionParams (got "
                                   f"{type(params).__name__})")
         params.validate()
-        if attention_backend is not None and attention_backend != "auto" and \
-                attention_backend not in BACKENDS:
-            raise ValidationError(f"{where}.attention_backend: must be None, 'auto' or one "
-                                  f"of {list(BACKENDS)} (got {attention_backend!r})")
+        check_layer_backend(attention_backend, where)
         vals = None
         if values is not None:
             vals = np.asarray(values, dtype=np.float64)
