@@ -336,7 +336,8 @@ def _config_key(config: dict) -> str:
 
 
 def run_sweep(spec: Spec, out="results", workers: int = 1, scheduler: str | None = None,
-              force: bool = False, progress: bool = True, formats=("png",)) -> SweepResult:
+              force: bool = False, progress: bool = True, formats=("png",),
+              experiment: bool = False) -> SweepResult:
     """Run every cell of ``spec`` (skipping stored ones); write the merged results.
 
     Parameters
@@ -358,6 +359,9 @@ def run_sweep(spec: Spec, out="results", workers: int = 1, scheduler: str | None
         A progress bar over the cells.
     formats : sequence of str
         File formats of the sweep's figure (``()``: none).
+    experiment : bool
+        Write the experiment's figure and series instead of the effects figure (see
+        :func:`run_experiment`).
 
     Returns
     -------
@@ -383,7 +387,7 @@ def run_sweep(spec: Spec, out="results", workers: int = 1, scheduler: str | None
         else:
             outcomes = _submit_local(cells, str(out_dir), force, workers, bar)
     result = SweepResult(spec, cells, outcomes, _merge(cells, outcomes))
-    result.path = _save(result, out_dir, formats)
+    result.path = _save(result, out_dir, formats, experiment)
     return result
 
 
@@ -448,7 +452,23 @@ def sweep_id(spec: Spec, cells) -> str:
     return config_id({"cells": [c.config for c in cells]})
 
 
-def _save(result: SweepResult, out_dir: Path, formats) -> Path:
+def _series(result: SweepResult) -> dict:
+    """Per tier, each effect against the one varied parameter (series targets held)."""
+    from neuroattn.study.experiment import series_effects
+
+    spec = result.spec
+    name = spec.swept[0]
+    values = list(spec.grid.get(name) or spec.zipped[name])
+    series: dict = {}
+    for tier in spec.tiers:
+        cells = {json.dumps(c.params[name]): o["summary"] for c, o in
+                 zip(result.cells, result.outcomes) if c.tier == tier}
+        series.update(series_effects(spec.task, name, values,
+                                     [cells[json.dumps(v)] for v in values]))
+    return series
+
+
+def _save(result: SweepResult, out_dir: Path, formats, experiment: bool) -> Path:
     from neuroattn.study.store import save_run
 
     spec = result.spec
@@ -464,7 +484,13 @@ def _save(result: SweepResult, out_dir: Path, formats) -> Path:
                "failed": [{"cell": c.index, "params": c.params, "tier": c.tier, "error": e}
                           for c, e in result.failed]}
     figures = {}
-    if formats and len(effects):
+    if experiment:
+        if len(spec.swept) == 1 and not result.failed:
+            summary["series"] = _series(result)
+        fig = experiment_figure(result) if formats else None
+        if fig is not None:
+            figures["figure"] = fig
+    elif formats and len(effects):
         figures["effects"] = effects_figure(result)
     config = {"spec": str(spec.path), "sets": spec.sets, "grid": spec.grid,
               "zip": spec.zipped, "cells": len(result.cells)}
@@ -570,34 +596,12 @@ def run_experiment(spec: Spec, out="results", workers: int = 1, scheduler: str |
     """Run an experiment spec (as :func:`run_sweep`) and write its figure.
 
     The figure (:func:`experiment_figure`) goes beside the merged results as
-    ``figure.png`` and ``figure.pdf``; with one varied parameter, ``series.json`` holds
-    each effect's Spearman rho against it, held to the task's series target where the
-    task declares one.
+    ``figure.png`` and ``figure.pdf``; with one varied parameter, summary.json's
+    ``series`` holds each effect's Spearman rho against it, held to the task's series
+    target where the task declares one.
     """
-    from neuroattn.study.store import save_run
-
-    result = run_sweep(spec, out, workers, scheduler, force, progress, formats=())
-    fig = experiment_figure(result)
-    figures = {} if fig is None else {"figure": fig}
-    summary = json.loads((result.path / "summary.json").read_text())
-    if len(spec.swept) == 1 and not result.failed:
-        from neuroattn.study.experiment import series_effects
-
-        name = spec.swept[0]
-        values = list(spec.grid.get(name) or spec.zipped[name])
-        for tier in spec.tiers:
-            cells = {json.dumps(c.params[name]): o["summary"] for c, o in
-                     zip(result.cells, result.outcomes) if c.tier == tier}
-            per = series_effects(spec.task, name, values,
-                                 [cells[json.dumps(v)] for v in values])
-            summary.setdefault("series", {}).update(per)
-    config = {"spec": str(spec.path), "sets": spec.sets, "grid": spec.grid,
-              "zip": spec.zipped, "cells": len(result.cells)}
-    import pandas as pd
-
-    table = pd.read_csv(result.path / "trials.csv")
-    save_run(result.path, config, summary, table, figures, spec.seed, formats)
-    return result
+    return run_sweep(spec, out, workers, scheduler, force, progress, formats,
+                     experiment=True)
 
 
 def format_series_rows(result: SweepResult) -> str:

@@ -41,6 +41,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, role_means, task_rng)
+from neuroattn.tasks.pair import check_timing
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -150,12 +151,7 @@ class CueCombination(Task):
             raise ValidationError(f"CueCombination.ratios: expected distinct reliability "
                                   f"ratios pi0/pi1 > 0, e.g. (0.25, 1.0, 4.0) (got "
                                   f"{self.ratios!r})")
-        for name in ("onset", "duration", "window", "dt"):
-            check_positive(getattr(self, name), "s", f"CueCombination.{name}")
-        if self.window > self.duration - self.onset:
-            raise ValidationError(f"CueCombination.window: must fit after the onset, <= "
-                                  f"duration - onset = {self.duration - self.onset:g} s (got "
-                                  f"{self.window:g} s)")
+        check_timing(self, "CueCombination")
         check_positive(self.contrast, "1", "CueCombination.contrast")
         check_positive(self.noise, "1", "CueCombination.noise")
         check_positive(self.precision_gain, "1", "CueCombination.precision_gain",

@@ -64,13 +64,19 @@ def attention_bias_vector(n_items: int, attended: int | None, bias: float) -> np
     return out
 
 
-def check_stimulus(task, where: str) -> None:
-    """Check the timing, contrast, noise and attention bias that Pair and Gain share."""
+def check_timing(task, where: str) -> None:
+    """Check the onset, duration, response window and step of a task with one stimulus
+    period (Pair, Gain, CueCombination): all > 0, the window after the onset."""
     for name in ("onset", "duration", "window", "dt"):
         check_positive(getattr(task, name), "s", f"{where}.{name}")
     if task.window > task.duration - task.onset:
         raise ValidationError(f"{where}.window: must fit after the onset, <= duration - onset "
                               f"= {task.duration - task.onset:g} s (got {task.window:g} s)")
+
+
+def check_stimulus(task, where: str) -> None:
+    """Check the timing, contrast, noise and attention bias that Pair and Gain share."""
+    check_timing(task, where)
     check_positive(task.contrast, "1", f"{where}.contrast")
     check_positive(task.noise, "1", f"{where}.noise", allow_zero=True)
     check_positive(task.attention_bias, "1", f"{where}.attention_bias", allow_zero=True)

@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
-from torch import nn
 
 from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms._layer import MechanismLayer
 from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 
 __all__ = ["SoftmaxParams", "SoftmaxCompetition"]
 
 
-class SoftmaxCompetition(nn.Module):
+class SoftmaxCompetition(MechanismLayer):
     """Differentiable biased competition: rates ``R * a(v)`` of the filtered input ``v``.
 
     The weights ``a`` are computed by :func:`neuroattn.attention.scaled_dot_product_attention`:
@@ -97,55 +96,16 @@ class SoftmaxCompetition(nn.Module):
 
     def __init__(self, params: SoftmaxParams, values=None, attention_backend=None, *,
                  dtype=torch.float64, device=None):
-        from neuroattn.attention.dispatch import check_layer_backend
-
-        where = "SoftmaxCompetition"
-        if not isinstance(params, SoftmaxParams):
-            raise ValidationError(f"{where}.params: expected SoftmaxParams (got "
-                                  f"{type(params).__name__})")
-        params.validate()
-        check_layer_backend(attention_backend, where)
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise ValidationError(f"{where}.dtype: must be a floating-point torch.dtype "
-                                  f"(got {dtype!r})")
-        vals = None
-        if values is not None:
-            try:
-                vals = np.asarray(values, dtype=np.float64)
-            except (TypeError, ValueError):
-                vals = None
-            if vals is None or vals.shape != (params.k,) or not np.all(np.isfinite(vals)):
-                got = (f"shape {vals.shape}" if vals is not None and vals.shape != (params.k,)
-                       else repr(values))
-                raise ValidationError(f"{where}.values: expected {params.k} finite values, "
-                                      f"one per location (got {got})")
-        super().__init__()
-        self.k = params.k
-        self.attention_backend = attention_backend
-        factory = {"dtype": dtype, "device": device}
-
-        def parameter(value):
-            return nn.Parameter(torch.tensor(value, **factory))
-
-        has_null = math.isfinite(params.null_logit)
-        self.log_temperature = parameter(math.log(params.temperature))
-        self.log_rate = parameter(math.log(params.rate))
-        self.register_buffer("has_null", torch.tensor(has_null, device=device))
-        self.null_logit = parameter(params.null_logit if has_null else 0.0)
-        self.log_tau = parameter(math.log(params.tau))
-        self.unit_gain = parameter(params.unit_gain)
-        self.unit_base = parameter(params.unit_base)
-        self.unit_inh = parameter(params.unit_inh)
-        self.unit_sharpness = parameter(params.unit_sharpness)
-        if vals is not None:
-            self.register_buffer("values", torch.as_tensor(vals).to(**factory))
-        else:
-            self.values = None
-
-    def _backend(self) -> str:
-        from neuroattn.attention.dispatch import layer_backend
-
-        return layer_backend(self, self.attention_backend)
+        super().__init__(params, SoftmaxParams, values, attention_backend, dtype, device,
+                         "SoftmaxCompetition", "location")
+        self.log_temperature = self._parameter(math.log(params.temperature))
+        self.log_rate = self._parameter(math.log(params.rate))
+        self.null_logit = self._parameter(params.null_logit if math.isfinite(params.null_logit) else 0.0)
+        self.log_tau = self._parameter(math.log(params.tau))
+        self.unit_gain = self._parameter(params.unit_gain)
+        self.unit_base = self._parameter(params.unit_base)
+        self.unit_inh = self._parameter(params.unit_inh)
+        self.unit_sharpness = self._parameter(params.unit_sharpness)
 
     def attend(self, u: torch.Tensor) -> torch.Tensor:
         """Attention weights ``a_1..a_K`` [..., K] for inputs ``u`` [..., K].

@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
-from torch import nn
 
 from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms._layer import MechanismLayer
 from neuroattn.mechanisms.precision.params import PrecisionParams
 
 __all__ = ["PrecisionAttention"]
 
 
-class PrecisionAttention(nn.Module):
+class PrecisionAttention(MechanismLayer):
     """Differentiable precision weighting: rates ``R * softmax(log pi + evidence)``.
 
     Parameters
@@ -66,49 +65,18 @@ class PrecisionAttention(nn.Module):
 
     def __init__(self, params: PrecisionParams, values=None, attention_backend=None, *,
                  dtype=torch.float64, device=None):
-        from neuroattn.attention.dispatch import check_layer_backend
-
-        where = "PrecisionAttention"
-        if not isinstance(params, PrecisionParams):
-            raise ValidationError(f"{where}.params: expected PrecisionParams (got "
-                                  f"{type(params).__name__})")
-        params.validate()
-        check_layer_backend(attention_backend, where)
-        vals = None
-        if values is not None:
-            vals = np.asarray(values, dtype=np.float64)
-            if vals.shape != (params.k,) or not np.all(np.isfinite(vals)):
-                raise ValidationError(f"{where}.values: expected {params.k} finite values, "
-                                      f"one per item (got {values!r})")
-        super().__init__()
-        self.k = params.k
-        self.attention_backend = attention_backend
-        factory = {"dtype": dtype, "device": device}
-
-        def parameter(value):
-            return nn.Parameter(torch.tensor(value, **factory))
-
-        has_null = math.isfinite(params.null_logit)
-        self.log_temperature = parameter(math.log(params.temperature))
-        self.log_precision = parameter(list(params.log_precision))
-        self.precision_scale = parameter(float(params.precision_scale))
-        self.log_rate = parameter(math.log(params.rate))
-        self.register_buffer("has_null", torch.tensor(has_null, device=device))
-        self.null_logit = parameter(params.null_logit if has_null else 0.0)
-        self.log_tau = parameter(math.log(params.tau))
-        self.logit_weight = parameter(float(params.logit_weight))
-        self.log_unit_temperature = parameter(math.log(params.unit_temperature))
-        self.unit_gain = parameter(params.unit_gain)
-        self.unit_base = parameter(params.unit_base)
-        if vals is not None:
-            self.register_buffer("values", torch.as_tensor(vals).to(**factory))
-        else:
-            self.values = None
-
-    def _backend(self) -> str:
-        from neuroattn.attention.dispatch import layer_backend
-
-        return layer_backend(self, self.attention_backend)
+        super().__init__(params, PrecisionParams, values, attention_backend, dtype, device,
+                         "PrecisionAttention", "item")
+        self.log_temperature = self._parameter(math.log(params.temperature))
+        self.log_precision = self._parameter(list(params.log_precision))
+        self.precision_scale = self._parameter(float(params.precision_scale))
+        self.log_rate = self._parameter(math.log(params.rate))
+        self.null_logit = self._parameter(params.null_logit if math.isfinite(params.null_logit) else 0.0)
+        self.log_tau = self._parameter(math.log(params.tau))
+        self.logit_weight = self._parameter(float(params.logit_weight))
+        self.log_unit_temperature = self._parameter(math.log(params.unit_temperature))
+        self.unit_gain = self._parameter(params.unit_gain)
+        self.unit_base = self._parameter(params.unit_base)
 
     def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
         """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit
