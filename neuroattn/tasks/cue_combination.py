@@ -41,7 +41,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, role_means, task_rng)
-from neuroattn.tasks.pair import check_timing
+from neuroattn.tasks.pair import check_timing, check_values
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -134,14 +134,8 @@ class CueCombination(Task):
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
-        try:
-            vals = np.asarray(self.values, dtype=np.float64)
-        except (TypeError, ValueError):
-            vals = np.full(1, np.nan)
-        if vals.shape != (2,) or not np.all(np.isfinite(vals)) or not (
-                1.0 >= vals[0] > vals[1] >= 0):
-            raise ValidationError(f"CueCombination.values: expected (v0, v1) with 1 >= v0 > "
-                                  f"v1 >= 0, e.g. (1.0, 0.0) (got {self.values!r})")
+        check_values(self.values, "CueCombination.values",
+                     "(v0, v1) with 1 >= v0 > v1 >= 0, e.g. (1.0, 0.0)", top=1.0)
         try:
             ratios = np.asarray(self.ratios, dtype=np.float64)
         except (TypeError, ValueError):

@@ -74,6 +74,18 @@ def check_timing(task, where: str) -> None:
                               f"= {task.duration - task.onset:g} s (got {task.window:g} s)")
 
 
+def check_values(values, where: str, expected: str, top: float = float("inf")) -> None:
+    """Check a unit's two selectivities: finite, ``top >= values[0] > values[1] >= 0``;
+    the message names ``where`` and shows ``expected``."""
+    try:
+        vals = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        vals = np.full(1, np.nan)
+    if vals.shape != (2,) or not np.all(np.isfinite(vals)) or not (
+            top >= vals[0] > vals[1] >= 0):
+        raise ValidationError(f"{where}: expected {expected} (got {values!r})")
+
+
 def check_stimulus(task, where: str) -> None:
     """Check the timing, contrast, noise and attention bias that Pair and Gain share."""
     check_timing(task, where)
@@ -143,14 +155,8 @@ class Pair(Task):
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
-        try:
-            vals = np.asarray(self.values, dtype=np.float64)
-        except (TypeError, ValueError):
-            vals = np.full(1, np.nan)
-        if vals.shape != (2,) or not np.all(np.isfinite(vals)) or not (
-                vals[0] > vals[1] >= 0):
-            raise ValidationError(f"Pair.values: expected (pref, poor) with pref > poor >= 0, "
-                                  f"e.g. (1.0, 0.2) (got {self.values!r})")
+        check_values(self.values, "Pair.values",
+                     "(pref, poor) with pref > poor >= 0, e.g. (1.0, 0.2)")
         check_stimulus(self, "Pair")
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
