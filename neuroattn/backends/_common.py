@@ -8,6 +8,7 @@ import numpy as np
 
 from neuroattn.exceptions import SimulationError, ValidationError
 from neuroattn.model import Network, Stimulus
+from neuroattn.model.network import check_drive_receptor
 from neuroattn.model.units import check_int, check_memory, check_positive, to_si
 
 __all__ = ["RunSpec", "check_run", "trial_rng", "bin_counts", "check_finite"]
@@ -57,6 +58,8 @@ def check_run(network, stimulus=None, duration=None, dt=1e-4, seed=0, trials=Non
                                   f"None (got {type(stimulus).__name__})")
         stimulus.validate(pops)
         stimulus.steps_per_row(dt)
+        for d in stimulus.drives:
+            check_drive_receptor(d, network)
     if duration is None:
         if stimulus is None:
             raise ValidationError("simulate.duration: required without a stimulus (got None); "

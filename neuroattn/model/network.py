@@ -12,6 +12,41 @@ from neuroattn.model.projection import Projection
 __all__ = ["Network"]
 
 
+def _check_receptor(pr, target) -> None:
+    """A conductance target takes receptor projections only, and the receptor must exist."""
+    conductance = getattr(target.params, "kind", None) == "conductance"
+    where = f"Projection({pr.name!r}).receptor"
+    if pr.receptor is None and conductance:
+        raise ValidationError(f"{where}: the target {target.name!r} is conductance-based; name "
+                              f"one of its receptors {[r.name for r in target.params.receptors]}"
+                              " (got None)")
+    if pr.receptor is not None and not conductance:
+        raise ValidationError(f"{where}: only a conductance-based target has receptors; "
+                              f"{target.name!r} is {target.params.kind!r} (got {pr.receptor!r})")
+    if pr.receptor is not None:
+        target.params.receptor(pr.receptor)  # raises naming the known receptors
+
+
+def check_drive_receptor(drive, network) -> None:
+    """The same rule for a Poisson drive: receptor names exist, and only on conductance targets."""
+    target = network.population(drive.population)
+    conductance = getattr(target.params, "kind", None) == "conductance"
+    where = f"Drive(channel={drive.channel}, population={drive.population!r}).receptor"
+    if drive.kind == "current":
+        return
+    if drive.receptor is None and conductance:
+        raise ValidationError(f"{where}: the target is conductance-based; name one of its "
+                              f"receptors {[r.name for r in target.params.receptors]} (got None)")
+    if drive.receptor is not None and not conductance:
+        raise ValidationError(f"{where}: only a conductance-based target has receptors "
+                              f"(got {drive.receptor!r})")
+    if drive.receptor is not None:
+        try:
+            target.params.receptor(drive.receptor)
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from None
+
+
 class Network:
     """A frozen, validated description of a spiking network.
 
@@ -23,7 +58,9 @@ class Network:
     ----------
     populations : sequence of Population
     projections : sequence of Projection
-        At most one per (source, target) pair.
+        At most one per (source, target) pair, except conductance synapses onto
+        distinct receptors of the target (e.g. the AMPA and NMDA components of one
+        glutamatergic pathway).
     probes : sequence of Probe
         Default: a 'rate' probe on every population.
     name : str
@@ -66,9 +103,15 @@ class Network:
                         f"{sorted(sizes)} (got {getattr(pr, end)!r})")
             pr.validate(sizes[pr.source], sizes[pr.target])
             if graph.has_edge(pr.source, pr.target):
-                raise ValidationError(f"Network.projections: two projections {pr.name!r}; "
-                                      "merge them into one")
-            graph.add_edge(pr.source, pr.target, projection=pr)
+                held = graph.edges[pr.source, pr.target]["projections"]
+                if pr.receptor is None or any(h.receptor in (None, pr.receptor) for h in held):
+                    raise ValidationError(f"Network.projections: two projections {pr.name!r}; "
+                                          "merge them into one (only conductance synapses onto "
+                                          "distinct receptors may share a pair)")
+                graph.edges[pr.source, pr.target]["projections"] = (*held, pr)
+            else:
+                graph.add_edge(pr.source, pr.target, projection=pr, projections=(pr,))
+            _check_receptor(pr, graph.nodes[pr.target]["population"])
         probes = tuple(Probe(p.name, "rate") for p in pops) if probes is None else tuple(probes)
         for pb in probes:
             if not isinstance(pb, Probe):
@@ -101,7 +144,8 @@ class Network:
 
     @property
     def graph(self) -> nx.DiGraph:
-        """The frozen graph: nodes carry ``population``, edges ``projection``."""
+        """The frozen graph: nodes carry ``population``, edges ``projection`` (the first
+        projection of the pair) and ``projections`` (all of them, one per receptor)."""
         return self._graph
 
     def population(self, name: str) -> Population:

@@ -25,7 +25,7 @@ class Population:
         Identifier (letters, digits, underscores; starts with a letter).
     size : int
         Number of neurons (>= 1).
-    params : neuroattn.neurons.LIFParams or EscapeParams
+    params : neuroattn.neurons.LIFParams, EscapeParams or ConductanceLIFParams
         Neuron model and its parameters.
     v_init : float or (float, float) or None, volts
         Initial potential: one value, a (low, high) range drawn uniformly per neuron
@@ -66,11 +66,12 @@ class Population:
         check_int(self.size, f"Population({self.name!r}).size", minimum=1)
         # model/ sits above neurons/ and does not import it: any params object with a
         # known ``kind`` and a ``validate(where)`` method is a neuron model.
-        if getattr(self.params, "kind", None) not in ("lif", "escape") or not hasattr(
-                self.params, "validate"):
+        if getattr(self.params, "kind", None) not in ("lif", "escape", "conductance") or \
+                not hasattr(self.params, "validate"):
             raise ValidationError(
                 f"Population({self.name!r}).params: expected LIFParams or EscapeParams "
-                f"(got {type(self.params).__name__})")
+                f"(got {type(self.params).__name__}); or ConductanceLIFParams for "
+                "conductance synapses")
         self.params.validate(f"Population({self.name!r}).params")
 
     def initial_v(self, rng: np.random.Generator | None) -> np.ndarray:

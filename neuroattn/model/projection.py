@@ -75,6 +75,13 @@ class Projection:
         Transmission delay, rounded to whole steps by the backends (default 0).
     sign : {'exc', 'inh'}
         Excitatory (+) or inhibitory (-).
+    receptor : str or None
+        None (default): a current synapse as above. A receptor name of the target's
+        ``ConductanceLIFParams`` (``'ampa'``, ``'nmda'``, ``'gaba'``): a conductance
+        synapse; ``weight`` is then in siemens (each spike adds it to the target's
+        conductance, or for a saturating receptor weighs the source's gating ``s``),
+        ``tau_syn`` is unused (the receptor has its own), ``sign`` must stay 'exc' (the
+        receptor's reversal potential sets the sign) and ``delay`` must be 0.
 
     Examples
     --------
@@ -90,13 +97,15 @@ class Projection:
     tau_syn: float = 5e-3
     delay: float = 0.0
     sign: str = "exc"
+    receptor: str | None = None
 
     def __post_init__(self):
         where = f"Projection({self.source!r}->{self.target!r})"
+        unit = "A" if self.receptor is None else "S"
         if np.ndim(self.weight) == 0:
-            object.__setattr__(self, "weight", to_si(self.weight, "A", f"{where}.weight"))
+            object.__setattr__(self, "weight", to_si(self.weight, unit, f"{where}.weight"))
         else:
-            arr = to_si_array(self.weight, "A", f"{where}.weight")
+            arr = to_si_array(self.weight, unit, f"{where}.weight")
             arr.setflags(write=False)
             object.__setattr__(self, "weight", arr)
         object.__setattr__(self, "tau_syn", to_si(self.tau_syn, "s", f"{where}.tau_syn"))
@@ -114,10 +123,25 @@ class Projection:
         check_positive(self.delay, "s", f"{where}.delay", allow_zero=True)
         if self.sign not in ("exc", "inh"):
             raise ValidationError(f"{where}.sign: expected 'exc' or 'inh' (got {self.sign!r})")
+        if self.receptor is not None:
+            if not isinstance(self.receptor, str):
+                raise ValidationError(f"{where}.receptor: expected a receptor name such as "
+                                      f"'ampa' or None (got {self.receptor!r})")
+            if self.sign != "exc":
+                raise ValidationError(f"{where}.sign: a conductance synapse (receptor="
+                                      f"{self.receptor!r}) takes its sign from the receptor's "
+                                      f"reversal potential; leave sign='exc' (got {self.sign!r})")
+            if self.delay != 0:
+                raise ValidationError(f"{where}.delay: conductance synapses (receptor="
+                                      f"{self.receptor!r}) take no delay in this version "
+                                      f"(got {self.delay:g} s)")
         w = np.asarray(self.weight)
         if np.any(w < 0):
-            raise ValidationError(f"{where}.weight: must be >= 0 A; the sign comes from "
-                                  f"sign='exc'/'inh' (got min {w.min():g} A)")
+            if self.receptor is None:
+                raise ValidationError(f"{where}.weight: must be >= 0 A; the sign comes from "
+                                      f"sign='exc'/'inh' (got min {w.min():g} A)")
+            raise ValidationError(f"{where}.weight: must be >= 0 S; the sign comes from the "
+                                  f"receptor's reversal potential (got min {w.min():g} S)")
         if w.ndim not in (0, 2) or (w.ndim == 2 and w.shape != (n_source, n_target)):
             raise ValidationError(f"{where}.weight: expected a scalar or shape "
                                   f"({n_source}, {n_target}) (got shape {w.shape})")

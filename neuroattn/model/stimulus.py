@@ -33,6 +33,11 @@ class Drive:
         Current jump per input spike (``'poisson'`` only).
     tau_syn : float, seconds
         Decay of the input current (``'poisson'`` only; default 5 ms).
+    receptor : str or None
+        ``'poisson'`` onto a conductance-based population: the receptor the input spikes
+        act on (e.g. ``'ampa'``); ``weight`` is then in siemens and ``tau_syn`` unused.
+        For a saturating receptor each neuron gets its own gating pair driven by its
+        input spikes (``x += k``) and conductance ``weight * s``.
 
     Examples
     --------
@@ -47,12 +52,14 @@ class Drive:
     gain: float = 1.0
     weight: float = 0.0
     tau_syn: float = 5e-3
+    receptor: str | None = None
 
     def __post_init__(self):
         where = f"Drive(channel={self.channel}, population={self.population!r})"
         object.__setattr__(self, "gain", to_si(self.gain, "1", f"{where}.gain")
                            if not hasattr(self.gain, "dim") else self._si_gain(where))
-        object.__setattr__(self, "weight", to_si(self.weight, "A", f"{where}.weight"))
+        object.__setattr__(self, "weight", to_si(self.weight, "A" if self.receptor is None
+                                                 else "S", f"{where}.weight"))
         object.__setattr__(self, "tau_syn", to_si(self.tau_syn, "s", f"{where}.tau_syn"))
 
     def _si_gain(self, where):
@@ -71,6 +78,11 @@ class Drive:
         if self.kind not in ("current", "poisson"):
             raise ValidationError(f"{where}.kind: expected 'current' or 'poisson' "
                                   f"(got {self.kind!r})")
+        if self.receptor is not None and (self.kind != "poisson" or not isinstance(
+                self.receptor, str)):
+            raise ValidationError(f"{where}.receptor: only a 'poisson' drive names a receptor, "
+                                  f"as a string such as 'ampa' (got kind={self.kind!r}, "
+                                  f"receptor={self.receptor!r})")
         if self.kind == "poisson":
             check_positive(self.gain, "Hz", f"{where}.gain", allow_zero=True)
             check_positive(self.weight, "A", f"{where}.weight", allow_zero=True)

@@ -25,6 +25,8 @@ _DIMS = {
     "Hz": (0, 0, -1, 0, 0, 0, 0),
     "ohm": (2, 1, -3, -2, 0, 0, 0),
     "1": (0, 0, 0, 0, 0, 0, 0),
+    "S": (-2, -1, 3, 2, 0, 0, 0),
+    "F": (-2, -1, 4, 2, 0, 0, 0),
 }
 
 _EXAMPLES = {
@@ -34,6 +36,8 @@ _EXAMPLES = {
     "Hz": "10*Hz or 10.0",
     "ohm": "100*Mohm or 1e8",
     "1": "a plain number",
+    "S": "2.1*nS or 2.1e-9",
+    "F": "0.5*nF or 5e-10",
 }
 
 
@@ -52,7 +56,7 @@ def to_si(value: Any, unit: str, where: str) -> float:
     ----------
     value : float or brian2 Quantity
     unit : str
-        One of ``'s'``, ``'V'``, ``'A'``, ``'Hz'``, ``'ohm'``, ``'1'``.
+        One of ``'s'``, ``'V'``, ``'A'``, ``'Hz'``, ``'ohm'``, ``'S'``, ``'F'``, ``'1'``.
     where : str
         ``'Object.attribute'`` for the error message.
 

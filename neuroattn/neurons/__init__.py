@@ -2,6 +2,13 @@
 an analytic rate (the test oracle) and Brian2 equations (``neuroattn.neurons.brian2_eqs``).
 """
 
+from neuroattn.neurons.conductance import (
+    ConductanceLIFParams,
+    Receptor,
+    ampa,
+    gaba_a,
+    nmda,
+)
 from neuroattn.neurons.escape import (
     EscapeParams,
     EscapeState,
@@ -12,9 +19,14 @@ from neuroattn.neurons.escape import (
 )
 from neuroattn.neurons.lif import LIFParams, LIFState, lif_init, lif_rate, lif_rate_noisy, lif_step
 
-NeuronParams = LIFParams | EscapeParams
+NeuronParams = LIFParams | EscapeParams | ConductanceLIFParams
 
 __all__ = [
+    "ConductanceLIFParams",
+    "Receptor",
+    "ampa",
+    "gaba_a",
+    "nmda",
     "EscapeParams",
     "EscapeState",
     "LIFParams",

@@ -124,7 +124,16 @@ def build(spec: RunSpec, trials: range, b2, noise: str = "euler") -> Built:
     ports, where = synaptic_ports(spec)
     v0 = _initial_v(spec, trials)
     objects, groups = [], {}
+    conductance = {p.name for p in spec.network.populations
+                   if getattr(p.params, "kind", None) == "conductance"}
+    if conductance:  # the neuron/synapse description's own lowering
+        from neuroattn.backends.brian2_backend._conductance import build_conductance
+
+        groups, objects = build_conductance(spec, trials, b2, clock, v0, _drive_table, _lookup)
+        groups, objects = dict(groups), list(objects)
     for p in spec.network.populations:
+        if p.name in conductance:
+            continue
         model = brian2_model(p.params, ports[p.name], noise=noise)
         namespace = dict(model.namespace)
         current, poisson = _drive_code(spec, p.name, trials, where, b2, namespace)
@@ -145,6 +154,8 @@ def build(spec: RunSpec, trials: range, b2, noise: str = "euler") -> Built:
         objects.append(g)
     sizes = {p.name: p.size for p in spec.network.populations}
     for k, pr in enumerate(spec.network.projections):
+        if pr.target in conductance:
+            continue
         pre, post, w = pr.connections(sizes[pr.source], sizes[pr.target])
         if pre.size == 0:
             continue
@@ -175,4 +186,5 @@ def build(spec: RunSpec, trials: range, b2, noise: str = "euler") -> Built:
         objects.append(mon)
     net = b2.Network(*objects)
     return Built(net, groups, spike_monitors, v_monitors,
-                 {k: tuple(n for n, _ in v) for k, v in ports.items()}, n_b)
+                 {k: () if k in conductance else tuple(n for n, _ in v)
+                  for k, v in ports.items()}, n_b)

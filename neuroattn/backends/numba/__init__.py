@@ -12,6 +12,11 @@ threads it ran with. The kernel is compiled on first use and cached on disk
 
 Options of ``run``: ``threads`` (default ``numba.get_num_threads()``) and
 ``batch_size`` (default: all trials). See docs/engines.md.
+
+Networks of conductance-based populations (``ConductanceLIFParams``: AMPA/NMDA/GABA_A
+receptors, adaptation) are lowered from their field description by
+``neuroattn.backends.numba._conductance`` instead: one trial per thread task, its own
+splitmix64 stream seeded from ``trial_rng(seed, t)`` (``batch_size`` does not apply).
 """
 
 from neuroattn.backends.numba._engine import run

@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 from neuroattn.backends._common import bin_counts, check_finite
+from neuroattn.backends.numba._conductance import is_conductance, run_conductance
 from neuroattn.backends.numba._kernel import stages
 from neuroattn.backends.numba._layout import I_CD0, I_CD1, I_OFF, I_SIZE, build_layout
 from neuroattn.backends.numba._state import init_state
@@ -64,6 +65,8 @@ def run(spec, progress: bool = False, **options) -> Recording:
             f"numba backend: runs of 2**32 steps or networks of 2**32 neurons or more are not "
             f"supported (got {spec.n_steps} steps, {spec.network.n_neurons} neurons); split "
             "the run or use the torch backend")
+    if is_conductance(spec.network):  # the description's own lowering (docs/engines.md)
+        return run_conductance(spec, threads, progress)
     layout = build_layout(spec)
     if batch_size is None:
         batch_size = max(1, min(spec.trials, _BATCH_BYTES // _bytes_per_trial(spec, layout)))

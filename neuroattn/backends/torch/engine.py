@@ -9,7 +9,7 @@ import torch
 
 from neuroattn.backends._common import RunSpec
 from neuroattn.backends.torch.module import SpikingNetworkModule
-from neuroattn.exceptions import ValidationError
+from neuroattn.exceptions import BackendUnavailable, ValidationError
 from neuroattn.model import Recording
 from neuroattn.model.units import check_int
 
@@ -61,10 +61,19 @@ def run(spec: RunSpec, progress: bool = False, **options) -> Recording:
     ValidationError
         For an unknown option or a bad value.
     BackendUnavailable
-        For ``device='cuda'`` without CUDA.
+        For ``device='cuda'`` without CUDA, or a network with conductance-based
+        populations (``ConductanceLIFParams``: conductance synapses, NMDA gating), which
+        this engine does not lower yet.
     SimulationError
         If a potential becomes NaN or Inf (names the population and the step).
     """
+    cond = [p.name for p in spec.network.populations
+            if getattr(p.params, "kind", None) == "conductance"]
+    if cond:
+        raise BackendUnavailable(
+            f"torch backend: conductance-based neurons and synapses (ConductanceLIFParams: "
+            f"AMPA/NMDA/GABA_A conductances, saturating NMDA gating) are not lowered by this "
+            f"engine (populations {cond}); use backend='numba' or 'brian2'")
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ValidationError(f"torch backend: unknown option(s) {unknown}; expected some of "

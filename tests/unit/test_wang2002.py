@@ -1,0 +1,99 @@
+"""The random-dot decision task (Roitman & Shadlen 2002) on the Wang (2002) network and
+on its two-variable reduction (Wong & Wang 2006)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.tasks import TASKS
+from neuroattn.tasks.random_dots import (RandomDots, Wang2002Agent, WongWangAgent,
+                                         fit_weibull, weibull)
+
+
+def test_decision_is_registered_and_validates_its_parameters():
+    assert TASKS["decision"] is RandomDots
+    with pytest.raises(ValidationError, match="coherences"):
+        RandomDots(coherences=(0.0, 120.0)).make_trials(4)
+    with pytest.raises(ValidationError, match="threshold"):
+        RandomDots(threshold=-1.0).make_trials(4)
+
+
+def test_trials_cycle_the_coherences_and_favour_the_target():
+    task = RandomDots()
+    tr = task.make_trials(12, seed=4)
+    assert list(tr.conditions.coherence[:6]) == [0.0, 3.2, 6.4, 12.8, 25.6, 51.2]
+    on = int(round(task.pre / task.dt))
+    ev = tr.role("evidence")[:, on:].mean(axis=1)
+    tgt = tr.conditions.target.to_numpy()
+    diff = ev[np.arange(12), tgt] - ev[np.arange(12), 1 - tgt]
+    c = tr.conditions.coherence.to_numpy()
+    # mean input difference is 2 c mu0 (in units of mu0: 2 c), up to the 4 Hz noise
+    np.testing.assert_allclose(diff, 2 * c / 100, atol=0.08)  # 4 Hz noise: SD 0.022
+    assert np.all(tr.role("evidence")[:, :on] == 0)
+
+
+def test_weibull_fit_recovers_known_parameters():
+    rng = np.random.default_rng(0)
+    c = np.repeat([3.2, 6.4, 12.8, 25.6, 51.2], 400)
+    k = rng.random(c.size) < weibull(c, 9.0, 1.4)
+    a, b = fit_weibull(c, k)
+    assert a == pytest.approx(9.0, rel=0.1) and b == pytest.approx(1.4, rel=0.15)
+
+
+def test_wong_wang_reduction_reproduces_roitman_shadlen():
+    """The rate tier: Weibull alpha and beta in the monkeys' bands, correct RT falling
+    monotonically with coherence, errors slower than correct responses."""
+    task = RandomDots()
+    tr = task.make_trials(600, seed=7)
+    res = task.score(tr, WongWangAgent().run(tr), seed=7)
+    for name in ("weibull_alpha", "weibull_beta", "rt_monotonic", "error_minus_correct_rt"):
+        assert res.effect(name).passed, res.effect(name)
+    rt = res.summary.set_index("coherence").rt_correct
+    assert rt[3.2] / rt[51.2] > 1.4
+
+
+def _accuracy_over_time(recurrence: str, nmda_scale: float, seed: int):
+    """Fraction of trials whose target pool leads, early (50-250 ms) and late
+    (1300-1500 ms) in the viewing period, at 51.2 % coherence, N = 400; the mean late
+    rate of the leading pool (Hz); the mean lead of the target pool early and late (Hz)."""
+    task = RandomDots(coherences=(51.2,), max_time=1.5)
+    tr = task.make_trials(20, seed=seed)
+    agent = Wang2002Agent(network={"n": 400, "recurrence": recurrence,
+                                   "nmda_scale": nmda_scale})
+    rec = agent.run(tr)
+    r = rec.role("items")
+    on = int(round(task.pre / rec.bin_width))
+    tgt = tr.conditions.target.to_numpy()
+    lead = r[np.arange(tr.n), :, tgt] - r[np.arange(tr.n), :, 1 - tgt]
+    early = lead[:, on + 10:on + 50].mean(axis=1)
+    late = lead[:, on + 260:on + 300].mean(axis=1)
+    top = r[:, on + 260:on + 300].mean(axis=1).max(axis=1).mean()
+    return np.mean(early > 0), np.mean(late > 0), top, early.mean(), late.mean()
+
+
+@pytest.mark.parametrize("seed", [21, 5])
+def test_nmda_recurrence_integrates_and_ampa_only_recurrence_does_not(seed):
+    """Wang 2002: the slow NMDA recurrence integrates the evidence -- which pool leads
+    agrees with the motion more often late in the viewing period than early, and the
+    winner commits to a high rate. With the recurrent NMDA replaced by AMPA (scaled down
+    to keep the network stable) the network follows the momentary input only: accuracy
+    does not grow with time and no pool commits."""
+    e_n, l_n, top_n, lead0_n, lead1_n = _accuracy_over_time("nmda", 1.0, seed)
+    e_a, l_a, top_a, lead0_a, lead1_a = _accuracy_over_time("ampa", 0.05, seed)
+    # accuracy: grows with NMDA, not without it
+    assert l_n >= 0.9 and l_n - e_n >= 0.1 and l_n > l_a, (e_n, l_n, l_a)
+    assert l_a - e_a <= 0.1, (e_a, l_a)
+    # the target's lead (Hz) is amplified over time with NMDA, held near the input's without
+    assert lead1_n >= 5 * lead0_n and top_n > 15, (lead0_n, lead1_n, top_n)
+    assert lead1_a <= 2 * lead0_a + 1.0 and top_a < 15, (lead0_a, lead1_a, top_a)
+
+
+def test_spiking_network_decides_strong_motion_correctly():
+    task = RandomDots(coherences=(51.2,), max_time=1.5)
+    tr = task.make_trials(8, seed=3)
+    res = task.score(tr, Wang2002Agent(network={"n": 400}).run(tr), seed=3)
+    t = res.table
+    assert t.correct.mean() >= 0.85 and (~t.timeout).mean() >= 0.85
+    assert 0.3 < t.rt.median() < 1.5
