@@ -1,0 +1,357 @@
+"""The bridge between the spiking workspace and the workspace layer.
+
+Ignition threshold and competition <-> the null key and the temperature; reverberation,
+lateral inhibition and adaptation <-> the layer's recurrent, lateral and adaptation
+logits; the ignited rate <-> the layer's rate. All logits are in units of the task's
+bias: one unit is the current ``bias_gain`` that one unit of bias puts on a workspace
+assembly.
+
+* :func:`to_softmax` -- analytic, no simulation: mean-field (Siegert) rates of the
+  circuit's populations in the ignited state give the lateral and adaptation logits as
+  currents divided by ``bias_gain``; the threshold is the saddle-node at which a
+  workspace assembly's low state vanishes, the recurrent logit the distance from there
+  to the saddle-node at which its ignited state vanishes; the temperature is the workspace neurons' membrane noise over
+  ``r_m bias_gain``.
+* :func:`calibrate` -- simulates the circuit on constant inputs (the task's own) and fits
+  temperature and threshold (mean JS divergence between the workspace assemblies' spike
+  shares and the layer's time-averaged write shares over the same window).
+* :func:`spike_shares` / :func:`layer_shares` -- the two tiers' item shares per window.
+* :func:`to_spiking` -- the inverse of the temperature map: the workspace noise that
+  gives a layer's temperature.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import js_divergence
+from neuroattn.mechanisms.workspace.circuits import WorkspaceCircuit
+from neuroattn.mechanisms.workspace.params import WorkspaceParams
+from neuroattn.model import TaskSpec, Trials
+
+__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "layer_shares",
+           "split_inputs", "ignited_rate", "WorkspaceCalibration", "SETTLE"]
+
+#: Time (s) the inputs are on before shares are counted.
+SETTLE = 0.1
+
+
+def _check_circuit(circuit, where: str) -> None:
+    if not isinstance(circuit, WorkspaceCircuit):
+        raise ValidationError(f"{where}.circuit: expected WorkspaceCircuit (got "
+                              f"{type(circuit).__name__})")
+    circuit.validate()
+
+
+def split_inputs(inputs, k: int, where: str):
+    """``(evidence [n, K], bias [n, K])`` from inputs ``[n, 2K]`` (or ``[n, K]``: no bias)."""
+    u = np.asarray(inputs, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] not in (k, 2 * k) or len(u) < 1 or not np.all(
+            np.isfinite(u)):
+        raise ValidationError(f"{where}: expected finite inputs of shape [n, {2 * k}] "
+                              f"(evidence, bias) or [n, {k}] (evidence) (got shape "
+                              f"{u.shape})")
+    if u.shape[1] == k:
+        return u, np.zeros_like(u)
+    return u[:, :k], u[:, k:]
+
+
+def _rate(i, params) -> float:
+    from neuroattn.neurons import lif_rate_noisy
+
+    return float(np.asarray(lif_rate_noisy(np.asarray([i], float), params, n_points=400))[0])
+
+
+def _roots(circuit: WorkspaceCircuit, i0: float) -> np.ndarray:
+    """Fixed points (Hz) of one workspace assembly's rate with total tonic input ``i0``."""
+    from neuroattn.neurons import lif_rate_noisy
+
+    c = circuit
+    r = np.linspace(0.0, 0.95 / c.ws.t_ref if c.ws.t_ref > 0 else 500.0, 800)
+    j = c.n_ws * c.w_ww * c.tau_slow
+    g = np.asarray(lif_rate_noisy(i0 + j * r, c.ws, n_points=200)) - r
+    idx = np.nonzero(np.diff(np.sign(g)))[0]
+    return r[idx]
+
+
+def ignited_rate(circuit: WorkspaceCircuit, bias: float = 1.0) -> float:
+    """Mean-field rate (Hz) of an ignited workspace assembly with ``bias`` units of
+    bias (the highest fixed point of its recurrent loop; NaN if there is none above
+    10 Hz)."""
+    _check_circuit(circuit, "ignited_rate")
+    roots = _roots(circuit, circuit.drive + bias * circuit.bias_gain)
+    return float(roots[-1]) if roots.size and roots[-1] > 10.0 else math.nan
+
+
+def _saddle_node(circuit: WorkspaceCircuit) -> float:
+    """Tonic input (A) above which the assembly's low state vanishes (it ignites alone)."""
+    lo, hi = 0.0, 1e-9
+    for _ in range(24):                      # to 0.1 pA
+        mid = 0.5 * (lo + hi)
+        roots = _roots(circuit, mid)
+        if roots.size and roots[0] < 5.0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _high_vanishes(circuit: WorkspaceCircuit, saddle: float | None = None) -> float:
+    """Tonic input (A) below which the assembly's ignited state vanishes (it cannot
+    sustain itself); ``saddle``: :func:`_saddle_node`, if known."""
+    lo, hi = 0.0, _saddle_node(circuit) if saddle is None else saddle
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        roots = _roots(circuit, mid)
+        if roots.size and roots[-1] > 10.0:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
+    """Layer parameters from the circuit's mean field alone (no simulation).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.workspace import WorkspaceCircuit
+    >>> from neuroattn.mechanisms.workspace.bridge import to_softmax
+    >>> p = to_softmax(WorkspaceCircuit(k=2))
+    >>> 40 < p.rate < 90 and p.recurrent > p.threshold > 0
+    True
+    """
+    _check_circuit(circuit, "to_softmax")
+    c = circuit
+    unit = c.bias_gain if c.bias_gain > 0 else 1e-12
+    rate = ignited_rate(c)
+    if not math.isfinite(rate):
+        raise ValidationError("to_softmax.circuit: a workspace assembly with one unit of bias "
+                              "has no ignited state; raise drive or w_ww")
+    r_p0, r_p1 = _rate(0.0, c.proc), _rate(c.input_gain, c.proc)
+    input_gain = (r_p1 - r_p0) * c.n_proc * c.w_pw * c.tau_fast / unit
+    # an ignited assembly holds itself while its tonic input stays above the point
+    # where its ignited state vanishes: the reverberation is worth the gap between the
+    # two saddle-nodes
+    saddle = _saddle_node(c)
+    recurrent = (saddle - _high_vanishes(c, saddle)) / unit
+    r_i = _rate(c.n_ws * c.w_wi * c.tau_fast * rate, c.inh)
+    lateral = c.n_inh * c.w_iw * c.tau_inh * r_i / unit
+    full = c.n_ws * c.w_wa * c.tau_adapt * rate          # adaptation input when ignited
+    r_a = _rate(full, c.adapt)
+    adapt = c.n_adapt * c.w_aw * c.tau_inh * r_a / unit
+    # the adaptation neurons stay silent until their input reaches their threshold
+    onset = min(max((c.adapt.v_th - c.adapt.v_rest) / c.adapt.r_m - c.adapt.i_bias, 0.0)
+                / full, 0.95) if full > 0 else 0.0
+    threshold = (saddle - c.drive - c.n_proc * c.w_pw * c.tau_fast * r_p0) / unit
+    temperature = c.ws.sigma / (c.ws.r_m * unit)
+    return WorkspaceParams(k=c.k, temperature=temperature, threshold=threshold,
+                           input_gain=input_gain, recurrent=recurrent, lateral=lateral,
+                           adapt_gain=adapt, adapt_onset=onset, rate=rate, tau_proc=c.proc.tau_mem,
+                           tau_slow=c.tau_slow, tau_adapt=c.tau_adapt)
+
+
+def to_spiking(params: WorkspaceParams, template: WorkspaceCircuit | None = None):
+    """A circuit whose analytic temperature is ``params.temperature``: the workspace
+    neurons' noise ``sigma = temperature r_m bias_gain`` (the rest of ``template``)."""
+    params.validate()
+    template = WorkspaceCircuit(k=params.k) if template is None else template
+    _check_circuit(template, "to_spiking")
+    if template.k != params.k:
+        raise ValidationError(f"to_spiking.template: k must equal params.k={params.k} "
+                              f"(got {template.k})")
+    sigma = params.temperature * template.ws.r_m * template.bias_gain
+    return replace(template, ws=replace(template.ws, sigma=sigma))
+
+
+def _constant_trials(x, b, duration: float, seed: int, dt: float = 1e-3) -> Trials:
+    n, k = x.shape
+    steps = int(round(duration / dt))
+    stim = np.zeros((n, steps, 2 * k), dtype=np.float32)
+    stim[:, :, :k] = x[:, None, :]
+    stim[:, :, k:] = b[:, None, :]
+    return Trials(stim, dt, TaskSpec("time", k), pd.DataFrame({"trial": np.arange(n)}), seed,
+                  "inputs")
+
+
+def _shares(rates, times, windows):
+    out = {}
+    for w in windows:
+        sel = (times >= SETTLE - 1e-9) & (times < SETTLE + w - 1e-9)
+        counts = rates[:, sel].mean(axis=1)
+        total = counts.sum(1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
+    return out
+
+
+def spike_shares(circuit: WorkspaceCircuit, inputs, windows=(0.1, 0.2, 0.5), seed: int = 0,
+                 dt: float = 1e-4, backend: str = "numba", progress: bool = False,
+                 **options) -> dict:
+    """Spike shares [n, K] of the workspace assemblies ``W{k}`` per counting window.
+
+    Inputs are on from t = 0; spikes are counted over ``[SETTLE, SETTLE + window]``; a
+    trial without spikes in a window has share NaN.
+    """
+    from neuroattn.mechanisms.base import SpikingAgent
+
+    _check_circuit(circuit, "spike_shares")
+    x, b = split_inputs(inputs, circuit.k, "spike_shares.inputs")
+    windows = tuple(sorted(float(w) for w in windows))
+    trials = _constant_trials(x, b, SETTLE + windows[-1], seed)
+    agent = SpikingAgent(circuit.spiking_model(trials.spec), trials.spec, backend, dt,
+                         "workspace", **options)
+    rec = agent.run(trials, progress=progress)
+    return _shares(rec.rates, rec.times, windows)
+
+
+def layer_shares(params: WorkspaceParams, inputs, windows=(0.5,),
+                 attention_backend: str | None = "torch") -> dict:
+    """The layer's time-averaged shares [n, K] over the same windows as
+    :func:`spike_shares`, for constant ``inputs``."""
+    import torch
+
+    from neuroattn.mechanisms.workspace.softmax import WorkspaceLayer
+
+    x, b = split_inputs(inputs, params.k, "layer_shares.inputs")
+    windows = tuple(sorted(float(w) for w in windows))
+    # the layer's time constants are >= 20 ms: 2 ms steps resolve them
+    trials = _constant_trials(x, b, SETTLE + windows[-1], 0, dt=2e-3)
+    layer = WorkspaceLayer(params, attention_backend)
+    with torch.no_grad():
+        rates = layer(torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
+                      torch.as_tensor(trials.role("bias"), dtype=torch.float64),
+                      trials.dt).numpy()
+    return _shares(rates, trials.times, windows)
+
+
+@dataclass(frozen=True)
+class WorkspaceCalibration:
+    """Result of :func:`calibrate`: the fitted layer parameters and the fit's quality."""
+
+    params: WorkspaceParams
+    js_fit: float
+    js_analytic: float
+    n_inputs: int
+    backend: str
+    extra: dict = field(default_factory=dict)
+
+
+def _mean_js(spikes, layer) -> float:
+    ok = np.all(np.isfinite(spikes), axis=1) & np.all(np.isfinite(layer), axis=1)
+    if not ok.any():
+        return math.log(2)
+    d = js_divergence(spikes[ok], np.clip(layer[ok], 1e-12, None))
+    return float(np.where(np.isfinite(d), d, math.log(2)).mean())
+
+
+def _pulse_trials(x, b, pulse: float, duration: float, dt: float = 1e-3) -> Trials:
+    """Trials of the bias from 0 and the evidence for ``pulse`` s from 50 ms."""
+    tr = _constant_trials(x, b, duration, 0, dt)
+    on, off = int(round(0.05 / dt)), int(round((0.05 + pulse) / dt))
+    stim = tr.stimulus.copy()
+    k = x.shape[1]
+    stim[:, :on, :k] = 0.0
+    stim[:, off:, :k] = 0.0
+    return replace(tr, stimulus=stim)
+
+
+def _ignition(rates, bin_width: float, level: float):
+    """Per trial: the peak (Hz) of the most active item's rate averaged over 25 ms, and
+    the time (s) it spends above ``level`` Hz."""
+    w = max(1, int(round(0.025 / bin_width)))
+    kernel = np.ones(w) / w
+    smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
+    top = smooth.max(axis=2)
+    return top.max(axis=1), (top > level).sum(axis=1) * bin_width
+
+
+def _layer_rates(params, trials):
+    import torch
+
+    from neuroattn.mechanisms.workspace.softmax import WorkspaceLayer
+
+    with torch.no_grad():
+        return WorkspaceLayer(params, "torch")(
+            torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
+            torch.as_tensor(trials.role("bias"), dtype=torch.float64), trials.dt).numpy()
+
+
+def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
+              window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse: float = 0.1,
+              level: float = 15.0, seed: int = 0, dt: float = 1e-4, progress: bool = False,
+              **options) -> WorkspaceCalibration:
+    """Fit the layer to simulations of ``circuit`` in two protocols.
+
+    Inputs: ``inputs`` (the task's), default ``n_inputs`` random ones (evidence uniform in
+    [0, 1.5], bias in [-1, 1]).
+
+    1. Constant inputs: the workspace's spike shares over ``[SETTLE, SETTLE + window]``
+       against the layer's shares over the same window; the log temperature and the
+       threshold minimise the mean JS divergence (Nelder-Mead from :func:`to_softmax`,
+       at most ``maxfev`` evaluations).
+    2. The same inputs with the evidence on for ``pulse`` s only (an item of a stream):
+       the layer's rate is the median peak rate of the circuit's ignitions, and its
+       adaptation gain (bisection) makes the layer's mean ignition -- the time its most
+       active item spends above ``level`` Hz -- as long as the circuit's.
+    """
+    from scipy.optimize import minimize
+
+    from neuroattn.mechanisms.base import SpikingAgent
+
+    _check_circuit(circuit, "calibrate")
+    k = circuit.k
+    if inputs is None:
+        rng = np.random.default_rng([seed, 1515])
+        x = rng.uniform(0.0, 1.5, (n_inputs, k))
+        b = rng.uniform(-1.0, 1.0, (n_inputs, k))
+    else:
+        x, b = split_inputs(inputs, k, "calibrate.inputs")
+    u = np.concatenate([x, b], axis=1)
+    spikes = spike_shares(circuit, u, (window,), seed, dt, backend, progress,
+                          **options)[window]
+    analytic = to_softmax(circuit)
+
+    def fitted(theta):
+        return replace(analytic, temperature=float(math.exp(theta[0])),
+                       threshold=float(theta[1]))
+
+    def loss(theta):
+        return _mean_js(spikes, layer_shares(fitted(theta), u, (window,))[window])
+
+    js0 = loss(np.array([math.log(analytic.temperature), analytic.threshold]))
+    # the analytic temperature (membrane noise) overstates the noise of the ignition
+    # decision, which the slow reverberation averages: start the search low
+    start = np.array([math.log(min(analytic.temperature, 0.1)), analytic.threshold])
+    res = minimize(loss, start, method="Nelder-Mead",
+                   options={"xatol": 1e-2, "fatol": 1e-4, "maxfev": maxfev})
+    best = fitted(res.x) if res.fun < js0 else analytic
+    # protocol 2: one item's worth of evidence; ignited rate and ignition duration
+    trials = _pulse_trials(x, b, pulse, 0.9)
+    agent = SpikingAgent(circuit.spiking_model(trials.spec), trials.spec, backend, dt,
+                         "workspace", **options)
+    rec = agent.run(trials, progress=progress)
+    peak, dur = _ignition(rec.rates, rec.bin_width, level)
+    ignited = peak > level
+    extra = {"window": window, "dt": dt, "seed": seed, "x_max": float(x.max()),
+             "b_min": float(b.min()), "b_max": float(b.max()), "pulse": pulse,
+             "ignited_share": float(ignited.mean())}
+    if ignited.any():
+        best = replace(best, rate=float(np.median(peak[ignited])))
+        target = float(dur[ignited].mean())
+        lo, hi = math.log(0.05), math.log(50.0)
+        got = math.nan
+        for _ in range(12):
+            mid = 0.5 * (lo + hi)
+            p = replace(best, adapt_gain=math.exp(mid))
+            lp, ld = _ignition(_layer_rates(p, trials), trials.dt, level)
+            got = float(ld[lp > level].mean()) if np.any(lp > level) else 0.0
+            lo, hi = (mid, hi) if got > target else (lo, mid)
+        best = replace(best, adapt_gain=float(math.exp(0.5 * (lo + hi))))
+        extra.update(spiking_ignition_s=target, layer_ignition_s=got)
+    return WorkspaceCalibration(best, float(min(res.fun, js0)), js0, len(u), backend, extra)

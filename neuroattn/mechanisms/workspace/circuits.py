@@ -1,0 +1,234 @@
+"""The spiking global workspace: processors, workspace assemblies, ignition and broadcast.
+
+:class:`WorkspaceCircuit` describes, with ``neuroattn.model``, a global neuronal
+workspace in the manner of Dehaene, Sergent & Changeux (2003) and Dehaene & Changeux
+(2005), built from the engines' noisy LIF populations and exponential current synapses.
+For each item (stimulus) k:
+
+* ``P{k}`` -- the processor assembly (early, sensory): noisy LIF neurons driven by the
+  item's bottom-up ``evidence``. Its rate is graded with the stimulus.
+* ``W{k}`` -- the workspace assembly (late, long-range): noisy LIF neurons excited by
+  ``P{k}`` (fast synapses), by themselves through slow recurrent synapses
+  (``tau_slow``, 100 ms: the NMDA-like reverberation that makes ignition
+  self-sustaining), and by the item's top-down ``bias`` (the task set: which stimuli
+  are targets). ``W{k}`` projects back onto ``P{k}`` through slow synapses (top-down
+  amplification: the broadcast).
+* ``A{k}`` -- a slow, activity-dependent inhibition of ``W{k}`` (recruited through
+  synapses of ``tau_adapt``): it stands in for the adaptation and synaptic depression
+  that end an ignition after a few hundred ms, which the engines' neuron models lack.
+
+* ``I{k}`` -- an inhibitory population recruited once ``W{k}`` is high (~25 Hz); it
+  inhibits every *other* workspace assembly: the workspace assemblies compete.
+
+A tonic current ``drive`` onto every workspace neuron is the neuromodulatory (arousal)
+drive that sets excitability.
+
+Ignition is a bifurcation of the loop ``W{k} -> W{k}``: below a critical recurrent
+input the assembly decays back to its low state, above it the slow reverberation carries
+it to a high, self-sustained state -- all-or-none, whatever the size of the stimulus
+that crossed it. While one assembly is ignited, its ``I{k}`` holds every other one far
+below its threshold, so a new stimulus, though it drives its processor as strongly as ever,
+does not ignite (it is blocked), until ``A{k}`` ends the ignition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
+from neuroattn.model.units import check_int, check_positive, to_si
+from neuroattn.neurons import LIFParams
+
+__all__ = ["WorkspaceCircuit"]
+
+
+def _proc_default() -> LIFParams:
+    # 8 mV below threshold with 4 mV of noise: a few Hz at rest, graded with input
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=4e-3, i_bias=120e-12)
+
+
+def _ws_default() -> LIFParams:
+    # no bias of its own: the neuromodulatory ``drive`` sets it; the 8 ms refractory
+    # period caps the ignited rate near 60-70 Hz
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=8e-3, sigma=3e-3, i_bias=0.0)
+
+
+def _inh_default() -> LIFParams:
+    return LIFParams(tau_mem=10e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=1e-3, sigma=3e-3, i_bias=100e-12)
+
+
+def _adapt_default() -> LIFParams:
+    # 20 mV below threshold with little noise: silent until its workspace assembly's
+    # slowly filtered rate passes ~8 Hz, then steeply recruited
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=1e-3, i_bias=0.0)
+
+
+_UNITS = (("input_gain", "A"), ("bias_gain", "A"), ("drive", "A"), ("w_pw", "A"),
+          ("w_ww", "A"), ("w_wp", "A"), ("w_wi", "A"), ("w_iw", "A"), ("w_iw_self", "A"), ("w_boost", "A"), ("w_wa", "A"),
+          ("w_aw", "A"), ("tau_fast", "s"), ("tau_slow", "s"), ("tau_inh", "s"),
+          ("tau_adapt", "s"), ("bin_width", "s"))
+
+
+@dataclass(frozen=True)
+class WorkspaceCircuit:
+    """Processors and a competitive, self-sustaining workspace (see the module notes).
+
+    Parameters
+    ----------
+    k : int
+        Number of items (processors and workspace assemblies), >= 1.
+    n_proc, n_ws, n_inh, n_adapt : int
+        Neurons per processor assembly (40), per workspace assembly (40), per inhibitory
+        population (40) and per adaptation population (20).
+    proc, ws, inh, adapt : LIFParams
+        Neuron parameters of the four kinds of population.
+    input_gain : float, amperes per unit of evidence
+        Current onto ``P{k}`` per unit of evidence (100 pA: 10 mV).
+    bias_gain : float, amperes per unit of bias
+        Current onto ``W{k}`` per unit of top-down bias (task set) (45 pA).
+    drive : float, amperes
+        Neuromodulatory drive: tonic current onto every workspace neuron (65 pA). With
+        one unit of bias a workspace assembly then sits just below its ignition
+        threshold; above ~70 pA of drive (with that bias) assemblies ignite on their own.
+    w_pw : float, amperes
+        Processor -> workspace weight (every pair, fast synapses) (9 pA).
+    w_ww : float, amperes
+        Workspace recurrent weight within an assembly (slow synapses) (1.25 pA).
+    w_wp : float, amperes
+        Workspace -> processor top-down weight (slow synapses) (0.25 pA).
+    w_wi : float, amperes
+        Workspace assembly -> its inhibitory population ``I{k}`` (20 pA: recruited above
+        ~25 Hz).
+    w_iw : float, amperes
+        ``I{k}`` -> every other workspace assembly (4 pA): competition, blocking.
+    w_iw_self : float, amperes
+        ``I{k}`` -> its own assembly (0: it stabilised graded intermediate states).
+    w_boost : float, amperes
+        Fast excitation between workspace assemblies (0: off).
+    w_wa, w_aw : float, amperes
+        Workspace -> adaptation (slow synapses) (1.3 pA) and adaptation -> workspace
+        (5 pA).
+    tau_fast : float, seconds
+        Feedforward (AMPA-like) synaptic time constant (5 ms).
+    tau_slow : float, seconds
+        Recurrent and top-down (NMDA-like) synaptic time constant (100 ms).
+    tau_inh : float, seconds
+        GABA-A-like time constant of the inhibition (10 ms).
+    tau_adapt : float, seconds
+        Time constant with which an ignition recruits its adaptation (300 ms).
+    bin_width : float, seconds
+        Rate probe bin (5 ms).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.workspace import WorkspaceCircuit
+    >>> [p.name for p in WorkspaceCircuit(k=2).network().populations][:4]
+    ['P0', 'P1', 'W0', 'W1']
+    """
+
+    k: int = 2
+    n_proc: int = 40
+    n_ws: int = 40
+    n_inh: int = 40
+    n_adapt: int = 20
+    proc: LIFParams = field(default_factory=_proc_default)
+    ws: LIFParams = field(default_factory=_ws_default)
+    inh: LIFParams = field(default_factory=_inh_default)
+    adapt: LIFParams = field(default_factory=_adapt_default)
+    input_gain: float = 100e-12
+    bias_gain: float = 45e-12
+    drive: float = 65e-12
+    w_pw: float = 9e-12
+    w_ww: float = 1.25e-12
+    w_wp: float = 0.25e-12
+    w_wi: float = 20e-12
+    w_iw: float = 4e-12
+    w_iw_self: float = 0.0
+    w_boost: float = 0.0
+    w_wa: float = 1.3e-12
+    w_aw: float = 5e-12
+    tau_fast: float = 5e-3
+    tau_slow: float = 100e-3
+    tau_inh: float = 10e-3
+    tau_adapt: float = 300e-3
+    bin_width: float = 5e-3
+
+    def __post_init__(self):
+        for name, unit in _UNITS:
+            object.__setattr__(self, name, to_si(getattr(self, name), unit,
+                                                 f"WorkspaceCircuit.{name}"))
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "WorkspaceCircuit.k", minimum=1)
+        for name in ("n_proc", "n_ws", "n_inh", "n_adapt"):
+            check_int(getattr(self, name), f"WorkspaceCircuit.{name}", minimum=1)
+        for name, unit in _UNITS:
+            value = getattr(self, name)
+            if unit == "s":
+                check_positive(value, "s", f"WorkspaceCircuit.{name}")
+            else:
+                check_positive(value, "A", f"WorkspaceCircuit.{name}", allow_zero=True)
+        for name in ("proc", "ws", "inh", "adapt"):
+            value = getattr(self, name)
+            if not isinstance(value, LIFParams):
+                raise ValidationError(f"WorkspaceCircuit.{name}: expected LIFParams (got "
+                                      f"{type(value).__name__})")
+            value.validate(f"WorkspaceCircuit.{name}")
+
+    def network(self) -> Network:
+        """Build the Network (rate probes on every population)."""
+        self.validate()
+        ws = LIFParams(**{**self.ws.__dict__, "i_bias": self.ws.i_bias + self.drive})
+        k = range(self.k)
+        pops = [Population(f"P{i}", self.n_proc, self.proc,
+                           v_init=(self.proc.v_reset, self.proc.v_th)) for i in k]
+        pops += [Population(f"W{i}", self.n_ws, ws, v_init=(ws.v_reset, ws.v_reset + 5e-3))
+                 for i in k]
+        pops += [Population(f"A{i}", self.n_adapt, self.adapt) for i in k]
+        pops += [Population(f"I{i}", self.n_inh, self.inh,
+                            v_init=(self.inh.v_reset, self.inh.v_th)) for i in k]
+        projs = []
+        for i in k:
+            p, w, a, inh = f"P{i}", f"W{i}", f"A{i}", f"I{i}"
+            projs += [
+                Projection(p, w, self.w_pw, AllToAll(), self.tau_fast, 0.0, "exc"),
+                Projection(w, w, self.w_ww, AllToAll(), self.tau_slow, 0.0, "exc"),
+                Projection(w, p, self.w_wp, AllToAll(), self.tau_slow, 0.0, "exc"),
+                Projection(w, inh, self.w_wi, AllToAll(), self.tau_fast, 0.0, "exc"),
+                Projection(w, a, self.w_wa, AllToAll(), self.tau_adapt, 0.0, "exc"),
+                Projection(a, w, self.w_aw, AllToAll(), self.tau_inh, 0.0, "inh"),
+            ]
+            projs += [Projection(inh, f"W{j}", self.w_iw if j != i else self.w_iw_self,
+                                 AllToAll(), self.tau_inh, 0.0, "inh") for j in k
+                      if self.w_iw > 0 or j == i]
+            if self.w_boost > 0:
+                projs += [Projection(w, f"W{j}", self.w_boost, AllToAll(), self.tau_fast, 0.0,
+                                     "exc") for j in k if j != i]
+        probes = [Probe(f"{x}{i}", "rate", self.bin_width) for x in ("P", "W", "A", "I")
+                  for i in k]
+        return Network(pops, projs, probes, name=f"workspace_k{self.k}")
+
+    def spiking_model(self, spec) -> SpikingModel:
+        """The network for a task spec: item k's evidence drives ``P{k}``, its bias
+        ``W{k}``; the ``items`` readout is the workspace assemblies."""
+        if spec.n_items != self.k:
+            raise ValidationError(f"WorkspaceCircuit.k: the task has {spec.n_items} items but "
+                                  f"the circuit {self.k} (got k={self.k})")
+        if "unit" in spec.readouts:
+            raise ValidationError("WorkspaceCircuit.spiking_model: the workspace has no "
+                                  "'unit' readout; it reads out its assemblies ('items')")
+        chans = spec.channels()
+        drives = [Drive(c, f"P{i}", "current", gain=self.input_gain)
+                  for i, c in enumerate(chans.get("evidence", ()))]
+        drives += [Drive(c, f"W{i}", "current", gain=self.bias_gain)
+                   for i, c in enumerate(chans.get("bias", ()))]
+        return SpikingModel(self.network(), tuple(drives),
+                            {"items": tuple(f"W{i}" for i in range(self.k))})

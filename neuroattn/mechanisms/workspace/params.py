@@ -1,0 +1,102 @@
+"""Parameters of the global workspace's softmax tier (numpy only: importing them does
+not import torch; :mod:`.softmax` holds the torch modules)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.model.units import check_int, check_positive, to_si
+
+__all__ = ["WorkspaceParams"]
+
+_TIMES = ("tau_proc", "tau_slow", "tau_adapt")
+
+
+@dataclass(frozen=True)
+class WorkspaceParams:
+    """Parameters of :class:`~neuroattn.mechanisms.workspace.softmax.WorkspaceLayer`.
+
+    Logits are in units of the task's bias (one unit = the current ``bias_gain`` that
+    one unit of bias puts on a workspace assembly of the spiking circuit).
+
+    Parameters
+    ----------
+    k : int
+        Number of items.
+    temperature : float
+        Softmax temperature of the competition for the workspace (> 0). Low: ignition
+        all-or-none.
+    threshold : float
+        Ignition threshold: the logit of the null competitor ("nothing ignites").
+    input_gain : float
+        Logit per unit of processor activity (the filtered evidence).
+    recurrent : float
+        Logit an ignited item gives itself through the slow reverberation (the
+        all-or-none self-sustaining state).
+    lateral : float
+        Logit an ignited item takes from every other item (competition, blocking).
+    adapt_gain : float
+        Logit an item loses per unit of its adaptation above ``adapt_onset`` (ends an
+        ignition).
+    adapt_onset : float
+        Level of the adaptation trace (0-1, a fraction of a full ignition's) at which
+        the adaptation is recruited (the adaptation neurons' threshold).
+    tau_proc, tau_slow, tau_adapt : float, seconds
+        Processor filter (20 ms), slow reverberation (100 ms), adaptation (300 ms).
+    rate : float, hertz
+        Rate of a fully ignited item.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.workspace import WorkspaceParams
+    >>> p = WorkspaceParams(k=2, temperature=0.2, threshold=1.0, input_gain=1.3,
+    ...                     recurrent=6.0, lateral=3.0, adapt_gain=5.0, rate=60.0)
+    >>> p.validate()
+    """
+
+    k: int
+    temperature: float
+    threshold: float
+    input_gain: float
+    recurrent: float
+    lateral: float
+    adapt_gain: float
+    rate: float
+    adapt_onset: float = 0.0
+    tau_proc: float = 20e-3
+    tau_slow: float = 100e-3
+    tau_adapt: float = 300e-3
+
+    def __post_init__(self):
+        object.__setattr__(self, "rate", to_si(self.rate, "Hz", "WorkspaceParams.rate"))
+        for name in _TIMES:
+            object.__setattr__(self, name, to_si(getattr(self, name), "s",
+                                                 f"WorkspaceParams.{name}"))
+
+    @property
+    def null_logit(self) -> float:
+        """The null competitor's logit: the ignition threshold (always present)."""
+        return float(self.threshold)
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        check_int(self.k, "WorkspaceParams.k", minimum=1)
+        for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
+                     "adapt_gain", "adapt_onset", "rate", *_TIMES):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
+                    math.isfinite(value):
+                raise ValidationError(f"WorkspaceParams.{name}: expected a finite number "
+                                      f"(got {value!r})")
+        check_positive(float(self.temperature), "1", "WorkspaceParams.temperature")
+        check_positive(self.rate, "Hz", "WorkspaceParams.rate")
+        for name in ("input_gain", "recurrent", "lateral", "adapt_gain"):
+            check_positive(float(getattr(self, name)), "1", f"WorkspaceParams.{name}",
+                           allow_zero=True)
+        for name in _TIMES:
+            check_positive(getattr(self, name), "s", f"WorkspaceParams.{name}")
+        if not 0.0 <= self.adapt_onset < 1.0:
+            raise ValidationError(f"WorkspaceParams.adapt_onset: expected a fraction in "
+                                  f"[0, 1) (got {self.adapt_onset!r})")

@@ -1,0 +1,290 @@
+"""The global workspace's softmax tier: differentiable torch modules.
+
+* :class:`SharedWorkspace` -- a shared global workspace in the manner of Goyal et al.
+  (2022) for any set of module states: ``n_slots`` workspace slots read the modules
+  through cross-attention in which the modules compete to write (only the ``top_k``
+  best-scoring modules may write, through a low-temperature softmax or, with
+  ``hard=True``, one module drawn per slot by the project's hard-attention kernel), and
+  every module then reads the slots back through a second cross-attention (the
+  broadcast), added to its state with a learnable ``broadcast_gain``.
+* :class:`WorkspaceLayer` -- the workspace as the tasks run it, the rate-level
+  counterpart of :class:`~neuroattn.mechanisms.workspace.circuits.WorkspaceCircuit`.
+  Per item k, a processor ``p_k`` (evidence low-pass filtered with ``tau_proc``), a slow
+  ignition trace ``s_k`` (``tau_slow``: the NMDA-like reverberation) and an adaptation
+  ``a_k`` (``tau_adapt``). At every step the items compete for the workspace against a
+  null competitor at the ignition threshold::
+
+      z_k = input_gain p_k + b_k + recurrent s_k - lateral sum_{j != k} s_j
+            - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
+      o   = softmax([z_1 .. z_K, threshold] / temperature)[:K]          (the write)
+      tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a
+      r_k = rate * s_k
+
+  ``recurrent`` makes an ignited item self-sustaining (all-or-none at low
+  temperature), ``lateral`` lets it block the others, ``adapt_gain`` ends it. The write
+  weights go through :func:`neuroattn.attention.scaled_dot_product_attention`: one query
+  attends over keys that are the logits, with the threshold as a null key.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms._layer import MechanismLayer
+from neuroattn.mechanisms.workspace.params import WorkspaceParams
+
+__all__ = ["SharedWorkspace", "WorkspaceLayer"]
+
+
+def _check_tensor(t, where: str, dims: int) -> None:
+    if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point or t.dim() != dims:
+        got = (f"dtype {t.dtype}, shape {tuple(t.shape)}" if isinstance(t, torch.Tensor)
+               else type(t).__name__)
+        raise ValidationError(f"{where}: expected a floating-point torch.Tensor with {dims} "
+                              f"dimensions (got {got})")
+
+
+class SharedWorkspace(nn.Module):
+    """Modules write to a few shared slots by competition; the slots are broadcast back.
+
+    Parameters
+    ----------
+    dim : int
+        Width of a module's state.
+    n_slots : int
+        Workspace slots (>= 1).
+    top_k : int
+        Modules allowed to write at each step (1 <= top_k); more than the number of
+        modules means all of them.
+    temperature : float
+        Softmax temperature of the write competition (> 0; low: near-hard).
+    hard : bool
+        Each slot takes exactly one module, drawn from the write weights by
+        :func:`neuroattn.attention.hard_attention` (not differentiable in the choice).
+    broadcast_gain : float
+        Initial gain of the broadcast added to each module's state (learnable).
+    seed : int
+        Seed of the hard draws.
+    attention_backend : str or None
+        Backend of :func:`neuroattn.attention.scaled_dot_product_attention`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neuroattn.mechanisms.workspace import SharedWorkspace
+    >>> ws = SharedWorkspace(dim=8, n_slots=2, top_k=1).double()
+    >>> h = torch.randn(3, 5, 8, dtype=torch.float64)
+    >>> out, slots, writes = ws(h)
+    >>> tuple(out.shape), tuple(slots.shape), tuple(writes.shape)
+    ((3, 5, 8), (3, 2, 8), (3, 2, 5))
+    >>> int((writes.sum(1) > 0).sum(-1).max())      # one module wrote
+    1
+    """
+
+    def __init__(self, dim: int, n_slots: int = 2, top_k: int = 1, temperature: float = 1.0,
+                 hard: bool = False, broadcast_gain: float = 1.0, seed: int = 0,
+                 attention_backend: str | None = None):
+        from neuroattn.attention.dispatch import check_layer_backend
+        from neuroattn.model.units import check_int
+
+        check_int(dim, "SharedWorkspace.dim", minimum=1)
+        check_int(n_slots, "SharedWorkspace.n_slots", minimum=1)
+        check_int(top_k, "SharedWorkspace.top_k", minimum=1)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or \
+                not math.isfinite(temperature) or temperature <= 0:
+            raise ValidationError(f"SharedWorkspace.temperature: must be a finite number > 0 "
+                                  f"(got {temperature!r})")
+        check_layer_backend(attention_backend, "SharedWorkspace")
+        super().__init__()
+        self.dim, self.n_slots, self.top_k = dim, n_slots, top_k
+        self.temperature, self.hard, self.seed = float(temperature), bool(hard), seed
+        self.attention_backend = attention_backend
+        self.slots = nn.Parameter(torch.randn(n_slots, dim) / math.sqrt(dim))
+        self.write_q = nn.Linear(dim, dim, bias=False)
+        self.write_k = nn.Linear(dim, dim, bias=False)
+        self.write_v = nn.Linear(dim, dim, bias=False)
+        self.read_q = nn.Linear(dim, dim, bias=False)
+        self.read_k = nn.Linear(dim, dim, bias=False)
+        self.read_v = nn.Linear(dim, dim, bias=False)
+        self.broadcast_gain = nn.Parameter(torch.tensor(float(broadcast_gain)))
+
+    def _backend(self) -> str:
+        from neuroattn.attention.dispatch import layer_backend
+
+        return layer_backend(self, self.attention_backend)
+
+    def write_weights(self, h: torch.Tensor) -> torch.Tensor:
+        """Write weights [batch, n_slots, n_modules]: each slot's attention over the
+        modules, restricted to the ``top_k`` modules with the largest total weight."""
+        from neuroattn.attention import attention_weights
+
+        q = self.write_q(self.slots).expand(h.shape[0], -1, -1)
+        k = self.write_k(h)
+        scale = 1.0 / math.sqrt(self.dim)
+        w = attention_weights(q, k, scale=scale, temperature=self.temperature)
+        n = h.shape[1]
+        if self.top_k < n:
+            score = w.sum(dim=1)                                   # [batch, n_modules]
+            keep = torch.zeros_like(score, dtype=torch.bool)
+            keep.scatter_(1, score.topk(self.top_k, dim=1).indices, True)
+            w = attention_weights(q, k, scale=scale, temperature=self.temperature,
+                                  mask=keep[:, None, :])
+        return w
+
+    def forward(self, h: torch.Tensor):
+        """``(h + broadcast_gain * read, slots, write weights)`` for module states
+        ``h`` [batch, n_modules, dim]."""
+        from neuroattn.attention import hard_attention, scaled_dot_product_attention
+
+        _check_tensor(h, "SharedWorkspace.forward.h", 3)
+        if h.shape[-1] != self.dim:
+            raise ValidationError(f"SharedWorkspace.forward.h: expected last dimension "
+                                  f"{self.dim} (got {h.shape[-1]})")
+        h = h.to(self.slots.dtype)
+        w = self.write_weights(h)
+        v = self.write_v(h)
+        if self.hard:
+            n = h.shape[1]
+            keep = w.sum(dim=1) > 0                                 # the top-k modules
+            q = self.write_q(self.slots).expand(h.shape[0], -1, -1)
+            drawn = hard_attention(q.detach(), self.write_k(h).detach(),
+                                   torch.eye(n, dtype=h.dtype).expand(h.shape[0], n, n),
+                                   mask=keep[:, None, :], scale=1.0 / math.sqrt(self.dim),
+                                   temperature=self.temperature, seed=self.seed)
+            w = drawn.values[0]                                     # one-hot [b, slots, n]
+            slots = w @ v
+        else:
+            q = self.write_q(self.slots).expand(h.shape[0], -1, -1)
+            mask = w > 0
+            slots = scaled_dot_product_attention(q, self.write_k(h), v, mask=mask,
+                                                 scale=1.0 / math.sqrt(self.dim),
+                                                 temperature=self.temperature,
+                                                 backend=self._backend())
+        read = scaled_dot_product_attention(self.read_q(h), self.read_k(slots),
+                                            self.read_v(slots), backend=self._backend())
+        return h + self.broadcast_gain * read, slots, w
+
+
+class WorkspaceLayer(MechanismLayer):
+    """The workspace's competition, ignition and adaptation at rate level (see module).
+
+    Parameters
+    ----------
+    params : WorkspaceParams
+    attention_backend : str or None
+        Backend of ``scaled_dot_product_attention``; None: numba without gradients, torch
+        with them.
+    dtype : torch.dtype
+        Floating dtype of the parameters and the computation (default float64).
+    max_step : float, seconds
+        Longest update step (4 ms): the layer updates every ``floor(max_step / dt)``
+        input rows, on their mean (exact filters for inputs constant over a step), and
+        holds its rates in between.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neuroattn.mechanisms.workspace import WorkspaceParams, WorkspaceLayer
+    >>> p = WorkspaceParams(k=2, temperature=0.1, threshold=1.0, input_gain=1.5,
+    ...                     recurrent=4.0, lateral=3.0, adapt_gain=0.0, rate=60.0)
+    >>> x = torch.zeros(1, 400, 2, dtype=torch.float64); x[:, 50:150, 0] = 1.0
+    >>> r = WorkspaceLayer(p)(x, torch.ones_like(x) * 0.5, dt=1e-3)
+    >>> bool(r[0, -1, 0] > 50), bool(r[0, -1, 1] < 1)     # item 0 ignited and holds
+    (True, True)
+    """
+
+    def __init__(self, params: WorkspaceParams, attention_backend=None, *,
+                 dtype=torch.float64, device=None, max_step: float = 4e-3):
+        if isinstance(max_step, bool) or not isinstance(max_step, (int, float)) or not \
+                math.isfinite(max_step) or max_step <= 0:
+            raise ValidationError(f"WorkspaceLayer.max_step: must be a finite time > 0 s "
+                                  f"(got {max_step!r})")
+        super().__init__(params, WorkspaceParams, None, attention_backend, dtype,
+                         device, "WorkspaceLayer")
+        self.log_temperature = self._parameter(math.log(params.temperature))
+        self.threshold = self._parameter(float(params.threshold))
+        self.input_gain = self._parameter(float(params.input_gain))
+        self.recurrent = self._parameter(float(params.recurrent))
+        self.lateral = self._parameter(float(params.lateral))
+        self.adapt_gain = self._parameter(float(params.adapt_gain))
+        self.log_rate = self._parameter(math.log(params.rate))
+        self.adapt_onset = float(params.adapt_onset)
+        self.max_step = float(max_step)
+        self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
+                                         math.log(params.tau_adapt)])
+
+    def write(self, z: torch.Tensor) -> torch.Tensor:
+        """Write weights [n, K] of logits ``z`` [n, K] against the null key (the ignition
+        threshold), at the layer's temperature."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        n = z.shape[0]
+        keys = torch.cat([z, self.threshold.to(z.dtype).expand(n, 1)], dim=1)[..., None]
+        keys = keys / torch.exp(self.log_temperature).to(z.dtype)
+        m = self.k + 1
+        v = torch.eye(m, self.k, dtype=z.dtype, device=z.device).expand(n, m, self.k)
+        q = torch.ones(n, 1, 1, dtype=z.dtype, device=z.device)
+        out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
+        return out[:, 0]
+
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K]."""
+        where = "WorkspaceLayer.forward"
+        _check_tensor(x, f"{where}.x", 3)
+        _check_tensor(b, f"{where}.b", 3)
+        if x.shape != b.shape or x.shape[-1] != self.k:
+            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
+                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
+                or dt <= 0:
+            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got {dt!r})")
+        dtype = self.log_rate.dtype
+        x, b = x.to(dtype), b.to(dtype)
+        n, steps, k = x.shape
+        # the layer's time constants are >= 10 ms: it steps every ``per`` rows (at most
+        # ``max_step``), on the inputs averaged over them, and holds its rates between
+        per = max(1, min(steps, int(self.max_step / dt + 1e-9)))
+        blocks = -(-steps // per)
+        pad = blocks * per - steps
+        if pad:
+            x = torch.cat([x, x[:, -1:].expand(n, pad, k)], dim=1)
+            b = torch.cat([b, b[:, -1:].expand(n, pad, k)], dim=1)
+        x = x.reshape(n, blocks, per, k).mean(dim=2)
+        b = b.reshape(n, blocks, per, k).mean(dim=2)
+        alpha = 1.0 - torch.exp(-per * dt / torch.exp(self.log_taus))
+        p = torch.zeros(n, k, dtype=dtype, device=x.device)
+        s = torch.zeros_like(p)
+        a = torch.zeros_like(p)
+        out = []
+        for t in range(blocks):
+            p = p + alpha[0] * (x[:, t] - p)
+            others = s.sum(dim=1, keepdim=True) - s
+            z = (self.input_gain * p + b[:, t] + self.recurrent * s - self.lateral * others
+                 - self.adapt_gain * torch.relu(a - self.adapt_onset) / (1 - self.adapt_onset))
+            o = self.write(z)
+            s = s + alpha[1] * (o - s)
+            a = a + alpha[2] * (s - a)
+            out.append(s)
+        rates = torch.exp(self.log_rate) * torch.stack(out, dim=1)
+        return rates.repeat_interleave(per, dim=1)[:, :steps]
+
+    def params(self) -> WorkspaceParams:
+        """The current parameters as a WorkspaceParams."""
+        def val(t):
+            return float(t.detach().item())
+
+        taus = np.exp(self.log_taus.detach().cpu().numpy())
+        return WorkspaceParams(k=self.k, temperature=math.exp(val(self.log_temperature)),
+                               threshold=val(self.threshold),
+                               input_gain=max(val(self.input_gain), 0.0),
+                               recurrent=max(val(self.recurrent), 0.0),
+                               lateral=max(val(self.lateral), 0.0),
+                               adapt_gain=max(val(self.adapt_gain), 0.0),
+                               rate=math.exp(val(self.log_rate)),
+                               adapt_onset=self.adapt_onset, tau_proc=float(taus[0]),
+                               tau_slow=float(taus[1]), tau_adapt=float(taus[2]))

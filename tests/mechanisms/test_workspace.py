@@ -1,0 +1,402 @@
+"""The global workspace: spiking ignition, blocking and drive; the softmax layers; the
+bridge; the attentional-blink task (synthetic oracle and both tiers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms import get_mechanism
+from neuroattn.mechanisms.workspace import WorkspaceCircuit, WorkspaceParams
+from neuroattn.mechanisms.workspace import bridge
+from neuroattn.model import Recording, Stimulus, TaskSpec
+from neuroattn.tasks import Blink
+from neuroattn.tasks.blink import bimodality_coefficient
+
+
+def _simulate(circuit, stim, seed, dt_stim=1e-3):
+    from neuroattn.backends import simulate
+
+    m = circuit.spiking_model(TaskSpec("time", circuit.k))
+    rec = simulate(m.network, Stimulus(stim, dt_stim, m.drives), dt=1e-4, seed=seed,
+                   backend="numba")
+    return rec, list(rec.units)
+
+
+def _window(rec, unit, names, t0, t1):
+    sel = (rec.times >= t0 - 1e-9) & (rec.times < t1 - 1e-9)
+    return rec.rates[:, sel, names.index(unit)].mean(axis=1)
+
+
+# -- spiking tier -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_ignition_all_or_none_while_sensory_activity_is_graded(seed):
+    """A 100 ms stimulus of growing size: the processor's rate grows with it; the late
+    workspace activity (100-250 ms after offset) is either near rest or near the
+    ignited level, the same for a stimulus twice as large."""
+    amps = np.repeat([0.25, 0.5, 1.0, 1.5, 2.0], 2)
+    stim = np.zeros((amps.size, 450, 4))
+    stim[:, 100:200, 0] = amps[:, None]
+    stim[:, :, 2:] = 1.0                       # both items are targets (task set)
+    rec, names = _simulate(WorkspaceCircuit(k=2), stim, seed)
+    early = _window(rec, "P0", names, 0.1, 0.2)
+    late = _window(rec, "W0", names, 0.3, 0.45)
+    by_amp = {a: (early[amps == a].mean(), late[amps == a].mean()) for a in np.unique(amps)}
+    # graded early: monotonic, more than 4x from the smallest to the largest stimulus
+    e = [by_amp[a][0] for a in sorted(by_amp)]
+    assert np.all(np.diff(e) > 0) and e[-1] > 4 * e[0]
+    # all-or-none late: below threshold near rest, above it ignited and flat
+    assert by_amp[0.25][1] < 6 and by_amp[0.5][1] < 8
+    high = np.array([by_amp[a][1] for a in (1.0, 1.5, 2.0)])
+    assert high.min() > 15
+    assert np.ptp(high) < 0.5 * high.mean()        # early doubles from 1 to 2; late does not
+    assert by_amp[2.0][0] > 1.8 * by_amp[1.0][0]
+
+
+def test_ignited_assembly_blocks_a_new_stimulus():
+    """Item 1 shown 200 ms after item 0 ignites stays out; shown alone it ignites,
+    and its processor responds alike in both cases."""
+    stim = np.zeros((4, 600, 4))
+    stim[:2, 100:200, 0] = 1.0                 # T1 ...
+    stim[:, 300:400, 1] = 1.0                  # ... and T2 at lag 2 (or T2 alone)
+    stim[:, :, 2:] = 1.0
+    rec, names = _simulate(WorkspaceCircuit(k=2), stim, 5)
+    w1 = _window(rec, "W1", names, 0.35, 0.55)
+    p1 = _window(rec, "P1", names, 0.3, 0.4)
+    w0 = _window(rec, "W0", names, 0.25, 0.4)
+    assert np.all(w0[:2] > 15)                 # item 0 ignited
+    assert np.all(w1[:2] < 5)                  # item 1 blocked
+    assert np.all(w1[2:] > 15)                 # item 1 alone ignites
+    assert abs(p1[:2].mean() - p1[2:].mean()) < 0.3 * p1.mean()   # same sensory response
+
+
+def test_spontaneous_ignition_above_a_critical_drive():
+    """No stimulus: below the critical neuromodulatory drive the workspace stays at
+    rest, above it an assembly ignites on its own; the mean field puts the critical
+    drive between the two."""
+    stim = np.zeros((2, 800, 4))
+    stim[:, :, 2:] = 1.0
+    out = {}
+    for drive in (55e-12, 100e-12):
+        rec, names = _simulate(WorkspaceCircuit(k=2, drive=drive), stim, 7)
+        w = np.maximum(_window(rec, "W0", names, 0.3, 0.8), _window(rec, "W1", names, 0.3, 0.8))
+        out[drive] = w
+    assert np.all(out[55e-12] < 5)
+    assert np.all(out[100e-12] > 15)
+    c = WorkspaceCircuit(k=2)
+    critical = bridge._saddle_node(c) - c.bias_gain       # drive at which rest vanishes
+    assert 55e-12 < critical < 100e-12
+
+
+def test_circuit_refuses_bad_parameters():
+    with pytest.raises(ValidationError, match="WorkspaceCircuit.w_ww"):
+        WorkspaceCircuit(w_ww=-1e-12)
+    with pytest.raises(ValidationError, match="WorkspaceCircuit.tau_slow"):
+        WorkspaceCircuit(tau_slow=0.0)
+    with pytest.raises(ValidationError, match="WorkspaceCircuit.k"):
+        WorkspaceCircuit(k=2).spiking_model(TaskSpec("time", 3))
+    m = get_mechanism("workspace")
+    with pytest.raises(ValidationError, match="unknown parameter"):
+        m.resolve(w_nope=1.0)
+    assert m.supports(TaskSpec("space", 2, readouts=("items", "unit"), values=(1.0, 0.0)))
+
+
+# -- softmax tier -------------------------------------------------------------------
+
+
+def _params(**kw):
+    base = dict(k=2, temperature=0.05, threshold=1.2, input_gain=1.5, recurrent=1.5,
+                lateral=6.0, adapt_gain=5.0, adapt_onset=0.2, rate=60.0)
+    return WorkspaceParams(**{**base, **kw})
+
+
+def test_layer_ignites_blocks_and_recovers():
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    x = torch.zeros(3, 400, 2, dtype=torch.float64)   # 2 ms rows
+    x[:2, 25:75, 0] = 1.0
+    x[0, 125:175, 1] = 1.0                     # lag 2: during item 0's ignition
+    x[1, 325:375, 1] = 1.0                     # lag 6: after it
+    x[2, 125:175, 1] = 1.0                     # alone
+    with torch.no_grad():
+        r = WorkspaceLayer(_params(), "torch")(x, torch.ones_like(x), 2e-3).numpy()
+    assert r[0, 75:175, 0].max() > 50 and r[0, 125:300, 1].max() < 10
+    assert r[1, 325:400, 1].max() > 40
+    assert r[2, 125:300, 1].max() > 50
+    assert r[:, :25].max() < 5                   # no ignition at rest
+
+
+def test_layer_matches_a_plain_softmax_and_has_gradients():
+    """One step of the write against a hand-written softmax with a null key; gradients
+    reach every parameter."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    layer = WorkspaceLayer(_params(temperature=0.5), "torch")
+    z = torch.tensor([[0.3, 1.7], [2.0, -1.0]], dtype=torch.float64)
+    want = torch.softmax(torch.cat([z, torch.full((2, 1), 1.2, dtype=torch.float64)], 1) / 0.5,
+                         dim=1)[:, :2]
+    torch.testing.assert_close(layer.write(z), want)
+    x = torch.zeros(1, 200, 2, dtype=torch.float64)
+    x[0, 20:120, 0] = 1.0
+    layer(x, torch.ones_like(x), 1e-3).sum().backward()
+    grads = [p.grad for p in layer.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(float(g.abs().sum()) > 0 for g in grads)
+
+
+def test_layer_refuses_bad_input():
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    layer = WorkspaceLayer(_params(), "torch")
+    x = torch.zeros(1, 10, 2, dtype=torch.float64)
+    with pytest.raises(ValidationError, match="dt"):
+        layer(x, x, 0.0)
+    with pytest.raises(ValidationError, match=r"shape \[trials, steps, 2\]"):
+        layer(torch.zeros(1, 10, 3, dtype=torch.float64), torch.zeros(1, 10, 3,
+                                                                      dtype=torch.float64), 1e-3)
+    with pytest.raises(ValidationError, match="temperature"):
+        _params(temperature=0.0).validate()
+    with pytest.raises(ValidationError, match="adapt_onset"):
+        _params(adapt_onset=1.5).validate()
+
+
+def test_shared_workspace_top_k_soft_and_hard():
+    import torch
+
+    from neuroattn.mechanisms.workspace import SharedWorkspace
+
+    torch.manual_seed(0)
+    h = torch.randn(4, 6, 8, dtype=torch.float64)
+    ws = SharedWorkspace(dim=8, n_slots=3, top_k=2, temperature=0.7).double()
+    out, slots, w = ws(h)
+    writers = (w.sum(dim=1) > 0).sum(dim=-1)
+    assert writers.tolist() == [2, 2, 2, 2]                       # exactly top_k write
+    torch.testing.assert_close(w.sum(-1), torch.ones(4, 3, dtype=torch.float64))
+    # the soft slots are the write weights applied to the values (an oracle in torch)
+    torch.testing.assert_close(slots, w @ ws.write_v(h))
+    out.sum().backward()
+    assert ws.broadcast_gain.grad is not None and ws.slots.grad is not None
+    hard = SharedWorkspace(dim=8, n_slots=3, top_k=2, hard=True, seed=1).double()
+    hard.load_state_dict(ws.state_dict())
+    with torch.no_grad():
+        _, _, wh = hard(h)
+    assert torch.all((wh == 0) | (wh == 1)) and torch.all(wh.sum(-1) == 1)
+    assert torch.all((wh.sum(1) > 0).sum(-1) <= 2)
+    with pytest.raises(ValidationError, match="temperature"):
+        SharedWorkspace(dim=8, temperature=-1.0)
+    with pytest.raises(ValidationError, match="last dimension 8"):
+        ws(torch.zeros(1, 2, 5, dtype=torch.float64))
+
+
+# -- bridge -------------------------------------------------------------------------
+
+
+def test_to_softmax_and_to_spiking():
+    c = WorkspaceCircuit(k=3)
+    p = bridge.to_softmax(c)
+    assert p.k == 3 and 40 < p.rate < 90
+    assert p.lateral > p.recurrent > 0 and p.threshold > 0 and 0 < p.adapt_onset < 1
+    # one unit of bias leaves a target below the ignition threshold at rest
+    assert 1.0 < p.threshold + 0.5 and p.recurrent + 1.0 > p.threshold
+    back = bridge.to_spiking(p, c)
+    assert math.isclose(bridge.to_softmax(back).temperature, p.temperature, rel_tol=1e-9)
+    with pytest.raises(ValidationError, match="to_softmax.circuit"):
+        bridge.to_softmax("no circuit")
+
+
+def test_bridge_shares_agree_on_task_inputs():
+    """Constant inputs of the blink (T1 on; T2 on): the layer's time-averaged shares
+    track the workspace's spike shares far closer than uniform weights do."""
+    task = Blink()
+    u = task.bridge_inputs(task.make_trials(3, seed=2))
+    c = WorkspaceCircuit(k=3)
+    spikes = bridge.spike_shares(c, u, (0.5,), seed=2)[0.5]
+    layer = bridge.layer_shares(_params(k=3, rate=bridge.to_softmax(c).rate), u, (0.5,))[0.5]
+    from neuroattn.mechanisms import js_divergence
+
+    js = js_divergence(spikes, layer).mean()
+    uniform = js_divergence(spikes, np.ones_like(spikes)).mean()
+    assert js < 0.05 < uniform
+
+
+# -- the attentional blink ----------------------------------------------------------
+
+
+def test_blink_trials_and_validation():
+    task = Blink(noise=0.0)
+    tr = task.make_trials(6, seed=3)
+    cond = tr.conditions
+    assert cond["condition"].tolist()[:3] == ["dual", "t1_ignored", "t1_blank"]
+    ev, bias = tr.role("evidence"), tr.role("bias")
+    for t, row in cond.iterrows():
+        s1, s2 = int(round(row.t1_onset / tr.dt)), int(round(row.t2_onset / tr.dt))
+        assert ev[t, s1 + 5, 0] == 1.0 and ev[t, s2 + 5, 1] == 1.0
+        after = ev[t, s1 + 100 + 5, 2]
+        assert after == (0.0 if row.condition == "t1_blank" or row.lag == 1 else 1.0)
+        assert bias[t, 0, 0] == (-1.0 if row.condition == "t1_ignored" else 1.0)
+    with pytest.raises(ValidationError, match="Blink.lags"):
+        Blink(lags=(0, 2)).validate()
+    with pytest.raises(ValidationError, match="Blink.soa"):
+        Blink(soa=0.1005).validate()
+    with pytest.raises(ValidationError, match="Blink.noise"):
+        Blink(noise=float("nan")).validate()
+
+
+def _synthetic(task, trials, seen):
+    """A Recording where T1 always ignites and T2 ignites where ``seen(row)``."""
+    bw = 5e-3
+    bins = int(round(task.duration / bw))
+    rates = np.zeros((trials.n, bins, 3))
+    times = np.arange(bins) * bw
+    for t, row in trials.conditions.iterrows():
+        if row.condition != "t1_ignored":
+            rates[t, (times >= row.t1_onset + 0.1) & (times < row.t1_onset + 0.4), 0] = 40.0
+        if seen(row, t):
+            rates[t, (times >= row.t2_onset + 0.1) & (times < row.t2_onset + 0.4), 1] = 40.0
+    return Recording(rates, bw, ("item0", "item1", "item2"), roles={"items": (
+        "item0", "item1", "item2")})
+
+
+def test_blink_scoring_against_a_synthetic_oracle():
+    task = Blink()
+    tr = task.make_trials(240, seed=4)
+    rng = np.random.default_rng(0)
+
+    def seen(row, t):
+        if row.condition == "dual" and 2 <= row.lag <= 4:
+            return rng.random() < 0.3                 # blink: 30 % at lags 2-4
+        return True
+
+    res = task.score(tr, _synthetic(task, tr, seen), seed=0)
+    eff = {e.name: e for e in res.effects}
+    assert eff["blink_depth"].passed and 0.5 < eff["blink_depth"].estimate < 0.95
+    assert eff["lag1_sparing"].passed and eff["recovery"].passed
+    assert eff["blink_t1_ignored"].passed and eff["blink_t1_blank"].passed
+    assert eff["blink_t1_ignored"].estimate == 0.0
+    bim = [e for n, e in eff.items() if n.startswith("bimodality")][0]
+    assert bim.passed                                  # 0/40 Hz peaks: bimodal
+    # no blink at all: depth 0, refused
+    flat = task.score(tr, _synthetic(task, tr, lambda row, t: True), seed=0)
+    assert not {e.name: e for e in flat.effects}["blink_depth"].passed
+    with pytest.raises(ValidationError, match="needs the trials"):
+        task.readout(_synthetic(task, tr, seen))
+
+
+def test_bimodality_coefficient_oracle():
+    rng = np.random.default_rng(1)
+    assert bimodality_coefficient(np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)]) > 0.7
+    assert bimodality_coefficient(rng.normal(0, 1, 400)) < 0.45
+    assert math.isnan(bimodality_coefficient([1.0, 1.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("seed", [0, 9])
+def test_blink_follows_from_ignition_on_the_spiking_tier(seed):
+    """T2 at lag 2 falls while T1 holds the workspace, and is seen at lag 7 and when
+    T1 is ignored; at two seeds."""
+    task = Blink(lags=(2, 7))
+    tr = task.make_trials(18, seed=seed)
+    agent = get_mechanism("workspace").agent("spiking", task.spec(), "numba")
+    res = task.score(tr, agent.run(tr), seed)
+    acc = res.summary.set_index(["paradigm", "lag"])["accuracy"]
+    assert acc["dual", 2] <= 0.34 and acc["dual", 7] >= 0.66
+    assert acc["t1_ignored", 2] >= 0.66
+    assert res.summary["t1_seen"][res.summary["paradigm"] == "dual"].min() >= 0.66
+
+
+def test_blink_runs_on_the_softmax_tier():
+    task = Blink(lags=(2, 7))
+    tr = task.make_trials(12, seed=1)
+    m = get_mechanism("workspace")
+    fitted = _params(k=3, threshold=1.25, rate=bridge.to_softmax(WorkspaceCircuit(k=3)).rate)
+    res = task.score(tr, m.agent("softmax", task.spec(), "torch", fitted=fitted).run(tr), 1)
+    acc = res.summary.set_index(["paradigm", "lag"])["accuracy"]
+    assert acc["dual", 2] == 0.0 and acc["dual", 7] == 1.0 and acc["t1_ignored", 2] == 1.0
+    assert isinstance(res.table, pd.DataFrame) and len(res.table) == 12
+
+
+@pytest.mark.slow
+def test_brian2_agrees_with_numba_on_ignition_and_blocking():
+    """The reference engine: item 0 ignites, item 1 (lag 2) is blocked, item 1's processor
+    responds alike; the engines' mean rates agree within 3 standard errors."""
+    pytest.importorskip("brian2")
+    from neuroattn.backends import simulate
+
+    c = WorkspaceCircuit(k=2)
+    m = c.spiking_model(TaskSpec("time", 2))
+    stim = np.zeros((6, 600, 4))
+    stim[:, 100:200, 0] = 1.0
+    stim[:, 300:400, 1] = 1.0
+    stim[:, :, 2:] = 1.0
+    out = {}
+    for backend in ("numba", "brian2"):
+        rec = simulate(m.network, Stimulus(stim, 1e-3, m.drives), dt=1e-4, seed=2,
+                       backend=backend)
+        names = list(rec.units)
+        out[backend] = {"W0": _window(rec, "W0", names, 0.25, 0.45),
+                        "W1": _window(rec, "W1", names, 0.35, 0.55),
+                        "P1": _window(rec, "P1", names, 0.3, 0.4)}
+    for unit in ("W0", "P1"):
+        a, b = out["numba"][unit], out["brian2"][unit]
+        se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) < 3 * se + 1.0, (unit, a, b)
+    assert out["brian2"]["W0"].min() > 15 and out["brian2"]["W1"].max() < 5
+
+
+# -- backward masking ----------------------------------------------------------------
+
+
+def test_threshold_crossing_oracle():
+    from neuroattn.tasks.masking import threshold_crossing
+
+    assert threshold_crossing([0.02, 0.04, 0.06], 0.0, 0.25, 0.75) == pytest.approx(0.05)
+    assert math.isnan(threshold_crossing([0.02, 0.04], 0.1, 0.2))       # never reaches 0.5
+    assert math.isnan(threshold_crossing([0.02, 0.04], 0.9, 1.0))       # starts above it
+    boots = threshold_crossing([0.02, 0.04], np.array([0.0, 0.4]), np.array([1.0, 0.6]))
+    np.testing.assert_allclose(boots, [0.03, 0.03])
+
+
+def test_masking_trials_and_validation():
+    from neuroattn.tasks import Masking
+
+    task = Masking(noise=0.0)
+    tr = task.make_trials(7, seed=0)
+    ev = tr.role("evidence")
+    for t, row in tr.conditions.iterrows():
+        on = int(round(task.onset / tr.dt))
+        if row.condition == "absent":
+            assert ev[t, :, 0].max() == 0 and ev[t, on + 5, 1] == 1.0
+        else:
+            cut = on + int(round(row.soa / tr.dt))
+            assert ev[t, on:cut, 0].min() == 1.0 and ev[t, cut:, 0].max() == 0.0
+            assert ev[t, cut, 1] == 1.0 and ev[t, :cut, 1].max() == 0.0
+    with pytest.raises(ValidationError, match="Masking.soas"):
+        Masking(soas=(0.05, 0.02)).validate()
+    with pytest.raises(ValidationError, match="Masking.duration"):
+        Masking(duration=0.2).validate()
+
+
+def test_masking_visibility_is_a_sigmoid_of_soa_on_the_spiking_tier():
+    """Late workspace activity: rarely ignited at 16 ms, always at 100 ms, the 50 %
+    point between 30 and 70 ms (the target's duration sets whether it ignites)."""
+    from neuroattn.tasks import Masking
+
+    task = Masking(soas=(0.016, 0.05, 0.1), catch=False)
+    tr = task.make_trials(18, seed=3)
+    res = task.score(tr, get_mechanism("workspace").agent("spiking", task.spec(),
+                                                          "numba").run(tr), 3)
+    vis = res.summary.set_index("condition")["visibility"]
+    assert vis["soa16"] <= 0.34 and vis["soa100"] == 1.0
+    thr = res.effect("visibility_threshold").estimate
+    assert 0.03 < thr < 0.07
