@@ -1,0 +1,102 @@
+"""Working memory through the Mechanism contract.
+
+The spiking tier is a :class:`MemoryCircuit` with one self-sustaining assembly per item;
+the softmax tier a :class:`SlotMemory`. Parameters are the circuit's fields (``k`` comes
+from the task); neuron parameters are reached with dotted names (``exc.sigma``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.memory import bridge
+from neuroattn.mechanisms.memory.circuit import MemoryCircuit
+from neuroattn.mechanisms.memory.params import SlotParams
+
+__all__ = ["WorkingMemory"]
+
+
+class WorkingMemory(Mechanism):
+    """Items held as self-sustaining assemblies competing through shared inhibition.
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms import get_mechanism
+    >>> from neuroattn.model import TaskSpec
+    >>> m = get_mechanism("working-memory")
+    >>> m.supports(TaskSpec("slots", 6)) is None
+    True
+    >>> m.supports(TaskSpec("space", 2)) is not None
+    True
+    """
+
+    name = "working-memory"
+    summary = ("Working memory (Wang 1999; Edin et al. 2009): items held as self-sustaining "
+               "assemblies that compete through shared inhibition.")
+
+    def parameters(self) -> dict:
+        """The MemoryCircuit's fields (all but ``k``), neuron fields as ``exc.*``/``inh.*``."""
+        return circuit_parameters(MemoryCircuit)
+
+    def circuit(self, spec, **params) -> MemoryCircuit:
+        """The MemoryCircuit for ``spec`` with ``params`` (validated)."""
+        return build_circuit(MemoryCircuit, spec.n_items, self.resolve(**params), self.name)
+
+    def supports(self, spec) -> str | None:
+        """Slot layouts read out per item (a store of items held over a delay)."""
+        if spec.layout != "slots":
+            return ("the circuit holds items over a delay as a limited-capacity store: it "
+                    f"runs tasks whose items are memory slots, and this task lays its items "
+                    f"out in {spec.layout!r}")
+        if "unit" in spec.readouts:
+            return "the circuit has no downstream 'unit' readout, only its item assemblies"
+        return None
+
+    def spiking(self, spec, **params):
+        """The assemblies for ``spec`` (see :class:`MemoryCircuit`)."""
+        return self.circuit(spec, **params).spiking_model(spec)
+
+    def _drive(self, spec, inputs, where):
+        if inputs is None:
+            return None
+        from neuroattn.model.trials import drive
+
+        return drive(inputs, spec.n_items, f"{self.name}.{where}.inputs")
+
+    def to_softmax(self, spec, inputs=None, **params) -> SlotParams:
+        """Slot-memory parameters from the circuit's mean field (no simulation)."""
+        return bridge.to_softmax(self.circuit(spec, **params))
+
+    def calibrate(self, spec, inputs=None, backend: str = "numba", seed: int = 0,
+                  dt: float = 1e-4, progress: bool = False, **params) -> SlotParams:
+        """Slot-memory parameters fitted to simulations on ``inputs`` (default: random)."""
+        return bridge.calibrate(self.circuit(spec, **params),
+                                self._drive(spec, inputs, "calibrate"), backend=backend,
+                                seed=seed, dt=dt, progress=progress)
+
+    def softmax(self, spec, fitted: SlotParams, attention_backend: str = "numba"):
+        """A :class:`SlotMemory` with ``fitted`` parameters."""
+        if not isinstance(fitted, SlotParams):
+            raise ValidationError(f"{self.name}.softmax.fitted: expected SlotParams (got "
+                                  f"{type(fitted).__name__})")
+        if fitted.k != spec.n_items:
+            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
+                                  f"{spec.n_items} items")
+        from neuroattn.mechanisms.memory.softmax import SlotMemory
+
+        return SlotMemory(fitted, attention_backend)
+
+    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+                     dt: float = 1e-4, progress: bool = False, **params) -> dict:
+        """Spike shares of the item assemblies for constant ``inputs``."""
+        return bridge.spike_shares(self.circuit(spec, **params),
+                                   self._drive(spec, inputs, "spike_shares"), windows,
+                                   backend=backend, seed=seed, dt=dt, progress=progress)
+
+    def softmax_shares(self, fitted: SlotParams, inputs) -> np.ndarray:
+        """Each item's share of the layer's steady rates for constant ``inputs``."""
+        from neuroattn.model.trials import drive
+
+        return fitted.shares(drive(inputs, fitted.k, f"{self.name}.softmax_shares.inputs"))

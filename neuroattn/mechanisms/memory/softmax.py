@@ -1,0 +1,113 @@
+"""The softmax tier of working memory: a differentiable slot memory (torch).
+
+The dynamics are those of :class:`~neuroattn.mechanisms.memory.SlotParams` (see its
+module notes); each step's weights ``a_k`` are computed by
+:func:`neuroattn.attention.scaled_dot_product_attention`: one query (a 1) per trial, step
+and item attends over two keys, the item's drive ``x_k / T`` and its null ``beta / T``,
+with values 1 and 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms._layer import MechanismLayer
+from neuroattn.mechanisms.memory.params import SlotParams
+
+__all__ = ["SlotMemory"]
+
+
+class SlotMemory(MechanismLayer):
+    """Self-sustaining item traces with shared inhibition, weights through attention.
+
+    Parameters
+    ----------
+    params : SlotParams
+    attention_backend : str or None
+        Backend of ``scaled_dot_product_attention`` (None: as the other mechanism layers,
+        the fused numba kernel without gradients, torch's SDPA with them).
+    dtype : torch.dtype
+        Dtype of the parameters and the computation (default float64).
+    device : torch.device or str, optional
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neuroattn.mechanisms.memory import SlotMemory, SlotParams
+    >>> p = SlotParams(k=2, temperature=0.5, rate=80.0, null_logit=2.0, w_self=0.08,
+    ...                w_inh=0.0, tau=0.1, tau_inh=0.01)
+    >>> x = torch.zeros(1, 600, 2, dtype=torch.float64); x[:, 100:200, 0] = 2.0
+    >>> r = SlotMemory(p)(x, torch.zeros_like(x), dt=1e-3)
+    >>> bool(r[0, -1, 0] > 60.0), bool(r[0, -1, 1] < 5.0)   # item 0 is held, item 1 not
+    (True, True)
+    """
+
+    def __init__(self, params: SlotParams, attention_backend=None, *, dtype=torch.float64,
+                 device=None):
+        super().__init__(params, SlotParams, None, attention_backend, dtype, device,
+                         "SlotMemory", "item")
+        self.log_temperature = self._parameter(math.log(params.temperature))
+        self.log_rate = self._parameter(math.log(params.rate))
+        self.null_logit = self._parameter(float(params.null_logit))
+        self.w_self = self._parameter(float(params.w_self))
+        self.w_inh = self._parameter(float(params.w_inh))
+        self.log_tau = self._parameter(math.log(params.tau))
+        self.log_tau_inh = self._parameter(math.log(params.tau_inh))
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        """Each item's weight against its null [..., K] for drives ``x`` [..., K]."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        lead = x.shape[:-1]
+        items = x.reshape(-1, 1)
+        null = self.null_logit.to(x.dtype).expand(items.shape[0], 1)
+        keys = (torch.cat([items, null], 1) / torch.exp(self.log_temperature)).unsqueeze(-1)
+        q = torch.ones(keys.shape[0], 1, 1, dtype=x.dtype, device=x.device)
+        v = torch.tensor([[1.0], [0.0]], dtype=x.dtype, device=x.device).expand(
+            keys.shape[0], 2, 1)
+        out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
+        return out.reshape(*lead, self.k) if lead else out.reshape(self.k)
+
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K]."""
+        where = "SlotMemory.forward"
+        for name, t in (("x", x), ("b", b)):
+            if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point:
+                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValidationError(f"{where}.{name}: expected a floating-point "
+                                      f"torch.Tensor (got {got})")
+        if x.shape != b.shape or x.dim() != 3 or x.shape[-1] != self.k:
+            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
+                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
+                or dt <= 0:
+            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
+                                  f"{dt!r}); e.g. dt=1e-3")
+        dtype = self.log_rate.dtype
+        u = x.to(dtype) + b.to(dtype)
+        a_s = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
+        a_h = 1.0 - torch.exp(-dt / torch.exp(self.log_tau_inh))
+        rate = torch.exp(self.log_rate)
+        s = torch.zeros(u.shape[0], self.k, dtype=dtype, device=u.device)
+        h = torch.zeros(u.shape[0], 1, dtype=dtype, device=u.device)
+        out = []
+        for t in range(u.shape[1]):
+            r = rate * self.attend(u[:, t] + self.w_self * s - self.w_inh * h)
+            out.append(r)
+            s = s + a_s * (r - s)
+            h = h + a_h * (r.sum(dim=1, keepdim=True) - h)
+        return torch.stack(out, dim=1)
+
+    def params(self) -> SlotParams:
+        """The current parameters as a SlotParams."""
+        def val(t):
+            return float(t.detach().item())
+
+        return SlotParams(k=self.k, temperature=math.exp(val(self.log_temperature)),
+                          rate=math.exp(val(self.log_rate)), null_logit=val(self.null_logit),
+                          w_self=val(self.w_self), w_inh=val(self.w_inh),
+                          tau=math.exp(val(self.log_tau)),
+                          tau_inh=math.exp(val(self.log_tau_inh)))
