@@ -213,5 +213,11 @@ def save_run(path: Path, config: dict, summary: dict, table, figures: dict | Non
 
 
 def load_summary(path: Path) -> dict:
-    """The summary.json of a stored run."""
-    return json.loads((Path(path) / "summary.json").read_text())
+    """The summary.json of a stored run (a comparison's tiers in the order they ran:
+    spiking, then softmax, although the file keeps its keys sorted)."""
+    summary = json.loads((Path(path) / "summary.json").read_text())
+    tiers = summary.get("tiers")
+    if isinstance(tiers, dict):
+        order = {"spiking": 0, "softmax": 1}
+        summary["tiers"] = dict(sorted(tiers.items(), key=lambda kv: order.get(kv[0], 2)))
+    return summary

@@ -87,6 +87,15 @@ class Posner(Task):
     cue_onset, soa, response_window : float, seconds
         Cue onset (50 ms), cue-target onset asynchrony (150 ms), time allowed to respond
         after target onset (400 ms).
+    target_duration : float or None, seconds
+        How long the target stays on (default None: until the end of the response
+        window, a suprathreshold detection display). A brief target (e.g. 40 ms) makes
+        the display data-limited, as in the accuracy experiments of Prinzmetal, McCool &
+        Park (2005): a target whose burst of evidence falls short of the bound is
+        missed, so accuracy falls below ceiling and can differ between conditions. With
+        a brief target, ``accuracy_validity`` (valid - invalid accuracy) is held to
+        ``posner.accuracy_validity`` and the per-condition accuracies are reported
+        without the detection task's >= 0.9 band.
     contrast : float
         Target input (default 2.5, units of the agents' input).
     bias_gain : float
@@ -139,6 +148,7 @@ class Posner(Task):
     cue_onset: float = 0.05
     soa: float = 0.15
     response_window: float = 0.4
+    target_duration: float | None = None
     contrast: float = 2.5
     bias_gain: float = 0.7
     noise: float = 1.0
@@ -168,7 +178,8 @@ class Posner(Task):
         """K locations in space, each with evidence and a cue bias; items read out."""
         return TaskSpec("space", self.k)
 
-    units = {**dict.fromkeys(("cue_onset", "soa", "response_window", "leak", "t_nd",
+    units = {**dict.fromkeys(("cue_onset", "soa", "response_window", "target_duration",
+                              "leak", "t_nd",
                               "t_nd_range", "rt_min", "dt"), "s"), "criterion": "Hz"}
 
     def validate(self) -> None:
@@ -188,6 +199,12 @@ class Posner(Task):
             check_positive(getattr(self, name), "s", f"Posner.{name}")
         for name in ("t_nd_range", "rt_min"):
             check_positive(getattr(self, name), "s", f"Posner.{name}", allow_zero=True)
+        if self.target_duration is not None:
+            check_positive(self.target_duration, "s", "Posner.target_duration")
+            if self.target_duration > self.response_window + 1e-12:
+                raise ValidationError(f"Posner.target_duration: expected at most the "
+                                      f"response window ({self.response_window} s) or None "
+                                      f"(got {self.target_duration} s)")
         if not self.t_nd - self.t_nd_range / 2 >= 0:
             raise ValidationError(f"Posner.t_nd: expected t_nd - t_nd_range/2 >= 0 s, so every "
                                   f"non-decision time is >= 0 (got t_nd={self.t_nd}, "
@@ -245,6 +262,8 @@ class Posner(Task):
         steps = int(round(self.duration / self.dt))
         cue = int(round(self.cue_onset / self.dt))
         tgt = int(round(self.target_onset / self.dt))
+        off = steps - tgt if self.target_duration is None else max(
+            1, int(round(self.target_duration / self.dt)))
         stim = np.zeros((n, steps, 2 * self.k), dtype=np.float32)
         rows = []
         n_valid = n_cued = 0
@@ -274,7 +293,7 @@ class Posner(Task):
             if cued is not None:
                 stim[t, cue:, self.k:] = self.cue_bias(cued, p)
             if target >= 0:
-                stim[t, tgt:, target] = self.contrast
+                stim[t, tgt:tgt + off, target] = self.contrast
             if self.noise > 0:
                 stim[t, :, : self.k] += rng.normal(0.0, self.noise, (steps, self.k))
             if cond in ("valid", "invalid"):
@@ -312,9 +331,16 @@ class Posner(Task):
         """Per trial, the mean evidence and bias [trials, 2 K] from target onset on.
 
         The decision is made on this period, so the softmax tier is calibrated on the
-        inputs the circuit sees while it is made (the noise averages out).
+        inputs the circuit sees while it is made (the noise averages out). A brief
+        target (``target_duration``) is averaged over the time it is on.
         """
-        return role_means(trials, self.target_onset)
+        if self.target_duration is None:
+            return role_means(trials, self.target_onset)
+        on = int(round(self.target_onset / trials.dt))
+        off = on + max(1, int(round(self.target_duration / trials.dt)))
+        ev = trials.role("evidence")[:, on:off].astype(np.float64).mean(axis=1)
+        bias = trials.role("bias")[:, on:off].astype(np.float64).mean(axis=1)
+        return np.concatenate([ev, bias], axis=1)
 
     def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
         """Choice, decision time and RT (s) of every trial from the location rates.
@@ -376,17 +402,26 @@ class Posner(Task):
                            ("validity_rt", "invalid", "valid")):
             effects.append(_held(name, bootstrap_diff_ci(rt[a], rt[b], seed),
                                  f"posner.{name[:-3]}"))
+        limited = self.target_duration is not None
+        correct = {c: table.loc[table["condition"] == c, "correct"].astype(float)
+                   for c in TARGET_CONDITIONS}
         for cond in TARGET_CONDITIONS:
-            correct = table.loc[table["condition"] == cond, "correct"].astype(float)
-            effects.append(_held(f"accuracy_{cond}", bootstrap_mean_ci(correct, seed),
-                                 "posner.accuracy"))
+            effects.append(_held(f"accuracy_{cond}", bootstrap_mean_ci(correct[cond], seed),
+                                 "posner.accuracy", held=not limited))
+        effects.append(_held("accuracy_validity",
+                             bootstrap_diff_ci(correct["valid"], correct["invalid"], seed),
+                             "posner.accuracy_validity", held=limited))
         fa = (~table.loc[table["condition"] == "catch", "correct"]).astype(float)
         effects.append(_held("false_alarms", bootstrap_mean_ci(fa, seed), "posner.false_alarms"))
         return effects
 
 
-def _held(name: str, est_lo_hi, key: str) -> Effect:
+def _held(name: str, est_lo_hi, key: str, held: bool = True) -> Effect:
+    """The effect with its target; ``held=False``: reported without a verdict (the band
+    belongs to another version of the paradigm)."""
     tg = TARGETS[key]
+    if not held:
+        return Effect.held_to(name, *est_lo_hi, tg.unit, f"not held here: {tg.describe()}")
     return Effect.held_to(name, *est_lo_hi, tg.unit, tg.describe(), tg.band, tg.null)
 
 

@@ -298,7 +298,10 @@ def test_effects_are_held_to_the_published_bands_and_undefined_without_invalid_t
     res = task.score(trials, _recording(_synthetic(trials, task)), seed=2)
     names = [e.name for e in res.effects]
     assert names == ["rt_neutral", "benefit_rt", "cost_rt", "validity_rt", "accuracy_valid",
-                     "accuracy_neutral", "accuracy_invalid", "false_alarms"]
+                     "accuracy_neutral", "accuracy_invalid", "accuracy_validity",
+                     "false_alarms"]
+    # a target that stays on: the data-limited accuracy effect is reported, not held
+    assert res.effect("accuracy_validity").passed is None
     for name in ("cost_rt", "validity_rt", "accuracy_invalid"):
         e = res.effect(name)
         assert math.isnan(e.estimate) and e.passed is None, e
@@ -358,9 +361,28 @@ def _run(mechanism, task, n, seed, tier):
 def test_published_effects_hold_on_both_tiers(mechanism, tier):
     res = _run(mechanism, Posner(), TRIALS, SEED, tier)
     for e in res.effects:
-        assert e.passed, (tier, e)
+        assert e.passed or (e.band is None and e.null is None), (tier, e)
     s = res.summary.set_index("condition")
     assert s.loc["valid", "rt_mean"] < s.loc["neutral", "rt_mean"] < s.loc["invalid", "rt_mean"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier", ["spiking", "softmax"])
+@pytest.mark.parametrize("name", ["biased-competition", "precision"])
+def test_a_brief_target_makes_invalid_trials_slower_and_less_accurate(name, tier):
+    # data-limited display (Prinzmetal, McCool & Park 2005): a brief target at the
+    # uncued location often fails to reach the bound, so the informative cue costs
+    # accuracy as well as time; checked at a seed and a duration the docs do not quote
+    from neuroattn.mechanisms import get_mechanism
+
+    res = _run(get_mechanism(name), Posner(target_duration=0.15), 300, SEED + 2, tier)
+    assert res.effect("accuracy_validity").passed, res.effect("accuracy_validity")
+    assert res.effect("accuracy_validity").estimate >= 0.05
+    assert res.effect("validity_rt").estimate > 0.0
+    s = res.summary.set_index("condition")
+    assert s.loc["invalid", "accuracy"] < s.loc["neutral", "accuracy"] + 1e-9
+    assert s.loc["valid", "accuracy"] >= 0.95
+    assert res.effect("false_alarms").passed
 
 
 @pytest.mark.slow

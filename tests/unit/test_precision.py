@@ -125,7 +125,7 @@ def _posner(seed, n, **kw):
 def test_posner_valid_faster_than_neutral_faster_than_invalid():
     res = _posner(0, 200)
     for e in res.effects:
-        assert e.passed, e
+        assert e.passed or (e.band is None and e.null is None), e
 
 
 @pytest.mark.slow
