@@ -8,6 +8,8 @@
     neuroattn experiment SPEC [same options]
     neuroattn demo
     neuroattn compile
+    neuroattn ml TASK --attention NAME[,NAME...] --seeds N
+    neuroattn hw export|import|map|energy|quantize ...   (neuromorphic prototyping)
 
 Bad input exits with status 2 and one line on stderr; a failed simulation with 1.
 """
@@ -110,6 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-progress", action="store_true", help="no progress bar")
         if command == "sweep":
             sp.add_argument("--pdf", action="store_true", help="also write the figure as PDF")
+    ml = sub.add_parser("ml", help="train a small transformer with each attention variant "
+                        "(torch, softmax, local, hard, spiking, bridge) on a learning task; "
+                        "accuracy beside operations and energy")
+    ml.add_argument("task", help="digits or recall (associative recall)")
+    ml.add_argument("--attention", default="torch,softmax,local,hard,spiking,bridge",
+                    metavar="NAME[,NAME...]", help="attention variants (default: all six)")
+    ml.add_argument("--seeds", type=_int("--seeds"), default=3,
+                    help="number of seeds, 0..N-1 (default 3)")
+    ml.add_argument("--epochs", type=_int("--epochs"), default=None,
+                    help="training epochs (default: the task's, 40 digits, 12 recall)")
+    ml.add_argument("--length", type=_int("--length"), default=None,
+                    help="recall: sequence length (default 128)")
+    ml.add_argument("--steps", type=_int("--steps"), default=None,
+                    help="time steps of the bridge's spiking circuit in the table (default 32)")
+    ml.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    ml.add_argument("--out", default="results", help="results directory (default results)")
+    ml.add_argument("--force", action="store_true", help="rerun even if stored")
+    ml.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from neuroattn.hardware._cli import add_hw_parser
+
+    add_hw_parser(sub, _Parser, _int)
     sub.add_parser("compile", help="compile the numba engine's kernel into numba's on-disk "
                    "cache, so that a new process starts simulating at once (make does this)")
     return p
@@ -288,6 +311,14 @@ def main(argv=None) -> int:
             return _compare(args, progress=not args.no_progress)
         if args.command == "compile":
             return _compile()
+        if args.command == "hw":
+            from neuroattn.hardware._cli import hw_command
+
+            return hw_command(args)
+        if args.command == "ml":
+            from neuroattn.ml.cli import ml_command
+
+            return ml_command(args)
         if args.command in ("sweep", "experiment"):
             return _sweep(args, args.command == "experiment")
         return _demo(args)

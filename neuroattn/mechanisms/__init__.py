@@ -17,10 +17,16 @@ from neuroattn.mechanisms.base import (
     register,
 )
 from neuroattn.mechanisms.biased_competition import BiasedCompetition
+from neuroattn.mechanisms.normalization.mechanism import Normalization
+from neuroattn.mechanisms.memory.mechanism import WorkingMemory
 from neuroattn.mechanisms.precision.mechanism import Precision
+from neuroattn.mechanisms.workspace.mechanism import Workspace
 
 register(BiasedCompetition())
 register(Precision())
+register(Normalization())
+register(Workspace())
+register(WorkingMemory())
 
 __all__ = ["MECHANISMS", "BridgeReport", "Mechanism", "SoftmaxAgent", "SpikingAgent",
            "SpikingModel", "cohen_kappa", "get_mechanism", "js_divergence", "register"]

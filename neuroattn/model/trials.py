@@ -42,6 +42,10 @@ class TaskSpec:
         downstream unit whose selectivity for item k is ``values[k]``).
     values : tuple of float, optional
         Selectivities of the ``'unit'`` readout, one per item, in [0, 1].
+    serial : bool
+        True when the task selects items one at a time and pushes the rejected ones
+        down with a strongly negative bias before the next selection (visual search);
+        a mechanism without a selection stage refuses such tasks (default False).
 
     Examples
     --------
@@ -58,6 +62,7 @@ class TaskSpec:
     inputs: tuple = INPUT_ROLES
     readouts: tuple = ("items",)
     values: tuple | None = None
+    serial: bool = False
 
     def __post_init__(self):
         check_choice(self.layout, "TaskSpec.layout", LAYOUTS)

@@ -150,6 +150,15 @@ def _defaults(task_name: str, mechanism_name: str) -> dict:
             "agent": dict(AGENT_DEFAULTS)}
 
 
+def _default_trials(command: str, task_name: str) -> int:
+    """The task's default trial count for ``command`` (``Task.default_trials``), else
+    200 for a comparison and 100 for a run."""
+    from neuroattn.tasks import get_task
+
+    own = getattr(get_task(task_name), "default_trials", {}) or {}
+    return int(own.get(command, 200 if command == "compare" else 100))
+
+
 def _plain(d: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
@@ -203,7 +212,7 @@ def resolve_config(command: str, task_name: str, mechanism_name: str = "biased-c
             raise ValidationError(f"--config: the file's {key}.name is {given!r} but the "
                                   f"command asks for {expected!r}; drop one of them")
     config = {"experiment": "", "version": neuroattn.__version__, "command": command,
-              "trials": 200 if command == "compare" else 100, "seed": 0,
+              "trials": _default_trials(command, task_name), "seed": 0,
               **_defaults(task_name, mechanism_name)}
     if command == "run":
         config["agent"]["tier"] = "spiking"

@@ -190,7 +190,7 @@ def run_task(config: dict, out="results", force: bool = False,
         fitted = fit_softmax(setup, progress)
         agent = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
         backend = a["attention_backend"]
-    result = task.score(trials, agent.run(trials, progress=progress), config["seed"])
+    result = task.score(trials, task.run(agent, trials, progress), config["seed"])
     summary = {"task": task.name, "mechanism": mech.name, "tier": tier, "backend": backend,
                "trials": config["trials"], "seed": config["seed"], **_tier_summary(result)}
     if tier == "softmax":
@@ -221,8 +221,8 @@ def compare_tiers(config: dict, out="results", force: bool = False,
     fitted = fit_softmax(setup, progress)
     spiking = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
     softmax = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
-    results = {"spiking": task.score(trials, spiking.run(trials, progress=progress), seed),
-               "softmax": task.score(trials, softmax.run(trials), seed)}
+    results = {"spiking": task.score(trials, task.run(spiking, trials, progress), seed),
+               "softmax": task.score(trials, task.run(softmax, trials), seed)}
     report = bridge_report(setup, fitted, results, progress)
     bridge = report.as_dict()
     table = pd.concat([r.table.assign(tier=t) for t, r in results.items()], ignore_index=True)

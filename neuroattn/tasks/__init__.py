@@ -2,13 +2,22 @@
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.tasks.base import Effect, Task, TaskResult, TaskSpec, Trials
+from neuroattn.tasks.blink import Blink
+from neuroattn.tasks.capacity import Capacity
 from neuroattn.tasks.cue_combination import CueCombination
 from neuroattn.tasks.gain import Gain
+from neuroattn.tasks.masking import Masking
+from neuroattn.tasks.normalization import Normalization
 from neuroattn.tasks.pair import Pair
 from neuroattn.tasks.posner import Posner
+from neuroattn.tasks.random_dots import RandomDots
+from neuroattn.tasks.search import Search
 
 #: task name (as the CLI spells it) -> class
-TASKS = {"posner": Posner, "pair": Pair, "gain": Gain, "cue-combination": CueCombination}
+TASKS = {"posner": Posner, "pair": Pair, "gain": Gain, "cue-combination": CueCombination,
+         "search": Search, "decision": RandomDots, "normalization": Normalization,
+         "capacity": Capacity, "blink": Blink,
+         "masking": Masking}
 
 
 
@@ -19,5 +28,5 @@ def get_task(name: str) -> type:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "CueCombination", "Effect", "Gain", "Pair", "Posner", "Task", "TaskResult", "TaskSpec", "Trials",
+__all__ = ["TASKS", "Blink", "Capacity", "CueCombination", "Effect", "Gain", "Masking", "Normalization", "Pair", "Posner", "RandomDots", "Search", "Task", "TaskResult", "TaskSpec", "Trials",
            "get_task"]

@@ -145,11 +145,18 @@ class Task(ABC):
     series: ClassVar[dict] = {}
     #: Parameters with a physical unit: name -> SI unit ('s', 'Hz', ...). A bare number
     #: is taken in that unit; a brian2 Quantity is converted (150*ms -> 0.15), and one of
-    #: another dimension is refused naming the parameter.
+    #: another dimension is refused naming the parameter. None (an optional parameter
+    #: left unset) stays None.
     units: ClassVar[dict] = {}
+    #: Trials a run or a comparison makes by default, per command ('run', 'compare');
+    #: a command not named here gets the study's default (100 runs, 200 comparisons).
+    #: For paradigms whose effects need more trials to be estimated (capacity).
+    default_trials: ClassVar[dict] = {}
 
     def __post_init__(self):
         for name, unit in self.units.items():
+            if getattr(self, name) is None:
+                continue
             object.__setattr__(self, name, to_si(getattr(self, name), unit,
                                                  f"{type(self).__name__}.{name}"))
 
@@ -172,6 +179,15 @@ class Task(ABC):
     @abstractmethod
     def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
         """Trial table, per-condition summary and effects with 95 % CIs."""
+
+    def run(self, agent, trials: Trials, progress: bool = False):
+        """Run ``agent`` on ``trials``: the Recording that :meth:`score` reads.
+
+        Default: ``agent.run(trials)``. A closed-loop paradigm, whose next input depends
+        on what the agent did (visual search inhibits the items it has rejected),
+        overrides it and drives the agent step by step.
+        """
+        return agent.run(trials, progress=progress)
 
     def figure(self, results: dict):
         """A matplotlib Figure of ``{tier: TaskResult}`` (default: the summary columns)."""

@@ -13,12 +13,18 @@ from neuroattn.tasks import TASKS
 _TRIALS = {"posner": 200}
 
 
+#: tasks left out, and why
+_LEFT_OUT = {"search": "closed loop: one engine run per selection (up to 2K+1 per trial) is "
+                       "too slow on Brian2 for the suite; tests/mechanisms/test_search.py "
+                       "checks it on numba and the softmax tier"}
+
+
 @functools.lru_cache(maxsize=None)
 def _result(task_name: str, backend: str):
     task = TASKS[task_name]()
     trials = task.make_trials(_TRIALS.get(task_name, 100), seed=7)
     agent = get_mechanism("biased-competition").agent("spiking", task.spec(), backend)
-    return task.score(trials, agent.run(trials), seed=7)
+    return task.score(trials, task.run(agent, trials), seed=7)
 
 
 @pytest.mark.slow
@@ -31,6 +37,11 @@ def test_task_agreement(backend, task_name):
     errors from both bootstrap CIs, Bonferroni over the task's effects). A verdict may
     differ only where either estimate lies within that band of the edge of its target.
     """
+    reason = get_mechanism("biased-competition").supports(TASKS[task_name]().spec())
+    if reason is not None:
+        pytest.skip(f"biased-competition does not run {task_name}: {reason}")
+    if task_name in _LEFT_OUT:
+        pytest.skip(_LEFT_OUT[task_name])
     ref = _result(task_name, "brian2")
     got = _result(task_name, backend)
     z = float(NormalDist().inv_cdf(1 - 0.05 / (2 * len(ref.effects))))

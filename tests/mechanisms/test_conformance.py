@@ -11,7 +11,7 @@ from neuroattn.mechanisms import MECHANISMS, BridgeReport, Mechanism
 from neuroattn.model import Recording
 from neuroattn.tasks import TASKS, Task
 from neuroattn.tasks.targets import TARGETS
-from tests.mechanisms.conftest import UNSUPPORTED
+from tests.mechanisms.conftest import BRIDGE_GAPS, UNSUPPORTED
 
 
 @pytest.mark.parametrize("mech_name", sorted(MECHANISMS))
@@ -97,11 +97,14 @@ def test_effects_name_published_targets(pair):
 
 
 @pytest.mark.slow
-def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path):
+def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, request):
     from neuroattn.study.config import resolve_config
     from neuroattn.study.experiment import compare_tiers
 
     mech, task_cls = pair
+    gap = BRIDGE_GAPS.get((mech.name, task_cls.name))
+    if gap is not None:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     config = resolve_config("compare", task_cls.name, mech.name, trials=60, seed=4,
                             backend="numba", sets=["agent.random_inputs=20",
                                                    "agent.calibration_trials=20"])
@@ -114,6 +117,8 @@ def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path):
     if task_cls.agreement == "choice":
         assert 0 <= b["chance_agreement"] <= b["choice_agreement"] <= 1
         assert -1 <= b["kappa"] <= 1
-        assert math.isfinite(b["rt_correlation_shuffled"])
+        if any(np.isfinite(r.table["rt"]).any() for r in out.results.values()):
+            # a task with reaction times (blink and masking report seen / not seen only)
+            assert math.isfinite(b["rt_correlation_shuffled"])
     else:
         assert math.isfinite(b["response_mean_abs_difference"])
