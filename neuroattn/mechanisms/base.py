@@ -135,6 +135,15 @@ class Mechanism(ABC):
             return SoftmaxAgent(self, spec, fitted, backend)
         raise ValidationError(f"--tier: expected 'spiking' or 'softmax' (got {tier!r})")
 
+    def _drive(self, spec, inputs, where):
+        """Bridge inputs as one drive per item (evidence + bias, see
+        :func:`neuroattn.model.trials.drive`), or None; for mechanisms that add the two."""
+        if inputs is None:
+            return None
+        from neuroattn.model.trials import drive
+
+        return drive(inputs, spec.n_items, f"{self.name}.{where}.inputs")
+
     def resolve(self, **params) -> dict:
         """Defaults overridden by ``params``; an unknown name is refused listing the valid ones."""
         defaults = self.parameters()
@@ -182,6 +191,14 @@ def build_circuit(cls, k: int, params: dict, where: str):
         raise ValidationError(f"{where}: {exc}") from None
     circuit.validate()
     return circuit
+
+
+def window_rates(rec, t_from: float, t_to: float | None = None) -> np.ndarray:
+    """Mean rate [trials, units] of a Recording over ``[t_from, t_to)`` s (to its end
+    without ``t_to``); the bridges count spike shares and steady states with it."""
+    times = rec.times
+    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
+    return rec.rates[:, sel, :].mean(axis=1)
 
 
 def js_divergence(p, q) -> np.ndarray:

@@ -59,14 +59,6 @@ class BiasedCompetition(Mechanism):
         """The LIF soft winner-take-all for ``spec`` (see :class:`LIFCircuit`)."""
         return self.circuit(spec, **params).spiking_model(spec)
 
-    def _drive(self, spec, inputs, where):
-        """Biased competition adds the bias to the evidence: one drive per location."""
-        if inputs is None:
-            return None
-        from neuroattn.model.trials import drive
-
-        return drive(inputs, spec.n_items, f"{self.name}.{where}.inputs")
-
     def to_softmax(self, spec, inputs=None, **params) -> SoftmaxParams:
         """Softmax parameters from the circuit's mean field (no simulation)."""
         return bridge.to_softmax(self.circuit(spec, **params), values=spec.values,

@@ -58,13 +58,6 @@ class WorkingMemory(Mechanism):
         """The assemblies for ``spec`` (see :class:`MemoryCircuit`)."""
         return self.circuit(spec, **params).spiking_model(spec)
 
-    def _drive(self, spec, inputs, where):
-        if inputs is None:
-            return None
-        from neuroattn.model.trials import drive
-
-        return drive(inputs, spec.n_items, f"{self.name}.{where}.inputs")
-
     def to_softmax(self, spec, inputs=None, **params) -> SlotParams:
         """Slot-memory parameters from the circuit's mean field (no simulation)."""
         return bridge.to_softmax(self.circuit(spec, **params))

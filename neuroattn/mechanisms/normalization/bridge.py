@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingAgent
+from neuroattn.mechanisms.base import SpikingAgent, window_rates
 from neuroattn.mechanisms.normalization.circuits import NormCircuit
 from neuroattn.mechanisms.normalization.params import NormalizationParams, circular_kernel
 from neuroattn.model import TaskSpec, Trials
@@ -148,12 +148,6 @@ def run_circuit(circuit: NormCircuit, trials: Trials, backend: str = "numba", dt
     return agent.run(trials, progress=progress)
 
 
-def _window(rec, t_from: float, t_to: float | None = None):
-    times = rec.times
-    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
-    return rec.rates[:, sel, :].mean(axis=1)
-
-
 def spike_shares(circuit: NormCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
                  settle: float = 0.15, seed: int = 12345, dt: float = 1e-4,
                  backend: str = "numba", progress: bool = False, **options) -> dict:
@@ -169,7 +163,7 @@ def spike_shares(circuit: NormCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.
                       dt, progress, **options)
     out = {}
     for w in windows:
-        counts = _window(rec, settle, settle + w)
+        counts = window_rates(rec, settle, settle + w)
         total = counts.sum(1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
@@ -222,7 +216,7 @@ def calibrate(circuit: NormCircuit, inputs=None, backend: str = "numba", n_input
     c, b = split_inputs(inputs, k, "calibrate.inputs")
     rec = run_circuit(circuit, input_trials(c, b, duration, t_on, seed), backend, dt,
                       progress, **options)
-    rates = _window(rec, t_on + settle)
+    rates = window_rates(rec, t_on + settle)
     analytic = to_softmax(circuit)
     pop = {}
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingAgent, js_divergence
+from neuroattn.mechanisms.base import SpikingAgent, js_divergence, window_rates
 from neuroattn.mechanisms.precision.circuits import PCCircuit
 from neuroattn.mechanisms.precision.params import PrecisionParams
 from neuroattn.model import TaskSpec, Trials
@@ -177,12 +177,6 @@ def _simulate_all(circuit: PCCircuit, trials: Trials, backend: str, dt: float,
                     progress=progress, **options)
 
 
-def _window(rec, t_from: float, t_to: float | None = None):
-    times = rec.times
-    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
-    return rec.rates[:, sel, :].mean(axis=1)
-
-
 def spike_shares(circuit: PCCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
                  settle: float = 0.1, seed: int = 12345, dt: float = 1e-4,
                  backend: str = "numba", progress: bool = False, **options) -> dict:
@@ -198,7 +192,7 @@ def spike_shares(circuit: PCCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
     out = {}
     for w in windows:
-        counts = _window(rec, settle, settle + w)[:, : circuit.k]
+        counts = window_rates(rec, settle, settle + w)[:, : circuit.k]
         total = counts.sum(1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
@@ -337,7 +331,7 @@ def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs:
     trials = precision_trials(x2, b2, duration, t_on, seed, values=values)
     rec = _simulate_all(circuit, trials, backend, dt, progress, **options)
     names = list(rec.units)
-    steady = _window(rec, t_on + settle)
+    steady = window_rates(rec, t_on + settle)
     rep = [names.index(f"R{i}") for i in range(k)]
     rates = steady[:, rep]
     if np.any(rates.sum(1) <= 0):
