@@ -66,3 +66,34 @@ class MechanismLayer(nn.Module):
         from neuroattn.attention.dispatch import layer_backend
 
         return layer_backend(self, self.attention_backend)
+
+    def _check_forward(self, where: str, x, b, dt, allow_bool: bool = False) -> None:
+        """Check a layer's ``forward(x, b, dt)`` arguments: floating-point tensors (or
+        bool with ``allow_bool``) of one shape [trials, steps, K] and a finite ``dt`` > 0
+        s; ValidationError naming ``where`` and the argument otherwise."""
+        for name, t in (("x", x), ("b", b)):
+            ok = isinstance(t, torch.Tensor) and (t.dtype.is_floating_point or
+                                                  (allow_bool and t.dtype == torch.bool))
+            if not ok:
+                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValidationError(f"{where}.{name}: expected a floating-point "
+                                      f"torch.Tensor (got {got})")
+        if x.shape != b.shape or x.dim() != 3 or x.shape[-1] != self.k:
+            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
+                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
+                or dt <= 0:
+            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
+                                  f"{dt!r}); e.g. dt=1e-3")
+
+    @staticmethod
+    def _low_pass(u: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """``u`` [trials, steps, ...] filtered along the steps: starts at the first step's
+        value and moves a fraction ``alpha`` of the way to each step's input (the exact
+        exponential update for inputs held over a step)."""
+        f = u[:, 0]
+        filtered = []
+        for s in range(u.shape[1]):
+            f = f + alpha * (u[:, s] - f)
+            filtered.append(f)
+        return torch.stack(filtered, dim=1)

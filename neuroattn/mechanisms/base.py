@@ -30,10 +30,12 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model import Recording, Stimulus
+from neuroattn.model.units import check_int, check_positive, to_si
 
-__all__ = ["Mechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
+__all__ = ["Mechanism", "CircuitMechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
            "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism",
-           "circuit_parameters", "build_circuit"]
+           "circuit_parameters", "build_circuit", "CircuitParams", "check_circuit",
+           "split_inputs", "check_inputs", "window_rates", "window_shares", "row_shares"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,103 @@ class Mechanism(ABC):
         return {**defaults, **params}
 
 
+class CircuitMechanism(Mechanism):
+    """A Mechanism whose spiking tier is one circuit dataclass (a :class:`CircuitParams`
+    with a ``spiking_model(spec)`` method) and whose softmax tier takes one fitted
+    parameter class.
+
+    Subclasses set ``circuit_class`` and ``fitted_class``; the mechanism's parameters are
+    then the circuit's fields (all but ``k``, which the task sets), nested neuron fields
+    as dotted names (``exc.sigma``).
+    """
+
+    circuit_class: ClassVar[type]
+    fitted_class: ClassVar[type]
+
+    def parameters(self) -> dict:
+        """The circuit's fields (all but ``k``), nested neuron fields as ``outer.inner``."""
+        return circuit_parameters(self.circuit_class)
+
+    def circuit(self, spec, **params):
+        """The circuit for ``spec`` with ``params`` (validated)."""
+        return build_circuit(self.circuit_class, spec.n_items, self.resolve(**params),
+                             self.name)
+
+    def spiking(self, spec, **params) -> SpikingModel:
+        """The circuit's network, drives and readout for ``spec``."""
+        return self.circuit(spec, **params).spiking_model(spec)
+
+    def _check_fitted(self, spec, fitted) -> None:
+        """Raise ValidationError unless ``fitted`` is this mechanism's parameter class for
+        as many items as ``spec`` has."""
+        cls = self.fitted_class
+        if not isinstance(fitted, cls):
+            raise ValidationError(f"{self.name}.softmax.fitted: expected {cls.__name__} (got "
+                                  f"{type(fitted).__name__})")
+        if fitted.k != spec.n_items:
+            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
+                                  f"{spec.n_items} items")
+
+
+class CircuitParams:
+    """Base of the mechanisms' frozen circuit dataclasses: unit conversion and the checks
+    every circuit makes, declared as class attributes rather than written out again.
+
+    ``UNITS``: (field, unit) pairs converted with :func:`~neuroattn.model.units.to_si` on
+    construction; ``COUNTS``: integer fields >= 1 (``k`` >= ``MIN_K`` always);
+    ``POSITIVE``: fields > 0; ``NONNEGATIVE``: fields >= 0; ``FINITE``: any finite
+    number; ``NEURONS``: (field, neuron-parameter class) pairs, each validated. A field's
+    unit in the error message comes from ``UNITS`` ("1" when it has none). A subclass
+    with further rules overrides :meth:`_validate_more`.
+    """
+
+    UNITS: ClassVar[tuple] = ()
+    COUNTS: ClassVar[tuple] = ()
+    POSITIVE: ClassVar[tuple] = ()
+    NONNEGATIVE: ClassVar[tuple] = ()
+    FINITE: ClassVar[tuple] = ()
+    NEURONS: ClassVar[tuple] = ()
+    MIN_K: ClassVar[int] = 1
+
+    def __post_init__(self):
+        where = type(self).__name__
+        for name, unit in self.UNITS:
+            object.__setattr__(self, name, to_si(getattr(self, name), unit,
+                                                 f"{where}.{name}"))
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every attribute; raise ValidationError naming it."""
+        where = type(self).__name__
+        units = dict(self.UNITS)
+        check_int(self.k, f"{where}.k", minimum=self.MIN_K)
+        for name in self.COUNTS:
+            check_int(getattr(self, name), f"{where}.{name}", minimum=1)
+        for names, allow_zero in ((self.POSITIVE, False), (self.NONNEGATIVE, True)):
+            for name in names:
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                    raise ValidationError(f"{where}.{name}: expected a number in "
+                                          f"{units.get(name, '1')} (got {value!r})")
+                check_positive(float(value), units.get(name, "1"), f"{where}.{name}",
+                               allow_zero=allow_zero)
+        for name in self.FINITE:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float, np.number)) and math.isfinite(value)):
+                raise ValidationError(f"{where}.{name}: expected a finite number in "
+                                      f"{units.get(name, '1')} (got {value!r})")
+        for name, cls in self.NEURONS:
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise ValidationError(f"{where}.{name}: expected {cls.__name__} (got "
+                                      f"{type(value).__name__})")
+            value.validate(f"{where}.{name}")
+        self._validate_more()
+
+    def _validate_more(self) -> None:
+        """Rules beyond the declared ones (none by default)."""
+
+
 def circuit_parameters(cls) -> dict:
     """A circuit dataclass's defaults as mechanism parameters: every field but ``k``,
     the fields of nested parameter sets (neuron models) as ``outer.inner``."""
@@ -193,12 +292,70 @@ def build_circuit(cls, k: int, params: dict, where: str):
     return circuit
 
 
+def check_circuit(circuit, where: str, cls) -> None:
+    """Raise ValidationError unless ``circuit`` is a valid ``cls`` (a class or a tuple of
+    classes); the bridges call it
+    first (``where`` names the function, e.g. ``"calibrate"``)."""
+    if not isinstance(circuit, cls):
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise ValidationError(f"{where}.circuit: expected {names} (got "
+                              f"{type(circuit).__name__})")
+    circuit.validate()
+
+
+def check_inputs(inputs, k: int, where: str, min_rows: int = 1) -> np.ndarray:
+    """``inputs`` as a finite float array [n >= min_rows, k]; ValidationError otherwise."""
+    u = np.asarray(inputs, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] != k or len(u) < min_rows or not np.all(np.isfinite(u)):
+        raise ValidationError(f"{where}: expected finite inputs of shape [n >= {min_rows}, "
+                              f"{k}] (got shape {u.shape})")
+    return u
+
+
+def split_inputs(inputs, k: int, where: str, first: str = "evidence",
+                 second: str = "bias") -> tuple[np.ndarray, np.ndarray]:
+    """``(first [n, K], second [n, K])`` from bridge inputs ``[n, K]`` (``second`` all
+    zero) or ``[n, 2K]`` (the two side by side); ValidationError naming ``where`` and both
+    accepted shapes otherwise."""
+    u = np.asarray(inputs, dtype=np.float64)
+    if u.ndim != 2 or u.shape[1] not in (k, 2 * k) or len(u) < 1 or not np.all(
+            np.isfinite(u)):
+        raise ValidationError(f"{where}: expected finite inputs of shape [n, {k}] ({first}) "
+                              f"or [n, {2 * k}] ({first}, {second}) (got shape {u.shape})")
+    if u.shape[1] == k:
+        return u, np.zeros_like(u)
+    return u[:, :k], u[:, k:]
+
+
 def window_rates(rec, t_from: float, t_to: float | None = None) -> np.ndarray:
     """Mean rate [trials, units] of a Recording over ``[t_from, t_to)`` s (to its end
     without ``t_to``); the bridges count spike shares and steady states with it."""
-    times = rec.times
-    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
-    return rec.rates[:, sel, :].mean(axis=1)
+    return _window_mean(rec.rates, rec.times, t_from, t_to)
+
+
+def _window_mean(rates, times, t_from: float, t_to: float | None) -> np.ndarray:
+    sel = (times >= t_from - 1e-9) & ((times < t_to - 1e-9) if t_to is not None else True)
+    return rates[:, sel].mean(axis=1)
+
+
+def row_shares(counts) -> np.ndarray:
+    """Each row of ``counts`` [n, K] divided by its sum; NaN rows where the sum is 0."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
+
+
+def window_shares(rates, times, settle: float, windows, n_items: int | None = None) -> dict:
+    """``{w: shares [trials, n_items]}``: each item's share of the mean rate over
+    ``[settle, settle + w)`` s, for rates [trials, steps, units] sampled at ``times`` (s);
+    the first ``n_items`` units are the items (all units without it). NaN for a trial
+    with no spikes in the window. How every bridge counts spike shares."""
+    out = {}
+    for w in windows:
+        counts = _window_mean(rates, times, settle, settle + w)
+        out[w] = row_shares(counts if n_items is None else counts[:, :n_items])
+    return out
 
 
 def js_divergence(p, q) -> np.ndarray:
@@ -219,8 +376,10 @@ def js_divergence(p, q) -> np.ndarray:
     m = 0.5 * (p + q)
 
     def _kl(a, b):
-        safe = np.where(a > 0, a, 1.0) / np.where(b > 0, b, 1.0)
-        return np.sum(np.where(a > 0, a * np.log(safe), 0.0), axis=-1)
+        # in logs: a ratio of subnormal shares would overflow
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            terms = a * (np.log(np.where(a > 0, a, 1.0)) - np.log(np.where(b > 0, b, 1.0)))
+        return np.sum(np.where(a > 0, terms, 0.0), axis=-1)
 
     return 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
 

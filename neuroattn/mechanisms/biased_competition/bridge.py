@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingAgent, js_divergence
+from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, check_inputs,
+                                      js_divergence, window_rates, window_shares)
 from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
 from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 from neuroattn.model import TaskSpec, Trials
@@ -238,10 +239,7 @@ def _fit_unit(values, rates, unit, sharpness=None) -> dict:
 
 
 def _check_circuit(circuit, where: str):
-    if not isinstance(circuit, (LIFCircuit, EscapeCircuit)):
-        raise ValidationError(f"{where}.circuit: expected LIFCircuit or EscapeCircuit "
-                              f"(got {type(circuit).__name__})")
-    circuit.validate()
+    check_circuit(circuit, where, (LIFCircuit, EscapeCircuit))
 
 
 def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
@@ -265,7 +263,7 @@ def to_softmax(circuit, values=None, u_max: float = U_MAX, n_grid: int = 256,
         rng = np.random.default_rng(seed)
         u = rng.uniform(0.0, u_max, (n_grid, circuit.k))
     else:
-        u = _check_inputs(inputs, circuit.k, "to_softmax.inputs")
+        u = check_inputs(inputs, circuit.k, "to_softmax.inputs", min_rows=3)
     mf = mean_field(circuit, u, values)
     rates = mf["rates"]
     if isinstance(circuit, EscapeCircuit):
@@ -351,12 +349,6 @@ class Calibration:
     extra: dict = field(default_factory=dict)
 
 
-def _steady_rates(rec, t_from: float, t_to: float | None = None):
-    times = rec.times
-    sel = (times >= t_from - 1e-12) & ((times < t_to - 1e-12) if t_to is not None else True)
-    return rec.rates[:, sel, :].mean(axis=1)
-
-
 def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: float = 0.8,
               t_on: float = 0.1, settle: float = 0.1, u_max: float = U_MAX, values=None,
               seed: int = 0, dt: float = 1e-4, progress: bool = False, inputs=None,
@@ -381,12 +373,12 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
         rng = np.random.default_rng([seed, 7001])
         u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
     else:
-        u = _check_inputs(inputs, circuit.k, "calibrate.inputs")
+        u = check_inputs(inputs, circuit.k, "calibrate.inputs", min_rows=3)
         n_inputs = len(u)
     trials = input_trials(u, duration, t_on, seed, values=values)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
     k = circuit.k
-    rates = _steady_rates(rec, t_on + settle)[:, :k]
+    rates = window_rates(rec, t_on + settle)[:, :k]
     if np.any(rates.sum(1) <= 0):
         raise ValidationError("calibrate.circuit: some inputs gave no spikes at all; raise "
                               "input_gain or i_bias so the circuit fires over the operating range")
@@ -396,21 +388,13 @@ def calibrate(circuit, backend: str = "brian2", n_inputs: int = 30, duration: fl
                                                           rate=rate, null_logit=null))
     unit = {}
     if values is not None:
-        unit = _fit_unit(values, rates, _steady_rates(rec, t_on + settle)[:, k],
+        unit = _fit_unit(values, rates, window_rates(rec, t_on + settle)[:, k],
                          _share_sharpness(circuit))
     params = SoftmaxParams(k=k, temperature=temperature, rate=rate, null_logit=null, tau=tau,
                            **unit)
     return Calibration(params, js_fit, n_inputs, backend,
                        {"u_min": float(u.min()), "u_max": float(u.max()), "duration": duration,
                         "dt": dt, "seed": seed})
-
-
-def _check_inputs(inputs, k: int, where: str) -> np.ndarray:
-    u = np.asarray(inputs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[1] != k or len(u) < 3 or not np.all(np.isfinite(u)):
-        raise ValidationError(f"{where}: expected finite inputs of shape [n >= 3, {k}] (got "
-                              f"shape {u.shape})")
-    return u
 
 
 def _fit_tau(rec, u, t_on: float, settle: float, k: int, params: SoftmaxParams) -> float:
@@ -482,16 +466,10 @@ def spike_shares(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 
         rng = np.random.default_rng([seed, 9001])
         u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
     else:
-        u = _check_inputs(inputs, circuit.k, "spike_shares.inputs")
+        u = check_inputs(inputs, circuit.k, "spike_shares.inputs", min_rows=3)
     trials = input_trials(u, settle + windows[-1], 0.0, seed)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
-    out = {}
-    for w in windows:
-        counts = _steady_rates(rec, settle, settle + w)[:, : circuit.k]
-        total = counts.sum(1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
-    return u, out
+    return u, window_shares(rec.rates, rec.times, settle, windows, circuit.k)
 
 
 def equivalence_from_shares(u, shares: dict, params: SoftmaxParams) -> Equivalence:

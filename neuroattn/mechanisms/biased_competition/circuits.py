@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.mechanisms.base import CircuitParams, SpikingModel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import EscapeParams, LIFParams
 
 __all__ = ["LIFCircuit", "EscapeCircuit"]
@@ -69,7 +68,7 @@ _LIF_UNITS = (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"
 
 
 @dataclass(frozen=True)
-class LIFCircuit:
+class LIFCircuit(CircuitParams):
     """Soft winner-take-all of K noisy LIF populations with shared inhibition.
 
     Parameters
@@ -162,34 +161,14 @@ class LIFCircuit:
     w_unit_inh: float = 0.0
     bin_width: float = 5e-3
 
-
-    def __post_init__(self):
-        for name, unit in _LIF_UNITS:
-            object.__setattr__(self, name, to_si(getattr(self, name), unit, f"LIFCircuit.{name}"))
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "LIFCircuit.k", minimum=2)
-        check_int(self.n_exc, "LIFCircuit.n_exc", minimum=1)
-        check_int(self.n_inh, "LIFCircuit.n_inh", minimum=1)
-        for name in ("n_unit", "n_share", "n_pool"):
-            check_int(getattr(self, name), f"LIFCircuit.{name}", minimum=1)
-        for name in ("input_gain", "tau_exc", "tau_inh", "tau_share", "tau_pool", "bin_width"):
-            check_positive(getattr(self, name), "s" if "tau" in name else "A",
-                           f"LIFCircuit.{name}")
-        for name in ("w_ei", "w_ie", "w_share", "w_pool_in", "w_pool_out", "w_unit",
-                     "w_unit_inh"):
-            check_positive(getattr(self, name), "A", f"LIFCircuit.{name}", allow_zero=True)
-        for name in ("exc", "inh", "pool", "unit"):
-            if not isinstance(getattr(self, name), LIFParams):
-                raise ValidationError(f"LIFCircuit.{name}: expected LIFParams (got "
-                                      f"{type(getattr(self, name)).__name__})")
-            getattr(self, name).validate(f"LIFCircuit.{name}")
-        if not isinstance(self.share, EscapeParams):
-            raise ValidationError(f"LIFCircuit.share: expected EscapeParams (got "
-                                  f"{type(self.share).__name__})")
-        self.share.validate("LIFCircuit.share")
+    UNITS = _LIF_UNITS
+    MIN_K = 2
+    COUNTS = ("n_exc", "n_inh", "n_unit", "n_share", "n_pool")
+    POSITIVE = ("input_gain", "tau_exc", "tau_inh", "tau_share", "tau_pool", "bin_width")
+    NONNEGATIVE = ("w_ei", "w_ie", "w_share", "w_pool_in", "w_pool_out", "w_unit",
+                   "w_unit_inh")
+    NEURONS = (("exc", LIFParams), ("inh", LIFParams), ("pool", LIFParams),
+               ("unit", LIFParams), ("share", EscapeParams))
 
     def network(self, values=None) -> Network:
         """Build the Network; with ``values`` (K floats >= 0) add the readout.
@@ -268,7 +247,7 @@ def _escape_inh_default() -> LIFParams:
 
 
 @dataclass(frozen=True)
-class EscapeCircuit:
+class EscapeCircuit(CircuitParams):
     """Stochastic WTA of exponential-escape neurons with shared inhibition.
 
     Parameters
@@ -312,24 +291,13 @@ class EscapeCircuit:
     tau_inh: float = 5e-3
     bin_width: float = 5e-3
 
-
-    def __post_init__(self):
-        for name, unit in (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
-                           ("tau_inh", "s"), ("bin_width", "s")):
-            object.__setattr__(self, name, to_si(getattr(self, name), unit,
-                                                 f"EscapeCircuit.{name}"))
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "EscapeCircuit.k", minimum=2)
-        check_int(self.n_per, "EscapeCircuit.n_per", minimum=1)
-        check_int(self.n_inh, "EscapeCircuit.n_inh", minimum=1)
-        check_positive(self.input_gain, "A", "EscapeCircuit.input_gain")
-        for name in ("w_ei", "w_ie"):
-            check_positive(getattr(self, name), "A", f"EscapeCircuit.{name}", allow_zero=True)
-        self.exc.validate("EscapeCircuit.exc")
-        self.inh.validate("EscapeCircuit.inh")
+    UNITS = (("input_gain", "A"), ("w_ei", "A"), ("w_ie", "A"), ("tau_exc", "s"),
+             ("tau_inh", "s"), ("bin_width", "s"))
+    MIN_K = 2
+    COUNTS = ("n_per", "n_inh")
+    POSITIVE = ("input_gain", "tau_exc", "tau_inh", "bin_width")
+    NONNEGATIVE = ("w_ei", "w_ie")
+    NEURONS = (("exc", EscapeParams), ("inh", LIFParams))
 
     @property
     def temperature(self) -> float:

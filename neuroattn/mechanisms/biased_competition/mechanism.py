@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.base import CircuitMechanism
 from neuroattn.mechanisms.biased_competition import bridge
 from neuroattn.mechanisms.biased_competition.circuits import LIFCircuit
 from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
@@ -20,7 +19,7 @@ from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 __all__ = ["BiasedCompetition"]
 
 
-class BiasedCompetition(Mechanism):
+class BiasedCompetition(CircuitMechanism):
     """Biased competition (Desimone & Duncan 1995) at both tiers.
 
     Examples
@@ -37,14 +36,8 @@ class BiasedCompetition(Mechanism):
     name = "biased-competition"
     summary = ("Biased competition (Desimone & Duncan 1995): locations compete through "
                "shared inhibition; a top-down bias tips the competition.")
-
-    def parameters(self) -> dict:
-        """The LIFCircuit's fields (all but ``k``), neuron fields as ``exc.*``/``inh.*``."""
-        return circuit_parameters(LIFCircuit)
-
-    def circuit(self, spec, **params) -> LIFCircuit:
-        """The LIFCircuit for ``spec`` with ``params`` (validated)."""
-        return build_circuit(LIFCircuit, spec.n_items, self.resolve(**params), self.name)
+    circuit_class = LIFCircuit
+    fitted_class = SoftmaxParams
 
     def supports(self, spec) -> str | None:
         """Items in space or slots, >= 2 of them; a 'unit' readout is supported."""
@@ -54,10 +47,6 @@ class BiasedCompetition(Mechanism):
         if spec.n_items < 2:
             return "competition needs at least 2 items"
         return None
-
-    def spiking(self, spec, **params):
-        """The LIF soft winner-take-all for ``spec`` (see :class:`LIFCircuit`)."""
-        return self.circuit(spec, **params).spiking_model(spec)
 
     def to_softmax(self, spec, inputs=None, **params) -> SoftmaxParams:
         """Softmax parameters from the circuit's mean field (no simulation)."""
@@ -74,12 +63,7 @@ class BiasedCompetition(Mechanism):
 
     def softmax(self, spec, fitted: SoftmaxParams, attention_backend: str = "numba"):
         """A :class:`SoftmaxCompetition` with ``fitted`` parameters."""
-        if not isinstance(fitted, SoftmaxParams):
-            raise ValidationError(f"{self.name}.softmax.fitted: expected SoftmaxParams (got "
-                                  f"{type(fitted).__name__})")
-        if fitted.k != spec.n_items:
-            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
-                                  f"{spec.n_items} items")
+        self._check_fitted(spec, fitted)
         values = spec.values if "unit" in spec.readouts else None
         from neuroattn.mechanisms.biased_competition.softmax import SoftmaxCompetition
 

@@ -146,29 +146,11 @@ class SoftmaxCompetition(MechanismLayer):
         ``b`` are cast to the module's dtype; the rates have it.
         """
         where = "SoftmaxCompetition.forward"
-        for name, t in (("x", x), ("b", b)):
-            if not isinstance(t, torch.Tensor) or not (t.dtype.is_floating_point or
-                                                       t.dtype == torch.bool):
-                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-                raise ValidationError(f"{where}.{name}: expected a floating-point "
-                                      f"torch.Tensor (got {got})")
-        if x.shape != b.shape or x.shape[-1] != self.k or x.dim() != 3:
-            raise ValidationError(f"SoftmaxCompetition.forward: expected x and b of shape "
-                                  f"[trials, steps, {self.k}] (got {tuple(x.shape)} and "
-                                  f"{tuple(b.shape)})")
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
-                or dt <= 0:
-            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
-                                  f"{dt!r}); e.g. dt=1e-3")
+        self._check_forward(where, x, b, dt, allow_bool=True)
         dtype = self.log_rate.dtype
         u = (x.to(dtype) + b.to(dtype))
         alpha = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
-        v = u[:, 0]
-        filtered = []
-        for s in range(u.shape[1]):
-            v = v + alpha * (u[:, s] - v)
-            filtered.append(v)
-        att = self.attend(torch.stack(filtered, dim=1))
+        att = self.attend(self._low_pass(u, alpha))
         rate = torch.exp(self.log_rate)
         rates = rate * att
         if self.values is not None:

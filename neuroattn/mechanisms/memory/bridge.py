@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import check_circuit, check_inputs, window_shares
 from neuroattn.mechanisms.memory.circuit import MemoryCircuit
 from neuroattn.mechanisms.memory.params import SlotParams
 from neuroattn.neurons import lif_rate_noisy
@@ -25,18 +25,7 @@ __all__ = ["to_softmax", "calibrate", "spike_shares", "input_trials", "run_circu
 
 
 def _check_circuit(circuit, where: str) -> None:
-    if not isinstance(circuit, MemoryCircuit):
-        raise ValidationError(f"{where}.circuit: expected MemoryCircuit (got "
-                              f"{type(circuit).__name__})")
-    circuit.validate()
-
-
-def _check_inputs(inputs, k: int, where: str) -> np.ndarray:
-    u = np.asarray(inputs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[1] != k or len(u) < 1 or not np.all(np.isfinite(u)):
-        raise ValidationError(f"{where}: expected finite inputs of shape [n >= 1, {k}] (got "
-                              f"shape {u.shape})")
-    return u
+    check_circuit(circuit, where, MemoryCircuit)
 
 
 def _sigmoid_fit(mu, rate):
@@ -117,19 +106,11 @@ def spike_shares(circuit, inputs, windows, settle: float = 0.2, backend: str = "
     the constant inputs ``inputs`` [n, K] on from t = 0; ``{window: shares [n, K]}``
     (NaN for a trial without spikes in the window)."""
     _check_circuit(circuit, "spike_shares")
-    u = _check_inputs(inputs, circuit.k, "spike_shares.inputs")
+    u = check_inputs(inputs, circuit.k, "spike_shares.inputs")
     windows = tuple(sorted(float(w) for w in windows))
     rec = run_circuit(circuit, input_trials(u, settle + windows[-1], seed), backend, dt,
                       progress)
-    times = rec.times
-    out = {}
-    for w in windows:
-        sel = (times >= settle - 1e-12) & (times < settle + w - 1e-12)
-        counts = rec.rates[:, sel, :].mean(axis=1)
-        total = counts.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
-    return out
+    return window_shares(rec.rates, rec.times, settle, windows)
 
 
 def _traces(rates, dt: float, tau: float) -> np.ndarray:
@@ -174,7 +155,7 @@ def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: f
             n = rng.integers(1, circuit.k + 1)
             row[rng.choice(circuit.k, n, replace=False)] = rng.uniform(1.0, 2.0, n)
     else:
-        u = _check_inputs(inputs, circuit.k, "calibrate.inputs")
+        u = check_inputs(inputs, circuit.k, "calibrate.inputs")
     rec = run_circuit(circuit, input_trials(u, duration, seed, present=present), backend, dt,
                       progress)
     r = rec.rates

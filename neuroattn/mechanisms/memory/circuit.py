@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.mechanisms.base import CircuitParams, SpikingModel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import LIFParams
 
 __all__ = ["MemoryCircuit"]
@@ -46,7 +45,7 @@ _UNITS = (("input_gain", "A"), ("w_ee", "A"), ("tau_ee", "s"), ("w_ei", "A"),
 
 
 @dataclass(frozen=True)
-class MemoryCircuit:
+class MemoryCircuit(CircuitParams):
     """K self-exciting LIF assemblies with one shared inhibitory population.
 
     Parameters
@@ -99,27 +98,11 @@ class MemoryCircuit:
     tau_ie: float = 10e-3
     bin_width: float = 5e-3
 
-    def __post_init__(self):
-        for name, unit in _UNITS:
-            object.__setattr__(self, name, to_si(getattr(self, name), unit,
-                                                 f"MemoryCircuit.{name}"))
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "MemoryCircuit.k", minimum=1)
-        check_int(self.n_exc, "MemoryCircuit.n_exc", minimum=1)
-        check_int(self.n_inh, "MemoryCircuit.n_inh", minimum=1)
-        for name in ("input_gain", "tau_ee", "tau_ei", "tau_ie", "bin_width"):
-            check_positive(getattr(self, name), "s" if "tau" in name or name == "bin_width"
-                           else "A", f"MemoryCircuit.{name}")
-        for name in ("w_ee", "w_ei", "w_ie"):
-            check_positive(getattr(self, name), "A", f"MemoryCircuit.{name}", allow_zero=True)
-        for name in ("exc", "inh"):
-            if not isinstance(getattr(self, name), LIFParams):
-                raise ValidationError(f"MemoryCircuit.{name}: expected LIFParams (got "
-                                      f"{type(getattr(self, name)).__name__})")
-            getattr(self, name).validate(f"MemoryCircuit.{name}")
+    UNITS = _UNITS
+    COUNTS = ("n_exc", "n_inh")
+    POSITIVE = ("input_gain", "tau_ee", "tau_ei", "tau_ie", "bin_width")
+    NONNEGATIVE = ("w_ee", "w_ei", "w_ie")
+    NEURONS = (("exc", LIFParams), ("inh", LIFParams))
 
     def network(self) -> Network:
         """The Network: assemblies ``M0..M{k-1}`` and the inhibitory population ``I``."""

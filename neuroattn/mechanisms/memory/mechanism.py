@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.base import CircuitMechanism
 from neuroattn.mechanisms.memory import bridge
 from neuroattn.mechanisms.memory.circuit import MemoryCircuit
 from neuroattn.mechanisms.memory.params import SlotParams
@@ -18,7 +17,7 @@ from neuroattn.mechanisms.memory.params import SlotParams
 __all__ = ["WorkingMemory"]
 
 
-class WorkingMemory(Mechanism):
+class WorkingMemory(CircuitMechanism):
     """Items held as self-sustaining assemblies competing through shared inhibition.
 
     Examples
@@ -35,14 +34,8 @@ class WorkingMemory(Mechanism):
     name = "working-memory"
     summary = ("Working memory (Wang 1999; Edin et al. 2009): items held as self-sustaining "
                "assemblies that compete through shared inhibition.")
-
-    def parameters(self) -> dict:
-        """The MemoryCircuit's fields (all but ``k``), neuron fields as ``exc.*``/``inh.*``."""
-        return circuit_parameters(MemoryCircuit)
-
-    def circuit(self, spec, **params) -> MemoryCircuit:
-        """The MemoryCircuit for ``spec`` with ``params`` (validated)."""
-        return build_circuit(MemoryCircuit, spec.n_items, self.resolve(**params), self.name)
+    circuit_class = MemoryCircuit
+    fitted_class = SlotParams
 
     def supports(self, spec) -> str | None:
         """Slot layouts read out per item (a store of items held over a delay)."""
@@ -53,10 +46,6 @@ class WorkingMemory(Mechanism):
         if "unit" in spec.readouts:
             return "the circuit has no downstream 'unit' readout, only its item assemblies"
         return None
-
-    def spiking(self, spec, **params):
-        """The assemblies for ``spec`` (see :class:`MemoryCircuit`)."""
-        return self.circuit(spec, **params).spiking_model(spec)
 
     def to_softmax(self, spec, inputs=None, **params) -> SlotParams:
         """Slot-memory parameters from the circuit's mean field (no simulation)."""
@@ -71,12 +60,7 @@ class WorkingMemory(Mechanism):
 
     def softmax(self, spec, fitted: SlotParams, attention_backend: str = "numba"):
         """A :class:`SlotMemory` with ``fitted`` parameters."""
-        if not isinstance(fitted, SlotParams):
-            raise ValidationError(f"{self.name}.softmax.fitted: expected SlotParams (got "
-                                  f"{type(fitted).__name__})")
-        if fitted.k != spec.n_items:
-            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
-                                  f"{spec.n_items} items")
+        self._check_fitted(spec, fitted)
         from neuroattn.mechanisms.memory.softmax import SlotMemory
 
         return SlotMemory(fitted, attention_backend)

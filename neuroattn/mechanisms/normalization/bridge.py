@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingAgent, window_rates
+from neuroattn.mechanisms.base import SpikingAgent, check_circuit, window_rates, window_shares
+from neuroattn.mechanisms.base import split_inputs as _split_inputs
 from neuroattn.mechanisms.normalization.circuits import NormCircuit
 from neuroattn.mechanisms.normalization.params import NormalizationParams, circular_kernel
 from neuroattn.model import TaskSpec, Trials
@@ -43,22 +43,12 @@ C_MAX = 1.0
 
 
 def _check_circuit(circuit, where: str) -> None:
-    if not isinstance(circuit, NormCircuit):
-        raise ValidationError(f"{where}.circuit: expected NormCircuit (got "
-                              f"{type(circuit).__name__})")
-    circuit.validate()
+    check_circuit(circuit, where, NormCircuit)
 
 
 def split_inputs(inputs, k: int, where: str):
     """``(contrast [n, K], bias [n, K])`` from inputs ``[n, K]`` or ``[n, 2K]``."""
-    u = np.asarray(inputs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[1] not in (k, 2 * k) or len(u) < 1 or not np.all(
-            np.isfinite(u)):
-        raise ValidationError(f"{where}: expected finite inputs of shape [n, {k}] (contrast) "
-                              f"or [n, {2 * k}] (contrast, attention bias) (got shape "
-                              f"{u.shape})")
-    c = u[:, :k]
-    return (c, np.zeros_like(c)) if u.shape[1] == k else (c, u[:, k:])
+    return _split_inputs(inputs, k, where, "contrast", "attention bias")
 
 
 def open_loop_gain(circuit: NormCircuit) -> tuple[float, float]:
@@ -161,13 +151,7 @@ def spike_shares(circuit: NormCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.
     windows = tuple(sorted(float(w) for w in windows))
     rec = run_circuit(circuit, input_trials(c, b, settle + windows[-1], 0.0, seed), backend,
                       dt, progress, **options)
-    out = {}
-    for w in windows:
-        counts = window_rates(rec, settle, settle + w)
-        total = counts.sum(1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
-    return out
+    return window_shares(rec.rates, rec.times, settle, windows)
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.mechanisms.base import CircuitParams, SpikingModel
 from neuroattn.mechanisms.normalization.params import circular_kernel, gaussian_kernel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import EscapeParams, LIFParams
 
 __all__ = ["NormCircuit"]
@@ -75,7 +74,7 @@ _NEURONS = (("enc", EscapeParams), ("resp", EscapeParams), ("pool", LIFParams))
 
 
 @dataclass(frozen=True)
-class NormCircuit:
+class NormCircuit(CircuitParams):
     """Spiking normalization circuit over K positions and M orientation channels.
 
     Parameters
@@ -163,34 +162,17 @@ class NormCircuit:
     tau_pr: float = 20e-3
     bin_width: float = 5e-3
 
-    def __post_init__(self):
-        for name, unit in _UNITS:
-            object.__setattr__(self, name, to_si(getattr(self, name), unit,
-                                                 f"NormCircuit.{name}"))
-        self.validate()
+    UNITS = _UNITS
+    COUNTS = ("n_orientations", "n_levels", "n_enc", "n_resp", "n_pool")
+    POSITIVE = ("spacing", "ex_width", "etheta_width", "ix_width", "apeak", "c_low",
+                "steepness", "exponent", "tau_enc", "tau_rp", "tau_pr", "bin_width")
+    NONNEGATIVE = ("w_rp", "w_pr")
+    NEURONS = _NEURONS
 
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "NormCircuit.k", minimum=1)
-        check_int(self.n_orientations, "NormCircuit.n_orientations", minimum=1)
-        for name in ("n_levels", "n_enc", "n_resp", "n_pool"):
-            check_int(getattr(self, name), f"NormCircuit.{name}", minimum=1)
-        for name in ("spacing", "ex_width", "etheta_width", "ix_width", "apeak", "c_low",
-                     "steepness", "exponent"):
-            check_positive(float(getattr(self, name)), "1", f"NormCircuit.{name}")
+    def _validate_more(self) -> None:
         if not float(self.level_ratio) > 1.0:
             raise ValidationError(f"NormCircuit.level_ratio: expected a contrast ratio > 1 "
                                   f"between encoder thresholds (got {self.level_ratio!r})")
-        for name in ("tau_enc", "tau_rp", "tau_pr", "bin_width"):
-            check_positive(getattr(self, name), "s", f"NormCircuit.{name}")
-        for name in ("w_rp", "w_pr"):
-            check_positive(getattr(self, name), "A", f"NormCircuit.{name}", allow_zero=True)
-        for name, cls in _NEURONS:
-            value = getattr(self, name)
-            if not isinstance(value, cls):
-                raise ValidationError(f"NormCircuit.{name}: expected {cls.__name__} (got "
-                                      f"{type(value).__name__})")
-            value.validate(f"NormCircuit.{name}")
         if self.enc.t_ref <= 0:
             raise ValidationError(f"NormCircuit.enc.t_ref: the encoders need a dead time > 0 "
                                   f"s to saturate (got {self.enc.t_ref!r})")

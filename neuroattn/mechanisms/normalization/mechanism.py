@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.base import CircuitMechanism
 from neuroattn.mechanisms.normalization import bridge
 from neuroattn.mechanisms.normalization.circuits import NormCircuit
 from neuroattn.mechanisms.normalization.params import NormalizationParams
@@ -20,7 +19,7 @@ from neuroattn.mechanisms.normalization.params import NormalizationParams
 __all__ = ["Normalization"]
 
 
-class Normalization(Mechanism):
+class Normalization(CircuitMechanism):
     """Divisive normalization with an attention field (Reynolds & Heeger 2009), both tiers.
 
     The task's items are positions in space (its ``evidence`` the stimulus contrast at
@@ -42,15 +41,8 @@ class Normalization(Mechanism):
     summary = ("Normalization model of attention (Reynolds & Heeger 2009): stimulus drive "
                "times attention field, divided by the suppressive drive pooled over space "
                "and orientation.")
-
-    def parameters(self) -> dict:
-        """The NormCircuit's fields (all but ``k``), neuron fields as ``enc.*``, ``resp.*``,
-        ``pool.*``."""
-        return circuit_parameters(NormCircuit)
-
-    def circuit(self, spec, **params) -> NormCircuit:
-        """The NormCircuit for ``spec`` with ``params`` (validated)."""
-        return build_circuit(NormCircuit, spec.n_items, self.resolve(**params), self.name)
+    circuit_class = NormCircuit
+    fitted_class = NormalizationParams
 
     def supports(self, spec) -> str | None:
         """Items in space, read out per item (no downstream 'unit')."""
@@ -65,10 +57,6 @@ class Normalization(Mechanism):
                     "that picks one item and lets the task suppress it before the next")
         return None
 
-    def spiking(self, spec, **params):
-        """The spiking normalization circuit for ``spec`` (see :class:`NormCircuit`)."""
-        return self.circuit(spec, **params).spiking_model(spec)
-
     def to_softmax(self, spec, inputs=None, **params) -> NormalizationParams:
         """Layer parameters from the circuit's parameters (no simulation)."""
         return bridge.to_softmax(self.circuit(spec, **params))
@@ -81,12 +69,7 @@ class Normalization(Mechanism):
 
     def softmax(self, spec, fitted: NormalizationParams, attention_backend: str = "numba"):
         """A :class:`NormalizationLayer` with ``fitted`` parameters."""
-        if not isinstance(fitted, NormalizationParams):
-            raise ValidationError(f"{self.name}.softmax.fitted: expected NormalizationParams "
-                                  f"(got {type(fitted).__name__})")
-        if fitted.k != spec.n_items:
-            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
-                                  f"{spec.n_items} items")
+        self._check_fitted(spec, fitted)
         from neuroattn.mechanisms.normalization.softmax import NormalizationLayer
 
         return NormalizationLayer(fitted, attention_backend)

@@ -125,18 +125,7 @@ class NormalizationLayer(MechanismLayer):
 
         The stimulus drive is rectified at 0 (see :mod:`.params`)."""
         where = "NormalizationLayer.forward"
-        for name, t in (("x", x), ("b", b)):
-            if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point:
-                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-                raise ValidationError(f"{where}.{name}: expected a floating-point "
-                                      f"torch.Tensor (got {got})")
-        if x.shape != b.shape or x.dim() != 3 or x.shape[-1] != self.k:
-            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
-                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
-                or dt <= 0:
-            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
-                                  f"{dt!r}); e.g. dt=1e-3")
+        self._check_forward(where, x, b, dt)
         tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting()
         for name, t in (("x", x), ("b", b)):
             if not tracing and not bool(torch.isfinite(t).all()):  # eager only: a graph
@@ -146,12 +135,7 @@ class NormalizationLayer(MechanismLayer):
         dtype = self.log_rate.dtype
         u = torch.cat([x.to(dtype), b.to(dtype)], dim=-1)
         alpha = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
-        f = u[:, 0]
-        filtered = []
-        for s in range(u.shape[1]):
-            f = f + alpha * (u[:, s] - f)
-            filtered.append(f)
-        f = torch.stack(filtered, dim=1)
+        f = self._low_pass(u, alpha)
         v, c = f[..., : self.k], f[..., self.k:]
         r = self.normalize(self.drive(v, c))
         return torch.exp(self.log_rate) * r + self.baseline
