@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install bench clean docs
+.PHONY: demo test install bench clean docs interop
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/spiking.py
 	$(PY) benchmarks/attention.py
 	$(PY) benchmarks/startup.py
+
+# A second NIR library (Norse) runs an exported graph, in its own environment
+# (/tmp/venv-interop, created on first use): benchmarks/nir_interop.py.
+interop: $(VENV)/.installed
+	$(PY) benchmarks/nir_interop.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info site

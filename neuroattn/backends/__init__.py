@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from neuroattn.backends._common import RunSpec, check_run, trial_rng
+from neuroattn.backends._common import RunSpec, StateGrid, check_run, trial_rng
 from neuroattn.exceptions import BackendUnavailable
 
 __all__ = ["BACKENDS", "available_backends", "get_backend", "simulate", "RunSpec", "check_run",
-           "trial_rng"]
+           "trial_rng", "StateGrid"]
 
 #: name -> module implementing ``run(spec: RunSpec, progress: bool, **options) -> Recording``
 BACKENDS = {
@@ -95,7 +95,9 @@ def simulate(network, stimulus=None, duration=None, dt=1e-4, seed=0, trials=None
     progress : bool
         Show a progress bar.
     **options
-        Backend-specific options (e.g. ``device`` for torch).
+        Backend options: ``state_grid`` (a :class:`StateGrid`: potentials and synaptic
+        currents held on a fixed-point grid, every backend) and backend-specific ones
+        (e.g. ``device`` for torch).
 
     Returns
     -------

@@ -16,7 +16,7 @@ _WHERE = {
     "Platform": "platforms", "PLATFORMS": "platforms", "get_platform": "platforms",
     "Mapping": "mapping", "map_network": "mapping", "check_mapping": "mapping",
     "quantize": "fixed_point", "quantize_network": "fixed_point",
-    "quantize_drives": "fixed_point",
+    "quantize_drives": "fixed_point", "state_grid": "fixed_point",
     "task_energy": "report", "quantization_report": "report",
     "count_softmax_ops": "report",
 }

@@ -4,7 +4,7 @@
     neuroattn hw import IN.nir [--duration S] [--input V] [--backend B]
     neuroattn hw map MODEL --platform NAME [--task TASK] [--trials N] [--seed S]
     neuroattn hw energy TASK --mechanism M [--trials N] [--seed S] [--backend B] [--out DIR]
-    neuroattn hw quantize TASK --mechanism M [--bits 4,6,8,16] [--trials N] [--seed S]
+    neuroattn hw quantize TASK --mechanism M [--bits 4,6,8,16] [--trials N] [--seed S] [--state]
 
 MODEL is a model file (models/NAME.toml) or a mechanism's name. This module imports
 only argparse at import time; the handlers import what they use.
@@ -60,6 +60,8 @@ def add_hw_parser(sub, parser_class, int_type) -> None:
     qu.add_argument("--trials", type=int_type("--trials"), default=40)
     qu.add_argument("--seed", type=int_type("--seed"), default=0)
     qu.add_argument("--backend", default="numba")
+    qu.add_argument("--state", action="store_true",
+                    help="also hold potentials and synaptic currents on an n-bit grid")
 
 
 def _model(name: str, task: str):
@@ -202,17 +204,18 @@ def _quantize(args) -> int:
         raise ValidationError(f"--bits: expected comma-separated integers such as 4,6,8,16 "
                               f"(got {args.bits!r})") from None
     rows = quantization_report(args.task, args.mechanism, bits, args.trials, args.seed,
-                               args.backend)
-    effects = [k for k in rows[0]
-               if k not in ("bits", "js_vs_float", "js_vs_softmax", "choice_agreement")]
-    print(f"{'weights':<9}{'JS vs float':>12}{'JS vs softmax':>14}{'choices':>9}  "
-          + "  ".join(effects))
+                               args.backend, state=args.state)
+    effects = [k for k in rows[0] if k not in ("bits", "state_bits", "rate", "js_vs_float",
+                                               "js_vs_softmax", "choice_agreement")]
+    print(f"{'weights':<9}{'state':<9}{'rate (Hz)':>10}{'JS vs float':>12}{'JS vs softmax':>14}"
+          f"{'choices':>9}  " + "  ".join(effects))
     for row in rows:
         name = "float64" if row["bits"] is None else f"{row['bits']}-bit"
+        st = "float64" if row["state_bits"] is None else f"{row['state_bits']}-bit"
         vals = "  ".join(f"{row[e][0]:.4g}" for e in effects)
         agree = row.get("choice_agreement", float("nan"))
-        print(f"{name:<9}{row['js_vs_float']:>12.2e}{row['js_vs_softmax']:>14.2e}"
-              f"{agree:>9.3f}  {vals}")
+        print(f"{name:<9}{st:<9}{row['rate']:>10.1f}{row['js_vs_float']:>12.2e}"
+              f"{row['js_vs_softmax']:>14.2e}{agree:>9.3f}  {vals}")
     return 0
 
 

@@ -100,7 +100,7 @@ def _dense(proj: Projection, n_source: int, n_target: int) -> np.ndarray:
 
 
 def export_nir(network: Network, drives=(), dt: float = 1e-4, *, noise: str = "refuse",
-               outputs=None):
+               outputs=None, unit_r: bool = False):
     """Describe ``network`` (and its current ``drives``) as a NIR graph.
 
     Parameters
@@ -117,6 +117,11 @@ def export_nir(network: Network, drives=(), dt: float = 1e-4, *, noise: str = "r
     outputs : sequence of str or None
         Populations given an ``Output`` node (default: every rate-probed population).
         Some importers (nirtorch, hence snnTorch) run graphs with one output only.
+    unit_r : bool
+        Write every ``LIF`` node with ``r = 1`` and fold its membrane resistance into
+        its inputs (the drives' ``Linear`` weights and the ``LI`` nodes' ``r`` then carry
+        volts): the same NIR dynamics, for readers that ignore ``r`` (Norse 1.1 assumes
+        ``r = 1``). ``import_nir`` reads both forms (the metadata keeps ``r_m``).
 
     Returns
     -------
@@ -190,11 +195,14 @@ def export_nir(network: Network, drives=(), dt: float = 1e-4, *, noise: str = "r
             syn_of = {tau_syn: pop.name}
         else:
             meta[f"{_META}form"] = "lif"
-            nodes[pop.name] = nir.LIF(tau=full(p.tau_mem), r=full(p.r_m), metadata=meta, **common)
+            # r_in: the unit of the node's input (A, or V with unit_r)
+            r_in = p.r_m if unit_r else 1.0
+            nodes[pop.name] = nir.LIF(tau=full(p.tau_mem), r=full(p.r_m / r_in), metadata=meta,
+                                      **common)
             syn_of = {}
             for k, tau in enumerate(taus):
                 name = f"{pop.name}_syn{k}"
-                nodes[name] = nir.LI(tau=full(tau), r=full(tau / dt), v_leak=full(0.0))
+                nodes[name] = nir.LI(tau=full(tau), r=full(tau / dt * r_in), v_leak=full(0.0))
                 edges.append((name, pop.name))
                 syn_of[tau] = name
         for pr in incoming[pop.name]:
@@ -211,10 +219,11 @@ def export_nir(network: Network, drives=(), dt: float = 1e-4, *, noise: str = "r
             if src not in nodes:
                 nodes[src] = nir.Input(input_type={"input": np.array([1])})
             name = f"{src}_to_{pop.name}"
+            gain = float(d.gain) * (r_in if meta[f"{_META}form"] == "lif" else 1.0)
             if name in nodes:  # two drives of one column onto one population add up
-                nodes[name] = nir.Linear(weight=nodes[name].weight + d.gain)
+                nodes[name] = nir.Linear(weight=nodes[name].weight + gain)
             else:
-                nodes[name] = nir.Linear(weight=np.full((n, 1), float(d.gain)))
+                nodes[name] = nir.Linear(weight=np.full((n, 1), gain))
                 edges += [(src, name), (name, pop.name)]
     if outputs is None:
         outputs = network.rate_units()
@@ -232,7 +241,9 @@ def export_nir(network: Network, drives=(), dt: float = 1e-4, *, noise: str = "r
                               "names of projection or synapse nodes; rename them")
     bin_width = next((pb.bin_width for pb in network.probes if pb.kind == "rate"), 5e-3)
     metadata = {"dt": dt, "time_unit": "s", "potential_unit": "V (relative to v_rest)",
-                "weight_unit": "A (synaptic current jump)", "spike_convention": SPIKE_CONVENTION,
+                "weight_unit": "A (synaptic current jump)" + (
+                    "; LIF nodes have r = 1 and take their inputs in V (r_m A)" if unit_r else ""),
+                "spike_convention": SPIKE_CONVENTION,
                 "producer": "neuroattn", f"{_META}network": network.name,
                 f"{_META}bin_width": float(bin_width)}
     try:

@@ -147,7 +147,8 @@ def energy_table(count: SynOpCount, platforms=None, softmax_ops=None) -> list:
             continue
         joules = per["synops"] * e["synaptic_op"] + per["neuron_updates"] * e.get(
             "neuron_update", 0.0)
-        rows.append({"model": "spiking", "pricing": p.title, "synops": per["synops"],
+        rows.append({"model": "spiking", "pricing": e.get("label", p.title),
+                     "synops": per["synops"],
                      "neuron_updates": per["neuron_updates"], "macs": 0,
                      "energy_j": joules * 1e-12, "source": e.get("source", "")})
     if softmax_ops is not None:

@@ -37,8 +37,13 @@ class Platform:
         Synapses onto one neuron.
     weight_bits : int
     energy_pj : dict
-        ``synaptic_op`` and ``neuron_update`` in picojoules where published.
+        ``synaptic_op`` and ``neuron_update`` in picojoules where published, their
+        ``source``, and where they were measured on another chip (``measured_on``) the
+        ``label`` an energy table prints instead of the title.
     sources : tuple of str
+    published : dict
+        Further figures published for this chip that the energy model does not use
+        (e.g. chip power), for reference.
     """
 
     name: str
@@ -52,6 +57,7 @@ class Platform:
     weight_bits: int = 8
     energy_pj: dict = field(default_factory=dict)
     sources: tuple = ()
+    published: dict = field(default_factory=dict)
 
     @property
     def synapse_capacity(self) -> int | None:
@@ -77,6 +83,7 @@ def _load(path: Path) -> Platform:
         d = tomllib.load(fh)
     d["sources"] = tuple(d.get("sources", ()))
     d["energy_pj"] = dict(d.get("energy_pj", {}))
+    d["published"] = dict(d.get("published", {}))
     return Platform(**d)
 
 

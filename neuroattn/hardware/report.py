@@ -104,19 +104,33 @@ def _shares(rec, trials):
     return np.where(tot > 0, rates / np.where(tot > 0, tot, 1.0), 1.0 / rates.shape[1])
 
 
+def _item_rate(rec, trials) -> float:
+    """Mean rate (Hz) of the item units over the bins in which any item is on."""
+    items = rec.role("items")
+    per_bin = max(1, int(round(rec.bin_width / trials.dt)))
+    on = np.abs(trials.role("evidence")).max(axis=2) > 0
+    n_bins = min(items.shape[1], on.shape[1] // per_bin)
+    on = on[:, : n_bins * per_bin].reshape(on.shape[0], n_bins, per_bin).any(axis=2)
+    return float(items[:, :n_bins][on].mean()) if on.any() else float(items.mean())
+
+
 def quantization_report(task, mechanism, bits=(4, 6, 8, 16), trials: int = 40, seed: int = 0,
                         backend: str = "numba", dt: float = 1e-4, params=None,
-                        progress: bool = False) -> list:
+                        progress: bool = False, state: bool = False) -> list:
     """The task's effects and the item shares of ``bits``-bit networks against float.
 
     For each n in ``bits`` (and float) the mechanism's spiking network is quantised
     (:func:`neuroattn.hardware.fixed_point.quantize_network`, drives' gains too) and run
-    on the same trials and seed.
+    on the same trials and seed. With ``state=True`` the run also holds every membrane
+    potential and synaptic current on an n-bit grid at every step
+    (:func:`neuroattn.hardware.fixed_point.state_grid`, the engines' ``state_grid``
+    option).
 
     Returns
     -------
     list of dict
-        One row per precision: ``bits`` (None for float64), each effect's estimate
+        One row per precision: ``bits`` (None for float64), ``state_bits`` (n or None),
+        ``rate`` (mean spike rate of the item units while items are on, Hz), each effect's estimate
         and CI, ``js_vs_float`` (mean Jensen-Shannon divergence, nats, between the
         trial's item spike shares while items are on and the float network's),
         ``js_vs_softmax`` (the bridge's fidelity: the same divergence from the weights
@@ -124,7 +138,7 @@ def quantization_report(task, mechanism, bits=(4, 6, 8, 16), trials: int = 40, s
         (fraction of trials with the float network's choice, where the task reads
         choices).
     """
-    from neuroattn.hardware.fixed_point import quantize_drives, quantize_network
+    from neuroattn.hardware.fixed_point import quantize_drives, quantize_network, state_grid
     from neuroattn.mechanisms.base import SpikingAgent, SpikingModel, js_divergence
 
     task, mech, spec, params = _setup(task, mechanism, params)
@@ -136,15 +150,18 @@ def quantization_report(task, mechanism, bits=(4, 6, 8, 16), trials: int = 40, s
     for n in (None,) + tuple(bits):
         net = model.network if n is None else quantize_network(model.network, n)
         drives = model.drives if n is None else quantize_drives(model.drives, n)
+        grid = state_grid(net, n) if state and n is not None else None
         agent = SpikingAgent(SpikingModel(net, drives, model.readout), spec, backend, dt,
-                             mech.name, params)
+                             mech.name, params, **({} if grid is None else {"state_grid": grid}))
         rec = task.run(agent, tr, progress=progress)
         result = task.score(tr, rec, seed=seed)
         shares = _shares(rec, tr)
         table = task.readout(rec, tr)
         if ref is None:
             ref = (shares, table)
-        row = {"bits": n, "js_vs_float": float(np.mean(js_divergence(shares, ref[0]))),
+        row = {"bits": n, "state_bits": None if grid is None else n,
+               "rate": _item_rate(rec, tr),
+               "js_vs_float": float(np.mean(js_divergence(shares, ref[0]))),
                "js_vs_softmax": float(np.mean(js_divergence(shares, soft)))}
         if "choice" in table and "choice" in ref[1]:
             row["choice_agreement"] = float(np.mean(

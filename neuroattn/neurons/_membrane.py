@@ -26,6 +26,8 @@ import numpy as np
 
 def synaptic_kernel(tau_syn: float, tau_mem: float, dt: float) -> float:
     """Return K, the voltage gained per unit of ``r_m * i_syn`` over one step (unitless)."""
+    # python floats: float32 scalars would compute the small difference below in float32
+    tau_syn, tau_mem, dt = float(tau_syn), float(tau_mem), float(dt)
     em = math.exp(-dt / tau_mem)
     if abs(tau_syn - tau_mem) <= 1e-12 * tau_mem:
         return dt / tau_mem * em

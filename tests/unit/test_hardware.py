@@ -75,6 +75,25 @@ def test_nir_file_round_trip_gives_identical_spikes(tmp_path, sigma):
     _same_spikes(a, b, ("E", "I"))
 
 
+def test_unit_r_export_folds_the_resistance_into_the_inputs():
+    """``unit_r=True`` (for readers that take a LIF node's r as 1, such as Norse 1.1:
+    benchmarks/nir_interop.py) writes the same NIR dynamics: every LIF node has r = 1,
+    its inputs carry r_m times the current, and the graph reads back to the same spikes."""
+    net, drives = _circuit()
+    plain, unit = export_nir(net, drives, DT), export_nir(net, drives, DT, unit_r=True)
+    r_m = net.populations[0].params.r_m
+    assert np.all(unit.nodes["E"].r == 1.0) and np.all(plain.nodes["E"].r == r_m)
+    np.testing.assert_allclose(unit.nodes["input0_to_E"].weight,
+                               plain.nodes["input0_to_E"].weight * r_m)
+    np.testing.assert_allclose(unit.nodes["E_syn0"].r, plain.nodes["E_syn0"].r * r_m)
+    np.testing.assert_array_equal(unit.nodes["I"].r, plain.nodes["I"].r)   # CubaLIF
+    x = np.full((2000, 1), 1.5)
+    back = import_nir(unit)
+    a = simulate(net, Stimulus(x, DT, drives), seed=3, backend="numba")
+    b = simulate(back.network, back.stimulus(x), seed=3, backend="numba")
+    _same_spikes(a, b, ("E", "I"))
+
+
 def test_nir_refuses_what_it_cannot_express_naming_the_node():
     net, drives = _circuit(sigma=3e-3)
     with pytest.raises(NIRUnsupported, match=r"Population\('E'\)\.params\.sigma.*noise"):
@@ -294,3 +313,18 @@ def test_hw_command_export_refusal_and_energy(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "IBM TrueNorth" in text and "memory access" in text and "softmax" in text
     assert (tmp_path / "energy_posner_biased-competition.png").exists()
+
+
+def test_loihi2_energy_row_says_its_figures_are_loihi1s():
+    """Intel has published no per-operation energy for Loihi 2: the file carries
+    Loihi 1's over, says so, and every energy table labels the row accordingly."""
+    from neuroattn.hardware import SynOpCount, energy_table, get_platform
+
+    p = get_platform("loihi2")
+    assert p.energy_pj["synaptic_op"] == 23.6 and "Loihi 1" in p.energy_pj["measured_on"]
+    assert p.published["neurons_per_chip"] == 1_000_000
+    assert any("carried over from Loihi 1" in s for s in p.sources)
+    count = SynOpCount({"a->b": 10}, {"a": 5}, 100, 0.1, 1)
+    (row,) = [r for r in energy_table(count, ["loihi2"]) if r["pricing"] != "45 nm (AC 0.9 pJ)"]
+    assert row["pricing"] == "Loihi 2 limits, Loihi 1 energies"
+    assert row["energy_j"] == pytest.approx((10 * 23.6 + 100 * 52.0) * 1e-12)

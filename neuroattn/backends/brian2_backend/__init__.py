@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from neuroattn.backends._common import RunSpec, bin_counts
+from neuroattn.backends._common import RunSpec, bin_counts, resolve_state_grid
 from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
 from neuroattn.model import Recording
 from neuroattn.neurons.brian2_eqs import quiet_brian2
@@ -109,7 +109,7 @@ def _run_chunk(spec: RunSpec, built, b2, bar, check_every: float, done: float) -
 
 
 def run(spec: RunSpec, progress: bool = False, *, batch_size=None, target: str = "numpy",
-        noise: str = "euler", check_every: float = 0.05) -> Recording:
+        noise: str = "euler", check_every: float = 0.05, state_grid=None) -> Recording:
     """Simulate ``spec`` with Brian2; return a Recording.
 
     Parameters
@@ -131,6 +131,10 @@ def run(spec: RunSpec, progress: bool = False, *, batch_size=None, target: str =
         each update, as ``lif_step`` does.
     check_every : float, seconds
         Interval of the NaN/Inf check of potentials and synaptic currents.
+    state_grid : StateGrid or None
+        Hold potentials and synaptic currents on a fixed-point grid
+        (``neuroattn.backends._common.StateGrid``): a ``run_regularly`` operation per
+        population at the ``end`` slot (default None: float state).
 
     Returns
     -------
@@ -154,6 +158,7 @@ def run(spec: RunSpec, progress: bool = False, *, batch_size=None, target: str =
     if not isinstance(check_every, (int, float)) or not check_every > 0:
         raise ValidationError(f"brian2 backend option check_every: must be > 0 s "
                               f"(got {check_every!r}); pass e.g. 0.05")
+    grid = resolve_state_grid(spec, state_grid)
     b2 = _brian2()
     from neuroattn.backends.brian2_backend._build import build
     from neuroattn.backends.brian2_backend._record import collect
@@ -176,7 +181,7 @@ def run(spec: RunSpec, progress: bool = False, *, batch_size=None, target: str =
             for start in range(0, spec.trials, chunk):
                 trials = range(start, min(start + chunk, spec.trials))
                 b2.seed(_chunk_seed(spec.seed, start))
-                built = build(spec, trials, b2, noise)
+                built = build(spec, trials, b2, noise, grid)
                 _run_chunk(spec, built, b2, bar, check_every, float(start))
                 results.append(collect(spec, built))
     finally:

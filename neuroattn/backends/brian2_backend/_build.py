@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuroattn.backends._common import RunSpec, trial_rng
+from neuroattn.backends._common import GRID_SNAP, RunSpec, on_grid, trial_rng
 from neuroattn.neurons.brian2_eqs import brian2_model
 
 __all__ = ["Built", "build", "synaptic_ports"]
@@ -115,14 +115,39 @@ def _initial_v(spec: RunSpec, trials: range) -> dict:
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def build(spec: RunSpec, trials: range, b2, noise: str = "euler") -> Built:
-    """Create the Brian2 objects for ``trials`` (a contiguous range of trial indices)."""
+def _grid_code(var: str, origin: str | None, step: str) -> str:
+    """``var = <var on the grid>``: the rule of ``_common.on_grid`` as Brian2 code."""
+    y = f"({var} - {origin})/{step}" if origin else f"{var}/{step}"
+    z = f"clip({y} + sign({y})*fx_snap, fx_lo, fx_hi)"
+    return f"{var} = {origin + ' + ' if origin else ''}sign({z})*floor(abs({z}))*{step}"
+
+
+def _grid_namespace(k: int, grid, b2) -> dict:
+    """The constants of population ``k``'s grid, for its NeuronGroup's namespace."""
+    return dict(fx_v0=grid.origin[k] * b2.volt, fx_vq=grid.v_step[k] * b2.volt,
+                fx_iq=grid.i_step[k] * b2.amp, fx_lo=grid.lo, fx_hi=grid.hi,
+                fx_snap=GRID_SNAP)
+
+
+def _grid_code_all(ports) -> str:
+    """Move v and every synaptic current of a group onto its grid (``_grid_namespace``)."""
+    code = [_grid_code("v", "fx_v0", "fx_vq")]
+    code += [_grid_code(port, None, "fx_iq") for port, _ in ports]
+    return "\n".join(code)
+
+
+def build(spec: RunSpec, trials: range, b2, noise: str = "euler", grid=None) -> Built:
+    """Create the Brian2 objects for ``trials`` (a contiguous range of trial indices).
+
+    ``grid``: a resolved fixed-point state grid (``_common.GridArrays``) or None.
+    """
     n_b = len(trials)
     # Fixed names everywhere: generated code is then identical from run to run, so the
     # cython target finds it in its cache instead of compiling again.
     clock = b2.Clock(dt=spec.dt * b2.second, name="neuroattn_clock")
     ports, where = synaptic_ports(spec)
     v0 = _initial_v(spec, trials)
+    index = {p.name: k for k, p in enumerate(spec.network.populations)}
     objects, groups = [], {}
     conductance = {p.name for p in spec.network.populations
                    if getattr(p.params, "kind", None) == "conductance"}
@@ -137,12 +162,23 @@ def build(spec: RunSpec, trials: range, b2, noise: str = "euler") -> Built:
         model = brian2_model(p.params, ports[p.name], noise=noise)
         namespace = dict(model.namespace)
         current, poisson = _drive_code(spec, p.name, trials, where, b2, namespace)
+        k = index[p.name]
+        fixed = grid is not None and grid.on(k)
+        if fixed:
+            namespace.update(_grid_namespace(k, grid, b2))
+            v0[p.name] = on_grid(v0[p.name], grid.origin[k], grid.v_step[k], grid.lo, grid.hi)
+            if "v_reset" in namespace:  # Brian2 holds a refractory v at the reset value
+                namespace["v_reset"] = on_grid(float(namespace["v_reset"] / b2.volt),
+                                               grid.origin[k], grid.v_step[k], grid.lo,
+                                               grid.hi) * b2.volt
         eqs = model.equations + "\ntrial : integer (constant)"
         kwargs = {} if model.reset is None else {"reset": model.reset}
         g = b2.NeuronGroup(n_b * p.size, eqs, threshold=model.threshold,
                            refractory=model.refractory, method=model.method,
                            namespace=namespace, clock=clock, name=f"pop_{p.name}", **kwargs)
         g.v = v0[p.name] * b2.volt
+        if fixed:  # after the state update, threshold, synaptic input and reset
+            g.run_regularly(_grid_code_all(ports[p.name]), when="end", name=f"pop_{p.name}_grid")
         g.trial = np.repeat(np.arange(n_b), p.size)
         if current is not None:
             g.run_regularly(current, when="start", name=f"pop_{p.name}_i_ext")

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from neuroattn.backends._common import GRID_SNAP, on_grid
 from neuroattn.backends.torch._random import draw_chunk, trial_streams
 from neuroattn.backends.torch._step import neuron_step
 from neuroattn.backends.torch._synapses import transmit
@@ -41,7 +42,7 @@ class Output(NamedTuple):
 
 
 def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=False,
-             progress=False) -> Output:
+             progress=False, grid=None) -> Output:
     """Simulate ``module`` driven by ``values`` [trials, rows, channels].
 
     Parameters
@@ -57,6 +58,9 @@ def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=Fals
         Also return the 'spikes' and 'v' probes.
     progress : bool
         Show a tqdm progress bar.
+    grid : neuroattn.backends._common.GridArrays or None
+        Hold v and the synaptic currents on this fixed-point grid: the initial
+        potentials, and every step after the synaptic input (``StateGrid``).
     """
     lay, dt, n = module.layout, module.dt, module.layout.n
     values = _check_values(module, values)
@@ -69,6 +73,9 @@ def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=Fals
     kw = dict(dtype=module.dtype, device=module.device)
     v0, gens = trial_streams(module.network.populations, seed,
                              range(first_trial, first_trial + trials), module.device)
+    fixed = None if grid is None else _Grid(grid, lay, kw)
+    if fixed is not None:
+        v0 = np.where(fixed.v0[2], on_grid(v0, fixed.v0[0], fixed.v0[1], grid.lo, grid.hi), v0)
     v = torch.as_tensor(v0, **kw)
     ref = torch.zeros(trials, n, dtype=torch.int64, device=module.device)
     c = module.coefficients()
@@ -109,6 +116,8 @@ def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=Fals
                         i_syn[g.port] = i_syn[g.port] + jump
             for p, cnt in zip(lay.poisson, pcounts):
                 i_syn[p.port] = i_syn[p.port] + F.pad(cnt[:, j] * p.weight, (p.lo, n - p.hi))
+            if fixed is not None:
+                v, i_syn = fixed.apply(v, i_syn)
             counts.append(s @ module._membership)
             probes.after(spiked)
         _check(v, lay, n0, n0 + steps - 1, dt)
@@ -117,6 +126,36 @@ def simulate(module, values, seed=0, n_steps=None, *, first_trial=0, record=Fals
     bar.close()
     rates = _bin(torch.stack(counts, dim=1), module)
     return Output(rates, *probes.result(dt))
+
+
+class _Grid:
+    """A resolved StateGrid on the torch engine's neuron axis (every port current
+    tensor spans all neurons, so one per-neuron step vector serves each)."""
+
+    def __init__(self, grid, lay, kw):
+        on = np.isfinite(grid.v_step)[lay.pop_of]
+        def pick(a, fill):
+            return np.where(on, np.nan_to_num(a, nan=fill)[lay.pop_of], fill)
+
+        origin, v_step, i_step = pick(grid.origin, 0.0), pick(grid.v_step, 1.0), \
+            pick(grid.i_step, 1.0)
+        self.v0 = (origin, v_step, on)           # numpy, for the initial potentials
+        self.all = bool(on.all())
+        self.on = torch.as_tensor(on, device=kw["device"])
+        self.origin, self.v_step, self.i_step = (torch.as_tensor(a, **kw)
+                                                 for a in (origin, v_step, i_step))
+        self.lo, self.hi = grid.lo, grid.hi
+
+    def _put(self, x, origin, step):
+        y = (x - origin) / step
+        z = torch.clamp(y + torch.sign(y) * GRID_SNAP, self.lo, self.hi)
+        q = origin + torch.sign(z) * torch.floor(torch.abs(z)) * step
+        return q if self.all else torch.where(self.on, q, x)
+
+    def apply(self, v, i_syn):
+        """``(v, i_syn)`` moved onto the grid (the numpy rule ``_common.on_grid``)."""
+        return (self._put(v, self.origin, self.v_step),
+                [self._put(cur, 0.0, self.i_step) for cur in i_syn])
 
 
 def _check_values(module, values) -> torch.Tensor:

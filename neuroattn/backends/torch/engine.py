@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from neuroattn.backends._common import RunSpec
+from neuroattn.backends._common import RunSpec, resolve_state_grid
 from neuroattn.backends.torch.module import SpikingNetworkModule
 from neuroattn.exceptions import BackendUnavailable, ValidationError
 from neuroattn.model import Recording
@@ -17,7 +17,7 @@ __all__ = ["run", "OPTIONS"]
 
 #: option -> default
 OPTIONS = {"device": "cpu", "dtype": "float32", "sparse": None, "batch_size": None,
-           "threads": None}
+           "threads": None, "state_grid": None}
 
 #: below this many neuron-trials per batch one CPU thread is fastest (torch's intra-op
 #: threads only add synchronisation to such small tensors, badly so on a busy machine)
@@ -48,6 +48,9 @@ def run(spec: RunSpec, progress: bool = False, **options) -> Recording:
     threads : int, optional
         CPU threads torch may use during the run (restored afterwards). Default: 1
         when a batch holds at most 65536 neuron-trials, else torch's setting.
+    state_grid : StateGrid or None, optional
+        Hold potentials and synaptic currents on a fixed-point grid
+        (``neuroattn.backends._common.StateGrid``; default None: float state).
 
     Returns
     -------
@@ -79,6 +82,7 @@ def run(spec: RunSpec, progress: bool = False, **options) -> Recording:
         raise ValidationError(f"torch backend: unknown option(s) {unknown}; expected some of "
                               f"{sorted(OPTIONS)}")
     opts = {**OPTIONS, **options}
+    grid = resolve_state_grid(spec, opts["state_grid"])
     batch = spec.trials if opts["batch_size"] is None else check_int(
         opts["batch_size"], "torch backend batch_size", minimum=1)
     stim = spec.stimulus
@@ -98,7 +102,8 @@ def run(spec: RunSpec, progress: bool = False, **options) -> Recording:
         for t0 in range(0, spec.trials, batch):
             t1 = min(t0 + batch, spec.trials)
             out = module.simulate(_values(spec, t0, t1), spec.seed, spec.n_steps,
-                                  first_trial=t0, record=True, progress=progress)
+                                  first_trial=t0, record=True, progress=progress,
+                                  grid=grid)
             rates.append(out.rates.cpu().numpy().astype(np.float64))
             spikes.append(out.spikes)
             v.append(out.v)

@@ -240,7 +240,13 @@ class SpikingNetworkModule(nn.Module):
                 -torch.expm1(-2.0 * dt / tau_m))
             decay = torch.exp(-dt / port_tau)
         else:
-            taus = port_tau.detach().cpu().numpy()
+            # tau_syn is not trained here, so the ports' constants are the layout's, in
+            # float64 as Python floats: not port_tau, which is already cast to the module
+            # dtype. A float32 tau_syn = tau_mem misses synaptic_kernel's equal-tau branch
+            # (it differs from tau_mem by 1e-10 s) and, -dt/tau being evaluated in float32,
+            # gave K the wrong sign: an inhibitory port onto neurons with tau_mem =
+            # tau_syn turned excitatory.
+            taus = [float(t) for t in lay.port_tau]
             em = torch.tensor([math.exp(-dt / t) for t in p["tau_mem"]], **kw)
             k = torch.tensor(np.array([[synaptic_kernel(tu, tm, dt) for tm in p["tau_mem"]]
                                        for tu in taus]).reshape(len(taus), len(lay.names)),
@@ -319,10 +325,11 @@ class SpikingNetworkModule(nn.Module):
         return _loop.simulate(self, values, seed, n_steps).rates
 
     def simulate(self, values, seed: int = 0, n_steps=None, *, first_trial: int = 0,
-                 record: bool = False, progress: bool = False):
-        """Run the network; return ``Output(rates, spikes, v)`` (see ``_loop.simulate``)."""
+                 record: bool = False, progress: bool = False, grid=None):
+        """Run the network; return ``Output(rates, spikes, v)`` (see ``_loop.simulate``;
+        ``grid``: a resolved fixed-point state grid, ``_common.GridArrays``, or None)."""
         return _loop.simulate(self, values, seed, n_steps, first_trial=first_trial,
-                              record=record, progress=progress)
+                              record=record, progress=progress, grid=grid)
 
     # ---------------------------------------------------------------- export ---------------
     def to_network(self, name=None) -> Network:
