@@ -9,8 +9,10 @@ issue's targets as PASS/MISS, and the time budget: the whole table within 30 min
 on 2 cores. Torch runs ``--threads`` intra-op threads. On a shared machine the wall
 time depends on the other loads, so the budget is judged on CPU time (summed over
 threads; what an idle machine would spend): ``CPU s / 2 <= 1800 s``, i.e. the cells
-kept busy on both cores (two threads each, or two runs side by side). With fewer
-seeds than 3 the time is extrapolated per (task, variant) and the line says so.
+kept busy on both cores (two threads each, or two runs side by side). The CPU
+seconds of every (task, variant, seed) cell are printed (training, testing, counting,
+the bridge's time-step sweep); with fewer seeds than 3 the time is extrapolated per
+(task, variant) from the mean over the seeds run, and the line says so.
 """
 
 from __future__ import annotations
@@ -43,16 +45,20 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     cpu_total, projected, wall0 = 0.0, 0.0, time.perf_counter()
-    misses = 0
+    misses, cells = 0, []
     for task in args.tasks.split(","):
         run = default_run(task, args.attention, args.seeds)
         cpu0 = time.process_time()
         res = run_ml(run, args.out, force=args.force, progress=True)
         cpu = time.process_time() - cpu0
-        if res.from_store:   # the rows keep the training CPU time of the run that made them
-            cpu = float(res.table["train_cpu_s"].sum())
+        col = "cpu_s" if "cpu_s" in res.table else "train_cpu_s"
+        if res.from_store:   # the rows keep the CPU time of the run that made them
+            cpu = float(res.table[col].sum())
         cpu_total += cpu
         projected += cpu * FULL_SEEDS / args.seeds
+        cells += [(task, r["variant"], int(r["seed"]), float(r[col]),
+                   int(r["epochs"]) if "epochs" in r else None)
+                  for r in res.table.to_dict("records")]
         print(f"\n=== {task} ({', '.join(run.attention)}; {args.seeds} seeds; "
               f"{'from the store' if res.from_store else f'{cpu:.0f} CPU s'})\n")
         print(format_table(res.summary))
@@ -62,6 +68,19 @@ def main(argv=None) -> int:
         misses += sum(not t["pass"] for t in res.summary["targets"])
         print(f"\nstored: {res.path}")
     wall = time.perf_counter() - wall0
+    print("\nCPU seconds per (task, variant, seed) cell (training + test + counting):\n")
+    print("| task | variant | " + " | ".join(f"seed {s}" for s in range(args.seeds))
+          + " | epochs | projected for 3 seeds |")
+    print("|---|---|" + "---|" * args.seeds + "---|---|")
+    for task in args.tasks.split(","):
+        for variant in args.attention.split(","):
+            mine = [c for c in cells if c[0] == task and c[1] == variant]
+            if not mine:
+                continue
+            cpu = [c[3] for c in sorted(mine, key=lambda c: c[2])]
+            ep = "/".join("-" if c[4] is None else str(c[4]) for c in mine)
+            print(f"| {task} | {variant} | " + " | ".join(f"{c:.0f}" for c in cpu)
+                  + f" | {ep} | {sum(cpu) * FULL_SEEDS / len(cpu):.0f} |")
     two_core = projected / 2
     note = "" if args.seeds == FULL_SEEDS else f" (extrapolated from {args.seeds} seed(s))"
     ran = len(args.attention.split(",")) * len(args.tasks.split(","))

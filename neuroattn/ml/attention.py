@@ -268,7 +268,36 @@ class SpikingAttention(nn.Module):
         return torch.stack(out)
 
     def forward(self, x):
-        return self.ssa(self.encode(x)).mean(0)
+        """The block output ``[B, N, E]``: :meth:`SpikingSelfAttention.forward` on the
+        encoder's spikes, averaged over the steps, computed with every step at once.
+
+        The same numbers as ``self.ssa(self.encode(x)).mean(0)`` (tested within float
+        rounding), vectorised over time: the q, k and v projections of all T steps are
+        one matmul, the q, k and v neurons one LIF update per step, ``Q (K^T V)`` one
+        batched float matmul of the binary spikes (exact integer counts, in training
+        and in inference), and the output projection is applied once to the mean of the
+        attention spikes (it is linear). Only the membrane updates loop over T.
+        """
+        from neuroattn.attention.layers import _merge as merge_heads
+        from neuroattn.attention.layers import _split as split_heads
+        from neuroattn.attention.layers import lif_step
+
+        a = self.ssa
+        s = self.encode(x)                                                 # [T, B, N, E]
+        weight = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight])
+        bias = torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias])
+        current = nn.functional.linear(s, weight, bias)                    # [T, B, N, 3E]
+        mem, spikes = torch.zeros_like(current[0]), []
+        for t in range(self.steps):
+            spk, mem = lif_step(current[t], mem, a.beta, a.threshold, a.slope)
+            spikes.append(spk)
+        q, k, v = (split_heads(t, a.num_heads) for t in torch.stack(spikes).chunk(3, -1))
+        att = merge_heads(q @ (k.transpose(-1, -2) @ v)) * a.scale        # [T, B, N, E]
+        mem, total = torch.zeros_like(att[0]), 0
+        for t in range(self.steps):
+            spk, mem = lif_step(att[t], mem, a.beta, a.attn_threshold, a.slope)
+            total = total + spk
+        return a.out_proj(total / self.steps)
 
     def cost(self, x) -> Cost:
         """Counted from the spikes: ``SpikingSelfAttention.count_ops`` on the encoder's

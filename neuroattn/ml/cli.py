@@ -21,8 +21,9 @@ def ml_command(args) -> int:
         if run.task != "recall":
             raise ValidationError(f"--length: only the recall task has a length (got "
                                   f"--length {args.length} with {run.task!r})")
+        near = min(run.task_options.get("near", 0), max(args.length - 2, 0))
         run = replace(run, task_options={**run.task_options, "length": args.length,
-                                         "n_keys": args.length})
+                                         "n_keys": args.length, "near": near})
     if args.steps is not None:
         run = replace(run, bridge_steps=args.steps)
     device = None

@@ -141,11 +141,17 @@ def digits(seed: int = 0, patch: int = 4) -> TaskData:
 
 
 def _recall_split(n: int, length: int, n_keys: int, n_values: int,
-                  rng: np.random.Generator) -> Split:
+                  rng: np.random.Generator, near: int = 0, near_fraction: float = 0.0
+                  ) -> Split:
     pairs = length - 1
     keys = np.argsort(rng.random((n, n_keys)), axis=1)[:, :pairs]       # distinct per row
     values = rng.integers(0, n_values, (n, pairs))
-    target = rng.integers(0, pairs, n)
+    # distance of the answer's pair from the query: 1..near with probability
+    # near_fraction, else near+1..pairs (uniform within each band)
+    is_near = rng.random(n) < near_fraction
+    distance = np.where(is_near, 1 + rng.integers(0, max(near, 1), n),
+                        near + 1 + rng.integers(0, pairs - near, n))
+    target = pairs - distance
     x = np.empty((n, length, 2), np.int64)
     x[:, :pairs, 0], x[:, :pairs, 1] = keys, values
     x[:, -1, 0] = keys[np.arange(n), target]
@@ -155,8 +161,16 @@ def _recall_split(n: int, length: int, n_keys: int, n_values: int,
 
 def associative_recall(seed: int = 0, length: int = 128, n_train: int = 8000,
                        n_val: int = 1000, n_test: int = 1000, n_keys: int | None = None,
-                       n_values: int = 16) -> TaskData:
+                       n_values: int = 16, near: int = 0,
+                       near_fraction: float = 0.0) -> TaskData:
     """Generated associative recall: find the query's key among ``length - 1`` pairs.
+
+    The answer's pair lies at distance ``d`` from the query (``d = 1``: the token just
+    before it; stored in ``Split.info``). With ``near_fraction = 0`` (the default) d is
+    uniform over ``1 .. length - 1``. With ``near >= 1`` and ``near_fraction = p``, d is
+    uniform over ``1 .. near`` with probability p ("near" queries) and uniform over
+    ``near + 1 .. length - 1`` otherwise ("far"), in every split: set ``near`` to a local
+    attention's window and both kinds of query occur in training and in the test.
 
     Parameters
     ----------
@@ -171,6 +185,11 @@ def associative_recall(seed: int = 0, length: int = 128, n_train: int = 8000,
         Key vocabulary (default ``2 length``; at least ``length - 1``).
     n_values : int
         Value vocabulary = classes (chance ``1 / n_values``).
+    near : int
+        Width of the "near" band of answer distances, 0 to ``length - 2`` tokens.
+    near_fraction : float
+        Probability in [0, 1] that a sequence's answer lies in the near band (needs
+        ``near >= 1`` when > 0).
 
     Examples
     --------
@@ -186,7 +205,17 @@ def associative_recall(seed: int = 0, length: int = 128, n_train: int = 8000,
     n_keys = 2 * length if n_keys is None else _check_int(n_keys, "associative_recall.n_keys",
                                                           length - 1)
     n_values = _check_int(n_values, "associative_recall.n_values", 2)
-    parts = [_recall_split(n, length, n_keys, n_values, np.random.default_rng([seed, 3030, i]))
+    near = _check_int(near, "associative_recall.near", 0, length - 2)
+    if isinstance(near_fraction, (bool, np.bool_)) or \
+            not isinstance(near_fraction, (Integral, float)) or not 0 <= near_fraction <= 1:
+        raise ValidationError(f"associative_recall.near_fraction: must be a number in "
+                              f"[0, 1] (got {near_fraction!r})")
+    if near_fraction > 0 and near == 0:
+        raise ValidationError(f"associative_recall.near: must be >= 1 tokens when "
+                              f"near_fraction > 0 (got near=0, near_fraction="
+                              f"{near_fraction!r})")
+    parts = [_recall_split(n, length, n_keys, n_values, np.random.default_rng([seed, 3030, i]),
+                           near, float(near_fraction))
              for i, n in enumerate(sizes)]
     return TaskData("recall", *parts, n_classes=n_values, tokens=length, kind="pairs",
                     features=n_keys, n_values=n_values)

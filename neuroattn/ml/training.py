@@ -30,12 +30,27 @@ class TrainConfig:
     lr : float
         AdamW learning rate (cosine decay to 0 over the run).
     weight_decay : float
+    target : float, optional
+        Early stop: end training after the first epoch whose validation accuracy
+        reaches ``target`` (a fraction in (0, 1]).
+    patience : int, optional
+        Early stop: end training after ``patience`` epochs in a row without a
+        validation accuracy at least ``min_delta`` above the best so far (a model
+        that has stopped learning, or never started).
+    min_delta : float
+        Smallest validation gain (fraction) that counts as progress for ``patience``.
+
+    The learning-rate schedule always spans ``epochs``; an early stop ends it sooner.
+    Both criteria read the validation split only.
     """
 
     epochs: int = 40
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
+    target: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.01
 
     def validate(self) -> None:
         """Raise ValidationError naming the first bad field."""
@@ -49,6 +64,19 @@ class TrainConfig:
                     v == float("inf") or (name == "lr" and v == 0):
                 raise ValidationError(f"TrainConfig.{name}: must be a finite number "
                                       f"{'> 0' if name == 'lr' else '>= 0'} (got {v!r})")
+        t = self.target
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))
+                              or not 0 < t <= 1):
+            raise ValidationError(f"TrainConfig.target: must be None or a validation "
+                                  f"accuracy in (0, 1] (got {t!r})")
+        p = self.patience
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int) or p < 1):
+            raise ValidationError(f"TrainConfig.patience: must be None or an int >= 1 "
+                                  f"epochs (got {p!r})")
+        d = self.min_delta
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1:
+            raise ValidationError(f"TrainConfig.min_delta: must be a number in [0, 1) "
+                                  f"(got {d!r})")
 
 
 def default_device() -> torch.device:
@@ -112,13 +140,16 @@ def evaluate(model: nn.Module, split: Split, seed: int = 0, batch_size: int = 25
 
 
 def train(model: nn.Module, train_split: Split, val_split: Split, config: TrainConfig,
-          seed: int, progress=None) -> tuple:
-    """Train ``model`` in place on ``train_split``; return ``(model, seconds, val_acc)``.
+          seed: int, progress=None, history: list | None = None) -> tuple:
+    """Train ``model`` in place; return ``(model, seconds, val_acc, epochs_run)``.
 
     AdamW with a cosine schedule, cross-entropy, gradient norm clipped at 1; batches
     shuffled by a generator seeded with ``seed``. After each epoch the validation
-    accuracy is measured and the best epoch's weights are restored at the end.
-    ``progress``: an object with ``update(1)`` called per epoch (a tqdm bar).
+    accuracy is measured and the best epoch's weights are restored at the end; with
+    ``config.target`` or ``config.patience`` training stops early (see
+    :class:`TrainConfig`). ``progress``: an object with ``update(n)`` called per epoch
+    (a tqdm bar; an early stop advances it by the epochs left out). ``history``: a list
+    the validation accuracy of each epoch is appended to.
     """
     config.validate()
     device = next(model.parameters()).device
@@ -129,9 +160,10 @@ def train(model: nn.Module, train_split: Split, val_split: Split, config: TrainC
     steps = config.epochs * -(-len(y) // config.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     loss_fn = nn.CrossEntropyLoss()
-    best, best_state = -1.0, None
+    best, best_state, since, mark = -1.0, None, 0, -1.0
     t0 = time.perf_counter()
-    for _ in range(config.epochs):
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(len(y), generator=gen).to(device)
         for i in range(0, len(y), config.batch_size):
@@ -147,10 +179,21 @@ def train(model: nn.Module, train_split: Split, val_split: Split, config: TrainC
             opt.step()
             sched.step()
         acc = evaluate(model, val_split, seed).accuracy
+        if history is not None:
+            history.append(acc)
         if acc > best:
             best, best_state = acc, copy.deepcopy(model.state_dict())
+        if acc >= mark + config.min_delta:      # progress: a new reference level
+            since, mark = 0, acc
+        else:
+            since += 1
         if progress is not None:
             progress.update(1)
+        if (config.target is not None and acc >= config.target) or \
+                (config.patience is not None and since >= config.patience):
+            break
+    if progress is not None and epoch < config.epochs:
+        progress.update(config.epochs - epoch)
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
-    return model, seconds, best
+    return model, seconds, best, epoch

@@ -40,8 +40,9 @@ def digit_data():
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_trains_counts_and_tests(variant, recall):
     model = _model(variant, recall)
-    model, seconds, val = train(model, recall.train, recall.val, TrainConfig(epochs=1), 0)
-    assert seconds > 0 and 0 <= val <= 1
+    model, seconds, val, epochs = train(model, recall.train, recall.val,
+                                        TrainConfig(epochs=1), 0)
+    assert seconds > 0 and 0 <= val <= 1 and epochs == 1
     if variant == "bridge":
         model = model.bridged(4)
     ev = evaluate(model, recall.test, seed=1, count=True)
@@ -71,7 +72,7 @@ def test_splits_are_fixed_by_seed_and_disjoint(digit_data):
 
 def test_training_is_deterministic_per_seed_on_cpu(recall):
     def once():
-        m, _, _ = train(_model("hard", recall), recall.train, recall.val, TrainConfig(epochs=2), 5)
+        m, *_ = train(_model("hard", recall), recall.train, recall.val, TrainConfig(epochs=2), 5)
         return m, evaluate(m, recall.test, seed=2)
 
     (m1, e1), (m2, e2) = once(), once()
@@ -80,10 +81,93 @@ def test_training_is_deterministic_per_seed_on_cpu(recall):
     assert np.array_equal(e1.correct, e2.correct)
 
 
+def test_recall_puts_the_answer_in_the_near_band_with_the_chosen_probability():
+    data = associative_recall(seed=1, length=32, n_train=8, n_val=8, n_test=600, near=4,
+                              near_fraction=0.5)
+    d, x, y = data.test.info, data.test.x, data.test.y
+    assert d.min() >= 1 and d.max() <= 31
+    assert 0.43 < (d <= 4).mean() < 0.57                    # binomial sd 0.02
+    assert set(d[d <= 4]) == {1, 2, 3, 4} and len(set(d[d > 4])) > 20
+    rows = np.arange(len(y))
+    assert np.array_equal(x[rows, 31 - d, 0], x[:, -1, 0]) and np.array_equal(
+        x[rows, 31 - d, 1], y)
+    uniform = associative_recall(seed=1, length=32, n_train=8, n_val=8, n_test=600).test.info
+    assert (uniform <= 4).mean() < 0.25                      # 4 of 31 distances
+    with pytest.raises(ValidationError, match="associative_recall.near_fraction"):
+        associative_recall(length=32, near=4, near_fraction=1.5)
+    with pytest.raises(ValidationError, match="associative_recall.near"):
+        associative_recall(length=32, near_fraction=0.5)
+
+
+def test_local_model_cannot_see_answers_beyond_its_window_and_the_breakdown_adds_up(recall):
+    """One block of window 2: the query's logits do not depend on pairs more than 2
+    tokens back (so its accuracy beyond the window is a guess), but do on those within;
+    the per-distance accuracies recombine to the overall one."""
+    from neuroattn.ml.harness import _by_distance
+
+    model = _model("local", recall).eval()
+    x = torch.from_numpy(recall.test.x[:8]).clone()
+    n = recall.tokens
+    far, near = x.clone(), x.clone()
+    far[:, : n - 1 - 2, 1] = (far[:, : n - 1 - 2, 1] + 1) % recall.n_values
+    near[:, n - 1 - 2, 1] = (near[:, n - 1 - 2, 1] + 1) % recall.n_values
+    with torch.no_grad():
+        base = model(x)
+        assert torch.equal(model(far), base)
+        assert not torch.allclose(model(near), base)
+        assert not torch.allclose(_model("softmax", recall).eval()(far),
+                                  _model("softmax", recall).eval()(x))
+    ev = evaluate(model, recall.test)
+    parts = _by_distance(ev.correct, recall.test.info, 2)
+    assert parts["n_near"] == int((recall.test.info <= 2).sum()) and \
+        parts["n_near"] + parts["n_far"] == ev.n
+    recombined = (parts["acc_near"] * parts["n_near"] + parts["acc_far"] * parts["n_far"])
+    assert recombined == pytest.approx(ev.accuracy * ev.n)
+
+
+def test_early_stopping_reads_the_validation_accuracy(recall):
+    hist = []
+    *_, epochs = train(_model("softmax", recall), recall.train, recall.val,
+                       TrainConfig(epochs=6, target=1e-6), 0, history=hist)
+    assert epochs == 1 and len(hist) == 1
+    # a learning rate too small to change the predictions: no progress after epoch 1
+    hist = []
+    *_, epochs = train(_model("softmax", recall), recall.train, recall.val,
+                       TrainConfig(epochs=6, lr=1e-12, patience=2), 0, history=hist)
+    assert epochs == 3 and hist[0] == hist[1] == hist[2]
+    *_, epochs = train(_model("softmax", recall), recall.train, recall.val,
+                       TrainConfig(epochs=3, lr=1e-12), 0)
+    assert epochs == 3
+    with pytest.raises(ValidationError, match="TrainConfig.patience"):
+        TrainConfig(patience=0).validate()
+    with pytest.raises(ValidationError, match="TrainConfig.target"):
+        TrainConfig(target=1.5).validate()
+
+
+def test_vectorised_spiking_attention_equals_the_step_loop_of_the_layer():
+    from neuroattn.ml.attention import SpikingAttention
+
+    torch.manual_seed(0)
+    layer = SpikingAttention(8, 2, steps=3)
+    with torch.no_grad():                  # weights large enough that every layer spikes
+        for proj in (layer.ssa.q_proj, layer.ssa.k_proj, layer.ssa.v_proj):
+            proj.weight.normal_(0.0, 1.0)
+    x = (2 * torch.randn(2, 5, 8)).requires_grad_(True)
+    fast = layer(x)
+    ref = layer.ssa(layer.encode(x)).mean(0)
+    assert torch.allclose(fast, ref, atol=1e-6) and fast.abs().max() > 0
+    grad_fast = torch.autograd.grad(fast.square().sum(), [x, layer.ssa.q_proj.weight])
+    grad_ref = torch.autograd.grad(ref.square().sum(), [x, layer.ssa.q_proj.weight])
+    for a, b in zip(grad_fast, grad_ref):
+        assert torch.allclose(a, b, atol=1e-6) and b.abs().max() > 0
+    with torch.no_grad():
+        assert torch.allclose(layer(x), ref, atol=1e-6)
+
+
 def test_torch_and_softmax_give_the_same_logits_with_the_same_weights(digit_data):
     config = ModelConfig(embed_dim=16, num_heads=2, blocks=2, mlp=16)
     ours = _model("torch", digit_data, config)
-    ours, _, _ = train(ours, digit_data.train, digit_data.val, TrainConfig(epochs=1), 0)
+    ours, *_ = train(ours, digit_data.train, digit_data.val, TrainConfig(epochs=1), 0)
     theirs = _model("softmax", digit_data, config, seed=1)
     theirs.load_state_dict(ours.state_dict())
     x = torch.from_numpy(digit_data.test.x)
@@ -217,6 +301,13 @@ def test_run_ml_writes_a_complete_run_and_answers_reruns_from_the_store(tmp_path
     assert sorted(p.name for p in res.path.iterdir()) == [
         "accuracy_energy.png", "config.toml", "environment.json", "summary.json", "trials.csv"]
     assert len(res.table) == 4 and set(res.table["variant"]) == {"softmax", "bridge"}
+    assert {"acc_near", "acc_far", "n_near", "n_far", "epochs", "cpu_s"} <= set(res.table)
+    assert (res.table["n_near"] + res.table["n_far"] == 16).all()
+    assert (res.table["cpu_s"] >= res.table["train_cpu_s"]).all()
+    from neuroattn.ml import format_table
+
+    text = format_table(res.summary)
+    assert "within the window (distance <= 2" in text and "| bridge |" in text
     s = res.summary["variants"]["bridge"]["test_acc"]
     assert s["low"] <= s["mean"] <= s["high"]
     assert sorted(res.summary["bridge_steps"]) == [0, 1, 4]
