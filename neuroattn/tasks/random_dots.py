@@ -174,7 +174,8 @@ class RandomDots(Task):
         cond = pd.DataFrame({"trial": np.arange(n), "condition": [f"{c:g}%" for c in coh],
                              "coherence": coh, "target": target})
         return Trials(stim, self.dt, self.spec(), cond, seed, self.name,
-                      {"nondecision": ndt, "onset": self.pre, "mu0": self.mu0})
+                      {"nondecision": ndt, "onset": self.pre, "mu0": self.mu0,
+                       "threshold": self.threshold, "window": self.window})
 
     def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
         """Choice (0/1), decision time and RT per trial from the ``items`` rates."""
@@ -214,7 +215,8 @@ class RandomDots(Task):
             re = g.loc[(g.correct == 0) & ~g.timeout, "rt"].to_numpy()
             lo, hi = _boot_ci(acc, np.mean, rng)
             rlo, rhi = _boot_ci(rc, np.mean, rng) if rc.size > 1 else (np.nan, np.nan)
-            rows.append(dict(condition=f"{c:g}%", coherence=c, n=len(g), accuracy=acc.mean(), accuracy_lo=lo,
+            rows.append(dict(condition=f"{c:g}%", coherence=c, n=len(g), accuracy=acc.mean(),
+                             accuracy_lo=lo,
                              accuracy_hi=hi, rt_correct=rc.mean() if rc.size else np.nan,
                              rt_correct_lo=rlo, rt_correct_hi=rhi,
                              rt_error=re.mean() if re.size else np.nan,
@@ -241,10 +243,12 @@ class RandomDots(Task):
             if np.isfinite(a) and np.isfinite(b):
                 cc = np.logspace(0, 2, 100)
                 ax1.plot(cc, weibull(cc, a, b), color=line[0].get_color())
-            ax2.errorbar(x, s.rt_correct * 1e3, [(s.rt_correct - s.rt_correct_lo) * 1e3,
-                                                 (s.rt_correct_hi - s.rt_correct) * 1e3],
-                         fmt=mk + "-", label=f"{tier} correct", capsize=2)
-            ax2.plot(x, s.rt_error * 1e3, mk, mfc="none", label=f"{tier} error")
+            eb = ax2.errorbar(x, s.rt_correct * 1e3, [(s.rt_correct - s.rt_correct_lo) * 1e3,
+                                                      (s.rt_correct_hi - s.rt_correct) * 1e3],
+                              fmt=mk + "-", label=f"{tier} correct", capsize=2,
+                              color=line[0].get_color())
+            ax2.plot(x, s.rt_error * 1e3, mk, mfc="none", color=eb[0].get_color(),
+                     label=f"{tier} error")
         for ax in (ax1, ax2):
             ax.set_xscale("log")
             ax.set_xlabel("motion strength (% coherence; 0 plotted at 1)")
@@ -363,6 +367,12 @@ class Wang2002Agent:
         Keyword arguments of ``neuroattn.model.library.wang2002`` (e.g. ``n=400``).
     background_rate : float, hertz
         Background Poisson rate per neuron (2.4 kHz).
+    stop : bool
+        End each trial once a pool commits (the task's threshold, read from the trials),
+        as the monkey's saccade ends the viewing in the reaction-time task: later bins are
+        NaN (not simulated); every earlier bin, and so the choice and the RT, are those of
+        the full run. Used where the engine offers it (numba); other backends simulate
+        the whole viewing period. False: always the whole period.
     options : dict
         Backend options.
     """
@@ -370,10 +380,13 @@ class Wang2002Agent:
     tier = "spiking"
 
     def __init__(self, backend: str = "numba", dt: float = 1e-4, network: dict | None = None,
-                 background_rate: float = 2400.0, **options):
+                 background_rate: float = 2400.0, stop: bool = True, **options):
         from neuroattn.model.library import wang2002
 
         self.backend, self.dt, self.options = backend, to_si(dt, "s", "Wang2002Agent.dt"), options
+        if not isinstance(stop, bool):
+            raise ValidationError(f"Wang2002Agent.stop: expected True or False (got {stop!r})")
+        self.stop = stop
         self.network_params = dict(network or {})
         self.network = wang2002(**self.network_params)
         self.background_rate = to_si(background_rate, "Hz", "Wang2002Agent.background_rate")
@@ -388,11 +401,37 @@ class Wang2002Agent:
         ev = trials.role("evidence").astype(np.float64) * mu0
         vals = np.concatenate([np.ones(ev.shape[:2] + (1,)), ev], axis=2)
         stim = Stimulus(vals, trials.dt, wang2002_drives(background_rate=self.background_rate))
-        rec = simulate(self.network, stim, dt=self.dt, seed=trials.seed, backend=self.backend,
-                       progress=progress, **self.options)
+        rule = self._stop_rule(trials)
+        if rule is not None:
+            import numba
+
+            from neuroattn.backends import check_run
+            from neuroattn.backends.numba._conductance import run_conductance
+
+            unknown = sorted(set(self.options) - {"threads"})
+            if unknown:
+                raise ValidationError(f"Wang2002Agent: unknown numba option(s) {unknown}; "
+                                      "expected 'threads'")
+            threads = self.options.get("threads") or numba.get_num_threads()
+            spec = check_run(self.network, stim, dt=self.dt, seed=trials.seed)
+            rec = run_conductance(spec, int(threads), progress, stop=rule)
+        else:
+            rec = simulate(self.network, stim, dt=self.dt, seed=trials.seed,
+                           backend=self.backend, progress=progress, **self.options)
         meta = dict(rec.meta, mechanism="wang2002", network=self.network_params)
         return Recording(rec.rates, rec.bin_width, rec.units, rec.spikes, rec.v, meta,
                          roles={"items": ("A", "B")})
+
+    def _stop_rule(self, trials: Trials):
+        """The engine's stop rule for the task's commitment, or None (full viewing)."""
+        if not self.stop or self.backend != "numba" or "threshold" not in trials.extra:
+            return None
+        from neuroattn.backends.numba._conductance import StopRule
+
+        bw = self.network.probes[0].bin_width
+        return StopRule(("A", "B"), float(trials.extra["threshold"]),
+                        max(1, int(round(trials.extra["window"] / bw))),
+                        int(round(trials.extra["onset"] / bw)), margin=1)
 
 
 class WongWangAgent:
@@ -401,9 +440,9 @@ class WongWangAgent:
     Two NMDA gating variables ``S1, S2`` with ``dS_i/dt = -S_i/tau_S + (1 - S_i) gamma r_i``
     and ``r_i = phi(x_i)``, ``phi(x) = (a x - b) / (1 - exp(-d (a x - b)))``,
     ``x_i = J_N S_i - J_cross S_j + I_0 + I_i + I_noise,i`` (the published parameters of
-    their Fig. 2-4 model; ``I_i = J_ext mu0 (evidence in units of mu0)``, mu0 = 30 Hz); the noise is an
-    Ornstein-Uhlenbeck current with ``tau_AMPA`` = 2 ms and ``sigma_noise``. Rates are
-    recorded as the two items.
+    their Fig. 2-4 model; ``I_i = J_ext mu0 (evidence in units of mu0)``, mu0 = 30 Hz); the
+    noise is an Ornstein-Uhlenbeck current with ``tau_AMPA`` = 2 ms and ``sigma_noise``.
+    Rates are recorded as the two items.
     """
 
     tier = "rate"

@@ -8,7 +8,8 @@ import pytest
 
 from neuroattn.backends import simulate
 from neuroattn.exceptions import BackendUnavailable, ValidationError
-from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection, Stimulus
+from neuroattn.model import (AllToAll, Drive, Explicit, Network, Population, Probe, Projection,
+                             Stimulus)
 from neuroattn.model.library import wang2002, wang2002_drives
 from neuroattn.neurons import LIFParams
 from neuroattn.neurons.conductance import (ConductanceLIFParams, Receptor, ampa,
@@ -156,3 +157,46 @@ def test_numba_conductance_trials_do_not_depend_on_threads():
     b = simulate(net, stim, dt=1e-4, seed=9, trials=3, backend="numba", threads=2)
     np.testing.assert_array_equal(a.rates, b.rates)
     assert a.rates.sum() > 0
+
+
+def test_numba_lowers_all_to_all_without_autapses_as_population_sums():
+    """An all-to-all projection of a population onto itself without autapses is lowered
+    as the population's sum minus each neuron's own term; its potentials equal those of
+    the same connections listed pair by pair (CSR rows)."""
+    n = 8
+    par = ConductanceLIFParams(receptors=(ampa(), nmda(), gaba_a()))
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+    pre, post = tuple(p for p, _ in pairs), tuple(q for _, q in pairs)
+
+    def net(rule):
+        pop = Population("a", n, par, v_init=(-60e-3, -51e-3))
+        projs = [Projection("a", "a", 0.9e-9, rule, receptor="ampa"),
+                 Projection("a", "a", 0.7e-9, rule, receptor="nmda"),
+                 Projection("a", "a", 0.3e-9, rule, receptor="gaba")]
+        return Network([pop], projs, [Probe("a", "rate", 1e-3),
+                                      Probe("a", "v", 1e-3, tuple(range(n)))])
+
+    stim = Stimulus(np.full((300, 1), 1.0), 1e-3, [Drive(0, "a", gain=0.6e-9)])
+    dense = simulate(net(AllToAll(autapses=False)), stim, dt=1e-4, seed=4, backend="numba")
+    listed = simulate(net(Explicit(pre, post)), stim, dt=1e-4, seed=4, backend="numba")
+    assert dense.rates.sum() > 50   # the population fires: every path is exercised
+    np.testing.assert_allclose(dense.v["a"], listed.v["a"], rtol=0, atol=1e-9)
+
+
+def test_numba_stop_rule_is_validated_and_ends_trials():
+    from neuroattn.backends import check_run
+    from neuroattn.backends.numba._conductance import StopRule, run_conductance
+
+    net = wang2002(120)
+    stim = Stimulus(np.ones((300, 3)) * [1.0, 40.0, 40.0], 1e-3, wang2002_drives())
+    spec = check_run(net, stim, dt=1e-4, seed=2)
+    for rule, match in ((StopRule(("X",), 15.0, 10, 0), "StopRule.populations"),
+                        (StopRule(("A",), -1.0, 10, 0), "StopRule.threshold"),
+                        (StopRule(("A",), 15.0, 0, 0), "StopRule.window"),
+                        (StopRule(("A",), 15.0, 10, -2), "StopRule.onset")):
+        with pytest.raises(ValidationError, match=match):
+            run_conductance(spec, 1, stop=rule)
+    # a bound the interneurons pass at once (spontaneous ~8 Hz) ends the trial at bin 2
+    rec = run_conductance(spec, 1, stop=StopRule(("I",), 1.0, 1, 1, margin=1))
+    assert rec.meta["stop"]["bins"] == [3]
+    assert np.all(np.isfinite(rec.rates[0, :3])) and np.all(np.isnan(rec.rates[0, 3:]))

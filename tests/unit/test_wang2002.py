@@ -61,7 +61,7 @@ def _accuracy_over_time(recurrence: str, nmda_scale: float, seed: int):
     task = RandomDots(coherences=(51.2,), max_time=1.5)
     tr = task.make_trials(20, seed=seed)
     agent = Wang2002Agent(network={"n": 400, "recurrence": recurrence,
-                                   "nmda_scale": nmda_scale})
+                                   "nmda_scale": nmda_scale}, stop=False)
     rec = agent.run(tr)
     r = rec.role("items")
     on = int(round(task.pre / rec.bin_width))
@@ -97,3 +97,31 @@ def test_spiking_network_decides_strong_motion_correctly():
     t = res.table
     assert t.correct.mean() >= 0.85 and (~t.timeout).mean() >= 0.85
     assert 0.3 < t.rt.median() < 1.5
+
+
+def test_stopping_at_commitment_keeps_every_choice_and_rt():
+    """The numba engine ends a trial once a pool crosses the task's threshold (plus one
+    bin): the bins up to there, hence every choice and decision time, are those of the
+    full viewing period; later bins are NaN; the run is shorter."""
+    task = RandomDots(coherences=(12.8, 51.2), max_time=1.2)
+    tr = task.make_trials(6, seed=11)
+    full = Wang2002Agent(network={"n": 300}, stop=False).run(tr)
+    cut = Wang2002Agent(network={"n": 300}).run(tr)
+    a, b = task.readout(full, tr), task.readout(cut, tr)
+    assert (~a.timeout).sum() >= 4
+    np.testing.assert_array_equal(a.choice, b.choice)
+    np.testing.assert_array_equal(a.decision_time, b.decision_time)
+    bins = np.array(cut.meta["stop"]["bins"])
+    on = int(round(task.pre / cut.bin_width))
+    done = ~a.timeout.to_numpy()
+    # decided trials stop one bin after the crossing (later where the count equals the
+    # bound exactly: the engine stops only where the readout surely sees the crossing)
+    crossing = np.round((a.decision_time[done] + task.pre) / cut.bin_width).astype(int)
+    assert np.all(bins[done] >= crossing + 1)
+    assert np.all(bins[~done] == -1) and bins[done].max() < full.rates.shape[1]
+    for t in np.nonzero(done)[0]:
+        np.testing.assert_array_equal(cut.rates[t, :bins[t]], full.rates[t, :bins[t]])
+        assert np.all(np.isnan(cut.rates[t, bins[t]:]))
+    assert on < bins[done].min()
+    with pytest.raises(ValidationError, match="stop"):
+        Wang2002Agent(network={"n": 300}, stop="yes")
