@@ -22,8 +22,15 @@ the target template (``-guidance x mismatch``: 0 for the target; 1/2 for conjunc
 distractors, which share one of two features; 1 for feature distractors; 0 for every
 item in configuration search, where nothing guides). Empty locations receive nothing.
 
+One more unit competes with the items: the **quit unit** (Competitive Guided Search:
+Moran, Zehetleitner, Mueller & Usher 2013), the last location the mechanism sees. Its
+input is ``quit_drive`` plus ``quit_growth`` for every item rejected so far: the quitting
+signal grows as the search goes on, while the items still in the competition hold it
+down through the mechanism's own shared inhibition (the more salient items remain, the
+less it wins). Selecting it ends the search "absent".
+
 A selection is one run of the mechanism's competition on these inputs (the spiking
-circuit, or the softmax layer). The competition has settled when the first item's rate
+circuit, or the softmax layer). The competition has settled when the first unit's rate
 drives the decision stage's accumulator to ``bound`` (:func:`~neuroattn.tasks.decision.
 race_to_bound`, the stage Posner uses, from the episode's onset); the item selected is
 one sample of hard attention (:func:`neuroattn.attention.hard_attention`) over the
@@ -32,14 +39,13 @@ items' mean rates until then in excess of ``criterion``. It is then identified, 
 confirmed (``verification`` s) and the observer answers "present";
 a distractor is rejected: the observer marks it by top-down inhibition (bias
 ``-inhibition`` for the rest of the trial) and the competition starts again among the
-rest. The quitting rule is Guided Search's activation threshold, here the decision
-stage's own: when no remaining item drives an accumulator to the bound within
-``selection_window`` s -- every item left is below threshold, as feature distractors
-suppressed by the template are -- the observer answers "absent". A target that stays
-below threshold, or an observer that quits while the competition among many remaining
-items is still undecided, makes a miss; calling a distractor a target (a false alarm)
-needs a selection of it that identification takes for the target, which this observer
-never does.
+rest. The search ends "absent" when the quit unit wins a selection (it needs no
+identification: the response follows its selection), or by Guided Search's activation
+threshold, the decision stage's own: when no unit drives an accumulator to the bound
+within ``selection_window`` s. A miss is a quit before the target was selected, more
+likely the more distractors come first, so misses rise with set size; calling a
+distractor a target (a false alarm) needs a selection of it that identification takes
+for the target, which this observer never does.
 
 A selection's dwell -- the time the competition takes to settle on one item plus
 ``identification`` -- therefore comes from the dynamics; no time is set per set size or
@@ -125,9 +131,9 @@ class Search(Task):
     salience : float
         Bottom-up input of every item (default 1.4, units of the agents' input).
     feature_contrast : float
-        Extra bottom-up input of a feature singleton (default 1.0).
+        Extra bottom-up input of a feature singleton (default 1.5).
     guidance : float
-        Top-down suppression per unit of template mismatch (default 1.2): feature
+        Top-down suppression per unit of template mismatch (default 0.85): feature
         distractors get ``-guidance``, conjunction distractors ``-guidance/2``.
     priority_noise : float
         Std of the noise added to each item's priority, drawn once per item and trial
@@ -138,6 +144,12 @@ class Search(Task):
     inhibition : float
         Top-down inhibition of a rejected item (default 5.0; it must outweigh the
         highest priority, so a rejected item stays below threshold when it is left alone).
+    quit_drive : float
+        Input of the quit unit, the competitor whose selection ends the search "absent",
+        at the start of a search (default 0.2, units of the agents' input).
+    quit_growth : float
+        What each rejected item adds to the quit unit's input (default 0.08): the
+        quitting signal grows as the search goes on.
     criterion : float, hertz
         Rate the selection accumulators count from (default 12.5 Hz, as Posner).
     bound : float, hertz x seconds
@@ -148,7 +160,7 @@ class Search(Task):
         Longest wait for a selection; none within it ends the search "absent"
         (default 0.1 s).
     identification : float, seconds
-        Time to identify the selected item, target or distractor (default 0.06 s).
+        Time to identify the selected item, target or distractor (default 0.08 s).
     verification : float, seconds
         Time to confirm an item identified as the target before the "present" response
         is made (default 0.1 s); paid once per present response.
@@ -162,7 +174,7 @@ class Search(Task):
     >>> from neuroattn.tasks import Search
     >>> trials = Search().make_trials(4, seed=1)
     >>> trials.stimulus.shape
-    (4, 160, 36)
+    (4, 180, 38)
     >>> sorted(trials.conditions["search_type"].unique())[:2]
     ['configuration', 'conjunction']
     """
@@ -171,22 +183,27 @@ class Search(Task):
     search_types: tuple = SEARCH_TYPES
     present_fraction: float = 0.5
     salience: float = 1.4
-    feature_contrast: float = 1.0
-    guidance: float = 1.2
+    feature_contrast: float = 1.5
+    guidance: float = 0.85
     priority_noise: float = 0.3
     noise: float = 1.0
     inhibition: float = 5.0
+    quit_drive: float = 0.2
+    quit_growth: float = 0.08
     criterion: float = 12.5
     bound: float = 1.0
     leak: float = 0.2
     selection_window: float = 0.1
-    identification: float = 0.06
+    identification: float = 0.08
     verification: float = 0.1
     t_nd: float = 0.2
     t_nd_range: float = 0.1
     dt: float = 1e-3
 
     name = "search"
+    #: 80 trials per (search type, set size, presence) cell: a serial search's present RT
+    #: spreads over the target's place in the order, so a cell's mean needs them
+    default_trials = {"run": 1920, "compare": 1920}
     columns = (
         Column("n", "n", fmt="{:.0f}"),
         Column("RT ms [95% CI]", "rt_mean", ci=("rt_ci_low", "rt_ci_high"), scale=1e3),
@@ -205,9 +222,10 @@ class Search(Task):
 
     # ------------------------------------------------------------------ contract
     def spec(self) -> TaskSpec:
-        """``max(set_sizes)`` locations in space, each with evidence and bias; items read."""
+        """``max(set_sizes)`` locations in space and the quit unit (the last one), each
+        with evidence and bias; items read."""
         self.validate()
-        return TaskSpec("space", max(self.set_sizes), serial=True)
+        return TaskSpec("space", self.n_locations + 1, serial=True)
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
@@ -231,7 +249,7 @@ class Search(Task):
             raise ValidationError(f"Search.present_fraction: expected a fraction in (0, 1) "
                                   f"(got {self.present_fraction!r})")
         for name in ("salience", "feature_contrast", "guidance", "priority_noise", "noise",
-                     "inhibition"):
+                     "inhibition", "quit_drive", "quit_growth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"Search.{name}: expected a number >= 0 (got {value!r})")
@@ -254,7 +272,8 @@ class Search(Task):
 
     @property
     def n_locations(self) -> int:
-        """Locations the mechanism sees: the largest set size."""
+        """Display locations: the largest set size (the mechanism sees one more unit, the
+        quit unit, at index ``n_locations``)."""
         return int(max(self.set_sizes))
 
     @property
@@ -274,16 +293,18 @@ class Search(Task):
         Search types and set sizes take turns in blocks that hold each once, in a random
         order (``seed``, block); target presence is drawn per trial. ``stimulus`` is the
         display as the first selection sees it; ``extra`` keeps each display's priority
-        inputs (``evidence``, ``bias`` [trials, locations]), its ``items`` mask, the
-        ``target`` location (-1: absent) and the non-decision time ``t_nd``.
+        inputs (``evidence``, ``bias`` [trials, locations + 1], the quit unit last, at its
+        starting drive), its ``items`` mask, the ``target`` location (-1: absent) and the
+        non-decision time ``t_nd``.
         """
         self.validate()
         n, seed = check_trials_arg(n, seed)
         k = self.n_locations
         combos = [(t, int(s)) for t in self.search_types for s in sorted(self.set_sizes)]
-        ev = np.zeros((n, k))
-        bias = np.zeros((n, k))
-        items = np.zeros((n, k), dtype=bool)
+        ev = np.zeros((n, k + 1))
+        ev[:, k] = self.quit_drive
+        bias = np.zeros((n, k + 1))
+        items = np.zeros((n, k + 1), dtype=bool)
         target = np.full(n, -1, dtype=np.int64)
         rows = []
         order: list = []
@@ -311,21 +332,26 @@ class Search(Task):
         table = pd.DataFrame(rows)
         extra = {"evidence": ev, "bias": bias, "items": items, "target": target,
                  "t_nd": table["t_nd"].to_numpy()}
-        stim = self._episode_stimulus(ev, bias, np.zeros((n, k), bool), seed, 0)
+        stim = self._episode_stimulus(ev, bias, np.zeros((n, k + 1), bool), seed, 0)
         return Trials(stim, self.dt, self.spec(), table, seed, self.name, extra)
 
-    def _episode_stimulus(self, ev, bias, rejected, seed: int, episode: int) -> np.ndarray:
-        """Stimulus of selection ``episode``: the display, fresh row noise, and the
-        inhibition of the items rejected so far."""
+    def _episode_stimulus(self, ev, bias, rejected, seed: int, episode: int,
+                          rows=None) -> np.ndarray:
+        """Stimulus of selection ``episode`` for the trials ``rows`` (default all): the
+        display, the quit unit's drive grown by the items rejected so far, fresh row
+        noise, and the inhibition of the rejected items."""
+        rows = np.arange(len(ev)) if rows is None else np.asarray(rows)
+        ev, bias, rejected = ev[rows].copy(), bias[rows], rejected[rows]
         n, k = ev.shape
+        ev[:, -1] += self.quit_growth * rejected.sum(axis=1)
         steps = int(round(self.episode / self.dt))
         stim = np.zeros((n, steps, 2 * k), dtype=np.float32)
         stim[:, :, :k] = ev[:, None, :]
         stim[:, :, k:] = (bias - self.inhibition * rejected)[:, None, :]
         if self.noise > 0:
-            for t in range(n):
-                rng = task_rng(seed, t, 100 + episode)
-                stim[t, :, :k] += rng.normal(0.0, self.noise, (steps, k))
+            for i, t in enumerate(rows):
+                rng = task_rng(seed, int(t), 100 + episode)
+                stim[i, :, :k] += rng.normal(0.0, self.noise, (steps, k))
         return stim
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
@@ -339,12 +365,14 @@ class Search(Task):
     def run(self, agent, trials: Trials, progress: bool = False) -> Recording:
         """Search every display with ``agent``, one selection at a time.
 
-        Each round runs the agent on every trial (so trial t's draws depend only on
-        (seed, t) and the round) with the rejected items inhibited, selects from the
-        rates as :meth:`readout` does, and stops a trial at a target or when no item is
-        selected. Returns the Recording of the whole search: each trial's episodes
-        spliced in time (every episode cut at the bin that ends identification), zero
-        after the response.
+        Each round runs the agent on the trials still searching, with the rejected items
+        inhibited and the quit unit's drive grown by their number, selects from the rates
+        as :meth:`readout` does, and stops a trial at the target, at the quit unit, or
+        when nothing is selected. The task's draws (display, row noise, the selection's
+        sample) depend only on (seed, trial, round); the agent's own noise on the round
+        and the trial's place among those still searching. Returns the Recording of the
+        whole search: each trial's episodes spliced in time (every episode cut at the bin
+        that ends identification), zero after the response.
         """
         self.validate()
         for key in ("evidence", "bias", "target"):
@@ -354,6 +382,7 @@ class Search(Task):
         ev, bias = trials.extra["evidence"], trials.extra["bias"]
         target = np.asarray(trials.extra["target"])
         n, k = ev.shape
+        quit_unit = k - 1
         rejected = np.zeros((n, k), dtype=bool)
         done = np.zeros(n, dtype=bool)
         chunks: list = [[] for _ in range(n)]
@@ -365,18 +394,20 @@ class Search(Task):
         for episode in rounds:
             if done.all():
                 break
-            stim = self._episode_stimulus(ev, bias, rejected, trials.seed, episode)
-            ep = Trials(stim, self.dt, trials.spec, trials.conditions,
+            rows = np.flatnonzero(~done)
+            stim = self._episode_stimulus(ev, bias, rejected, trials.seed, episode, rows)
+            ep = Trials(stim, self.dt, trials.spec,
+                        trials.conditions.iloc[rows].reset_index(drop=True),
                         _episode_seed(trials.seed, episode), self.name)
             rec = agent.run(ep)
             meta = dict(rec.meta)
             rates = rec.role("items")
             bw = rec.bin_width
-            for t in np.flatnonzero(~done):
-                item, _, used = self._select(rates[t], bw, task_rng(trials.seed, t,
+            for i, t in enumerate(rows):
+                item, _, used = self._select(rates[i], bw, task_rng(trials.seed, t,
                                                                     300 + episode))
-                chunks[t].append(rates[t, :used])
-                if item < 0 or item == target[t]:
+                chunks[t].append(rates[i, :used])
+                if item < 0 or item == quit_unit or item == target[t]:
                     done[t] = True
                 else:
                     rejected[t, item] = True
@@ -384,7 +415,9 @@ class Search(Task):
             raise ValidationError(f"Search.inhibition: {int((~done).sum())} trials still "
                                   f"searching after {2 * k + 1} selections; rejected items "
                                   f"keep winning -- raise inhibition (got {self.inhibition})")
-        length = max(sum(len(c) for c in ch) for ch in chunks)
+        # one window of silence after the longest search, so the walk reaches its end
+        pad = int(np.ceil(self.selection_window / bw - 1e-9))
+        length = max(sum(len(c) for c in ch) for ch in chunks) + pad
         out = np.zeros((n, length, k))
         for t, ch in enumerate(chunks):
             joined = np.concatenate(ch, axis=0)
@@ -422,9 +455,11 @@ class Search(Task):
 
         Columns: ``response`` ('present', 'absent', or 'none' when the recording ends
         before the search does), ``choice`` (the location answered present; -1
-        otherwise), ``selections`` (items selected), ``decision_time`` (s from display
-        onset) and ``rt`` (decision time + non-decision time). Needs the trials (to
-        know each display's target).
+        otherwise), ``selections`` (items selected; the quit unit is not counted),
+        ``decision_time`` (s from display onset: the target's selection plus
+        identification and verification, or the quit unit's selection) and ``rt``
+        (decision time + non-decision time). Needs the trials (to know each display's
+        target).
         """
         self.validate()
         if trials is None or "target" not in trials.extra:
@@ -435,6 +470,7 @@ class Search(Task):
         target = np.asarray(trials.extra["target"])
         t_nd = np.asarray(trials.extra["t_nd"], dtype=np.float64)
         window = int(np.ceil(self.selection_window / bw - 1e-9))
+        quit_unit = rates.shape[2] - 1
         rows = []
         for t in range(rates.shape[0]):
             start, count, response, choice, decided = 0, 0, "none", -1, np.nan
@@ -446,6 +482,9 @@ class Search(Task):
                                                                    300 + count))
                 if item < 0:
                     response, decided = "absent", (start + used) * bw
+                    break
+                if item == quit_unit:
+                    response, decided = "absent", start * bw + time
                     break
                 count += 1
                 if item == target[t]:
