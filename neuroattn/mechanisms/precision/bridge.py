@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingAgent, js_divergence, window_rates
+from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, js_divergence,
+                                      split_inputs, window_rates, window_shares)
 from neuroattn.mechanisms.precision.circuits import PCCircuit
 from neuroattn.mechanisms.precision.params import PrecisionParams
 from neuroattn.model import TaskSpec, Trials
@@ -44,22 +45,7 @@ B_MAX = 1.0
 
 
 def _check_circuit(circuit, where: str) -> None:
-    if not isinstance(circuit, PCCircuit):
-        raise ValidationError(f"{where}.circuit: expected PCCircuit (got "
-                              f"{type(circuit).__name__})")
-    circuit.validate()
-
-
-def split_inputs(inputs, k: int, where: str):
-    """``(evidence [n, K], bias [n, K])`` from inputs ``[n, K]`` (no bias) or ``[n, 2K]``."""
-    u = np.asarray(inputs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[1] not in (k, 2 * k) or len(u) < 1 or not np.all(
-            np.isfinite(u)):
-        raise ValidationError(f"{where}: expected finite inputs of shape [n, {k}] (evidence) "
-                              f"or [n, {2 * k}] (evidence, bias) (got shape {u.shape})")
-    if u.shape[1] == k:
-        return u, np.zeros_like(u)
-    return u[:, :k], u[:, k:]
+    check_circuit(circuit, where, PCCircuit)
 
 
 def precision_slope(circuit: PCCircuit) -> float:
@@ -190,13 +176,7 @@ def spike_shares(circuit: PCCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5)
     windows = tuple(sorted(float(w) for w in windows))
     trials = precision_trials(x, b, settle + windows[-1], 0.0, seed)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
-    out = {}
-    for w in windows:
-        counts = window_rates(rec, settle, settle + w)[:, : circuit.k]
-        total = counts.sum(1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
-    return out
+    return window_shares(rec.rates, rec.times, settle, windows, circuit.k)
 
 
 @dataclass(frozen=True)

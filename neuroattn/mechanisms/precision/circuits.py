@@ -37,7 +37,19 @@ synapses, so it settles where the precision-weighted errors cancel::
 
     sum_k pi_k (values_k - V) = 0    =>    V = sum_k pi_k values_k / sum_k pi_k
 
-the precision-weighted average, ``softmax(log pi) . values``.
+the precision-weighted average, ``softmax(log pi) . values``. Two things make that hold
+for a spiking ``V`` whatever the total precision ``sum_k pi_k`` (one cue or two):
+
+* ``V`` is an integrator, not a leaky readout: its recurrent excitation ``w_vv`` (with
+  ``unit.i_bias``) supplies the current its own rate needs, so the errors need not hold
+  it up. A leaky ``V`` settles short of the balance point by (current it needs) / (loop
+  gain), and the loop gain grows with the total precision: one cue's response falls
+  further short than two cues' (a weight offset of +0.02-0.03 towards cue 0).
+* The loop is stable and its input close to its mean: many small, slow synapses from the
+  unit errors (``n_unit_err`` 160, ``w_uv`` 0.27 pA, ``tau_uv`` 300 ms). With 40
+  neurons, 4 pA and 80 ms the loop gain of two shown cues drove ``V`` into a ~20 Hz
+  relaxation oscillation (bursts from 0 to ~180 Hz) whose mean rate, through ``V``'s
+  convex f-I curve, read high.
 """
 
 from __future__ import annotations
@@ -48,9 +60,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.mechanisms.base import CircuitParams, SpikingModel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import EscapeParams, LIFParams
 
 __all__ = ["PCCircuit"]
@@ -75,21 +86,25 @@ def _err_default() -> EscapeParams:
 
 
 def _unit_default() -> LIFParams:
-    # 5 mV of noise: a near-linear f-I over the unit's range (20-60 Hz)
+    # 5 mV of noise: a near-linear f-I over the unit's range (20-60 Hz). With the
+    # recurrent excitation w_vv (2.8 pA per Hz) the bias puts the unit's own input on its
+    # f-I curve from 0 to 60 Hz: I_needed(r) ~= i_bias + 2.8 pA/Hz * r
     return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
-                     t_ref=2e-3, sigma=5e-3, i_bias=150e-12)
+                     t_ref=2e-3, sigma=5e-3, i_bias=107e-12)
 
 
-_UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("cue_gain", "A"), ("w_mod", "A"), ("tau_mod", "s"),
+_UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("tau_ue", "s"),
+          ("w_ue", "A"), ("cue_gain", "A"), ("w_mod", "A"), ("tau_mod", "s"),
           ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
           ("err_offset", "A"), ("value_gain", "A"), ("value_offset", "A"), ("w_uv", "A"),
-          ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("bin_width", "s"))
+          ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("w_vv", "A"), ("tau_vv", "s"),
+          ("bin_width", "s"))
 _NEURONS = (("rep", LIFParams), ("mod", LIFParams), ("err", EscapeParams),
             ("unit", LIFParams))
 
 
 @dataclass(frozen=True)
-class PCCircuit:
+class PCCircuit(CircuitParams):
     """Two-level predictive-coding circuit with precision set by a modulatory population.
 
     Parameters
@@ -99,6 +114,10 @@ class PCCircuit:
     n_rep, n_err, n_mod, n_unit : int
         Neurons of each representation, error (each sign), precision and unit
         population (40, 40, 40, 50).
+    n_unit_err : int
+        Neurons of each unit-level error population ``UP{k}``/``UN{k}`` (160): many
+        small synapses onto the unit, so that its input is close to its mean (the
+        mean-field limit); see ``w_uv``.
     rep, mod, unit : LIFParams
         Representation, precision and unit neurons.
     err : EscapeParams
@@ -106,8 +125,21 @@ class PCCircuit:
     evidence_gain : float, amperes per unit of input
         Current of the evidence onto ``EP`` (+) and ``EN`` (-), and onto ``UP``/``UN``
         (+, the item's precision). Default 20 pA = ``delta_u / r_m``: one nat per unit.
+    unit_evidence_gain : float, amperes per unit of input
+        Mean current of an item's evidence onto its unit errors ``UP``/``UN`` (40 pA: 2
+        nats of unit-level precision per unit, so an absent item keeps ~2 % weight).
+    tau_ue, w_ue : float, seconds and amperes
+        With ``tau_ue`` > 0 that evidence arrives as Poisson afferents
+        (``unit_evidence_gain / (w_ue tau_ue)`` Hz per unit, ``w_ue`` 0.1 pA each)
+        through ``tau_ue`` synapses, so the errors' exponential gain sees it low-passed.
+        Default 0: a direct current, through which a cue's own noise (sigma per 1 ms
+        row, 5 ms membrane) raises its gain by ``exp(0.2 sigma**2)`` and compresses the
+        cue-combination weights toward 0.5 by ~0.012 at ratio 4; 50 ms removes that but
+        shifts the unit's weights ~0.01 toward the lower-valued item (cue combination
+        and pair; docs/tasks/cue_combination.md).
     cue_gain : float, amperes per unit of bias
-        Current of the cue's bias onto the precision population ``M`` (60 pA).
+        Current of the cue's bias onto the precision population ``M`` (59.5 pA:
+        ``precision_slope`` 1.000, one nat of log precision per unit of bias).
     w_mod : float, amperes
         Weight of every ``M{k}`` neuron onto every error neuron of item k.
     tau_mod : float, seconds
@@ -133,14 +165,24 @@ class PCCircuit:
         Bias current of ``UP``, ``UN``, so that their balance point maps values onto the
         unit's rate range.
     w_uv : float, amperes
-        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-).
+        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 0.27 pA x 160
+        neurons x 300 ms = 13 pA per Hz of error rate.
     tau_uv : float, seconds
-        Time constant of those synapses (80 ms: the unit integrates its errors).
+        Time constant of those synapses (300 ms: slow against the unit's membrane and
+        its feedback, so the unit loop does not oscillate).
     w_vu : float, amperes
         Weight of every unit neuron onto every ``UP`` (inhibitory) and ``UN``
         (excitatory) neuron: the unit's prediction.
     tau_vu : float, seconds
         Time constant of the unit's prediction synapses (5 ms).
+    w_vv : float, amperes
+        Recurrent excitation of every unit neuron onto every unit neuron (0.56 pA x 50
+        neurons x 100 ms = 2.8 pA per Hz, the inverse slope of the unit's f-I curve):
+        with ``unit.i_bias`` it cancels the unit's leak, so the unit integrates its
+        errors and settles where they cancel, whatever its rate (a neural integrator).
+        0 gives a leaky unit, which the errors must hold up.
+    tau_vv : float, seconds
+        Time constant of the recurrent excitation (100 ms, NMDA-like).
     bin_width : float, seconds
         Rate probe bin (5 ms).
 
@@ -156,13 +198,16 @@ class PCCircuit:
     n_err: int = 40
     n_mod: int = 40
     n_unit: int = 50
+    n_unit_err: int = 160
     rep: LIFParams = field(default_factory=_rep_default)
     mod: LIFParams = field(default_factory=_mod_default)
     err: EscapeParams = field(default_factory=_err_default)
     unit: LIFParams = field(default_factory=_unit_default)
     evidence_gain: float = 20e-12
     unit_evidence_gain: float = 40e-12
-    cue_gain: float = 65e-12
+    tau_ue: float = 0.0
+    w_ue: float = 0.1e-12
+    cue_gain: float = 59.5e-12
     w_mod: float = 1.0e-12
     tau_mod: float = 20e-3
     w_er: float = 1.0e-12
@@ -172,39 +217,22 @@ class PCCircuit:
     err_offset: float = -10e-12
     value_gain: float = 10e-12
     value_offset: float = -40e-12
-    w_uv: float = 4.0e-12
-    tau_uv: float = 80e-3
+    w_uv: float = 0.27e-12
+    tau_uv: float = 300e-3
     w_vu: float = 1.0e-12
     tau_vu: float = 5e-3
+    w_vv: float = 0.56e-12
+    tau_vv: float = 100e-3
     bin_width: float = 5e-3
 
-    def __post_init__(self):
-        for name, unit in _UNITS:
-            object.__setattr__(self, name, to_si(getattr(self, name), unit,
-                                                 f"PCCircuit.{name}"))
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "PCCircuit.k", minimum=1)
-        for name in ("n_rep", "n_err", "n_mod", "n_unit"):
-            check_int(getattr(self, name), f"PCCircuit.{name}", minimum=1)
-        for name, cls in _NEURONS:
-            value = getattr(self, name)
-            if not isinstance(value, cls):
-                raise ValidationError(f"PCCircuit.{name}: expected {cls.__name__} (got "
-                                      f"{type(value).__name__})")
-            value.validate(f"PCCircuit.{name}")
-        for name in ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er", "tau_re", "tau_uv",
-                     "tau_vu"):
-            check_positive(getattr(self, name), "s" if "tau" in name or "bin" in name
-                           else "A", f"PCCircuit.{name}")
-        for name in ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu"):
-            check_positive(getattr(self, name), "A", f"PCCircuit.{name}", allow_zero=True)
-        for name in ("err_offset", "value_offset"):
-            if not np.isfinite(getattr(self, name)):
-                raise ValidationError(f"PCCircuit.{name}: expected a finite current in A "
-                                      f"(got {getattr(self, name)!r})")
+    UNITS = _UNITS
+    COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err")
+    POSITIVE = ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er",
+                "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue")
+    NONNEGATIVE = ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu",
+                   "w_vv", "tau_ue")
+    FINITE = ("err_offset", "value_offset")
+    NEURONS = _NEURONS
 
     # -- the network -------------------------------------------------------------------
 
@@ -247,10 +275,13 @@ class PCCircuit:
     def _unit_level(self, vals, pops, projs, probes) -> None:
         pops.append(Population("V", self.n_unit, self.unit,
                                v_init=(self.unit.v_reset, self.unit.v_th)))
+        if self.w_vv > 0:
+            projs.append(Projection("V", "V", self.w_vv, AllToAll(), self.tau_vv, 0.0, "exc"))
         for i in range(self.k):
             drive = self.value_gain * vals[i]
-            pops += [Population(f"UP{i}", self.n_err, self._err(self.value_offset + drive)),
-                     Population(f"UN{i}", self.n_err,
+            pops += [Population(f"UP{i}", self.n_unit_err,
+                                self._err(self.value_offset + drive)),
+                     Population(f"UN{i}", self.n_unit_err,
                                 self._err(self.value_offset + self.err_offset - drive))]
             projs += self._gain(f"M{i}", (f"UP{i}", f"UN{i}"))
             projs += [Projection(f"UP{i}", "V", self.w_uv, AllToAll(), self.tau_uv, 0.0, "exc"),
@@ -261,6 +292,14 @@ class PCCircuit:
                        Probe(f"UN{i}", "rate", self.bin_width)]
         probes.append(Probe("V", "rate", self.bin_width))
 
+    def _unit_evidence(self, col: int, target: str) -> Drive:
+        """Item evidence onto a unit error population: ``unit_evidence_gain`` A per unit,
+        as Poisson afferents through ``tau_ue`` synapses (a current with ``tau_ue`` 0)."""
+        if self.tau_ue <= 0:
+            return Drive(col, target, "current", gain=self.unit_evidence_gain)
+        return Drive(col, target, "poisson", gain=self.unit_evidence_gain / (
+            self.w_ue * self.tau_ue), weight=self.w_ue, tau_syn=self.tau_ue)
+
     def drives(self, spec) -> tuple:
         """The drives of a task spec's columns: evidence onto the errors, bias onto ``M``."""
         cols = spec.channels()
@@ -270,8 +309,7 @@ class PCCircuit:
             out += [Drive(col, f"EP{i}", "current", gain=self.evidence_gain),
                     Drive(col, f"EN{i}", "current", gain=-self.evidence_gain)]
             if unit:
-                out += [Drive(col, f"UP{i}", "current", gain=self.unit_evidence_gain),
-                        Drive(col, f"UN{i}", "current", gain=self.unit_evidence_gain)]
+                out += [self._unit_evidence(col, f"UP{i}"), self._unit_evidence(col, f"UN{i}")]
         for i, col in enumerate(cols.get("bias", ())):
             out.append(Drive(col, f"M{i}", "current", gain=self.cue_gain))
         return tuple(out)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.base import CircuitMechanism
 from neuroattn.mechanisms.precision import bridge
 from neuroattn.mechanisms.precision.circuits import PCCircuit
 from neuroattn.mechanisms.precision.params import PrecisionParams
@@ -21,7 +20,7 @@ from neuroattn.mechanisms.precision.params import PrecisionParams
 __all__ = ["Precision"]
 
 
-class Precision(Mechanism):
+class Precision(CircuitMechanism):
     """Predictive coding with precision-weighted prediction errors, at both tiers.
 
     The task's ``evidence`` drives the error populations; its ``bias`` (a cue, a prior,
@@ -41,14 +40,8 @@ class Precision(Mechanism):
     name = "precision"
     summary = ("Predictive coding (Feldman & Friston 2010): attention sets the precision "
                "(gain) of prediction errors; a cue raises expected precision.")
-
-    def parameters(self) -> dict:
-        """The PCCircuit's fields (all but ``k``), neuron fields as ``rep.*``, ``err.*``, ..."""
-        return circuit_parameters(PCCircuit)
-
-    def circuit(self, spec, **params) -> PCCircuit:
-        """The PCCircuit for ``spec`` with ``params`` (validated)."""
-        return build_circuit(PCCircuit, spec.n_items, self.resolve(**params), self.name)
+    circuit_class = PCCircuit
+    fitted_class = PrecisionParams
 
     def supports(self, spec) -> str | None:
         """Items in space or slots; a 'unit' readout is supported."""
@@ -57,10 +50,6 @@ class Precision(Mechanism):
                     "predictions from one item to the next; this one predicts items present "
                     "together")
         return None
-
-    def spiking(self, spec, **params):
-        """The predictive-coding circuit for ``spec`` (see :class:`PCCircuit`)."""
-        return self.circuit(spec, **params).spiking_model(spec)
 
     @staticmethod
     def _values(spec):
@@ -80,12 +69,7 @@ class Precision(Mechanism):
 
     def softmax(self, spec, fitted: PrecisionParams, attention_backend: str = "numba"):
         """A :class:`PrecisionAttention` with ``fitted`` parameters."""
-        if not isinstance(fitted, PrecisionParams):
-            raise ValidationError(f"{self.name}.softmax.fitted: expected PrecisionParams "
-                                  f"(got {type(fitted).__name__})")
-        if fitted.k != spec.n_items:
-            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
-                                  f"{spec.n_items} items")
+        self._check_fitted(spec, fitted)
         from neuroattn.mechanisms.precision.softmax import PrecisionAttention
 
         return PrecisionAttention(fitted, self._values(spec), attention_backend)

@@ -28,7 +28,6 @@ import math
 
 import torch
 
-from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms._layer import MechanismLayer
 from neuroattn.mechanisms.precision.params import PrecisionParams
 
@@ -114,18 +113,7 @@ class PrecisionAttention(MechanismLayer):
     def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
         """Rates (Hz) [trials, steps, K (+1 with values)] for evidence and bias [trials, steps, K]."""
         where = "PrecisionAttention.forward"
-        for name, t in (("x", x), ("b", b)):
-            if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point:
-                got = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-                raise ValidationError(f"{where}.{name}: expected a floating-point "
-                                      f"torch.Tensor (got {got})")
-        if x.shape != b.shape or x.dim() != 3 or x.shape[-1] != self.k:
-            raise ValidationError(f"{where}: expected x and b of shape [trials, steps, "
-                                  f"{self.k}] (got {tuple(x.shape)} and {tuple(b.shape)})")
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
-                or dt <= 0:
-            raise ValidationError(f"{where}.dt: must be a finite time step > 0 s (got "
-                                  f"{dt!r}); e.g. dt=1e-3")
+        self._check_forward(where, x, b, dt)
         dtype = self.log_rate.dtype
         u = torch.cat([x.to(dtype), b.to(dtype)], dim=-1)
         # item k's estimate moves at rate pi_k / tau (its error's precision); the cue
