@@ -2,6 +2,7 @@
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.tasks.base import Effect, Task, TaskResult, TaskSpec, Trials
+from neuroattn.tasks.blindness import Blindness
 from neuroattn.tasks.blink import Blink
 from neuroattn.tasks.capacity import Capacity
 from neuroattn.tasks.cue_combination import CueCombination
@@ -17,7 +18,7 @@ from neuroattn.tasks.search import Search
 TASKS = {"posner": Posner, "pair": Pair, "gain": Gain, "cue-combination": CueCombination,
          "search": Search, "decision": RandomDots, "normalization": Normalization,
          "capacity": Capacity, "blink": Blink,
-         "masking": Masking}
+         "masking": Masking, "blindness": Blindness}
 
 
 
@@ -28,5 +29,5 @@ def get_task(name: str) -> type:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "Blink", "Capacity", "CueCombination", "Effect", "Gain", "Masking", "Normalization", "Pair", "Posner", "RandomDots", "Search", "Task", "TaskResult", "TaskSpec", "Trials",
+__all__ = ["TASKS", "Blindness", "Blink", "Capacity", "CueCombination", "Effect", "Gain", "Masking", "Normalization", "Pair", "Posner", "RandomDots", "Search", "Task", "TaskResult", "TaskSpec", "Trials",
            "get_task"]

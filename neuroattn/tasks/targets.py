@@ -171,6 +171,11 @@ TARGETS = {
                                "bimodality coefficient > 5/9",
                                "Sergent, Baillet & Dehaene 2005; Dehaene, Sergent & "
                                "Changeux 2003"),
+    # inattentional blindness (Dehaene & Changeux 2005)
+    "blindness.ratio": Target((0.0, 0.5), "1", 1.0, "a stimulus during an ongoing "
+                              "ignition ignites less than half as often as at rest: "
+                              "ignition rate during / at rest < 0.5",
+                              "Dehaene & Changeux 2005; Mack & Rock 1998"),
     # working-memory capacity, single-probe change detection (Cowan's K = N (H - FA))
     "capacity.k_small": Target((0.0, 0.5), "1", None, "K equals N within 0.5 for N <= 3: "
                                "largest |K - N| over set sizes 1-3 <= 0.5", _LV),

@@ -43,8 +43,10 @@ _R8 = (
 
 #: (mechanism, task) -> why that mechanism does not run that task.
 UNSUPPORTED: dict = {
+    ('biased-competition', 'blindness'): _R0,
     ('biased-competition', 'blink'): _R0,
     ('biased-competition', 'masking'): _R0,
+    ('normalization', 'blindness'): _R1,
     ('normalization', 'blink'): _R1,
     ('normalization', 'capacity'): _R2,
     ('normalization', 'cue-combination'): _R3,
@@ -52,8 +54,10 @@ UNSUPPORTED: dict = {
     ('normalization', 'masking'): _R1,
     ('normalization', 'pair'): _R3,
     ('normalization', 'search'): _R8,
+    ('precision', 'blindness'): _R4,
     ('precision', 'blink'): _R4,
     ('precision', 'masking'): _R4,
+    ('working-memory', 'blindness'): _R5,
     ('working-memory', 'blink'): _R5,
     ('working-memory', 'cue-combination'): _R6,
     ('working-memory', 'decision'): _R6,

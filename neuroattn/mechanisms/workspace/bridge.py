@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import js_divergence
+from neuroattn.mechanisms.base import check_circuit, js_divergence, split_inputs, window_shares
 from neuroattn.mechanisms.workspace.circuits import WorkspaceCircuit
 from neuroattn.mechanisms.workspace.params import WorkspaceParams
 from neuroattn.model import TaskSpec, Trials
@@ -39,26 +39,12 @@ __all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "layer_share
 
 #: Time (s) the inputs are on before shares are counted.
 SETTLE = 0.1
+#: Smallest share the layer reports (see :func:`layer_shares`).
+SHARE_FLOOR = 1e-12
 
 
 def _check_circuit(circuit, where: str) -> None:
-    if not isinstance(circuit, WorkspaceCircuit):
-        raise ValidationError(f"{where}.circuit: expected WorkspaceCircuit (got "
-                              f"{type(circuit).__name__})")
-    circuit.validate()
-
-
-def split_inputs(inputs, k: int, where: str):
-    """``(evidence [n, K], bias [n, K])`` from inputs ``[n, 2K]`` (or ``[n, K]``: no bias)."""
-    u = np.asarray(inputs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[1] not in (k, 2 * k) or len(u) < 1 or not np.all(
-            np.isfinite(u)):
-        raise ValidationError(f"{where}: expected finite inputs of shape [n, {2 * k}] "
-                              f"(evidence, bias) or [n, {k}] (evidence) (got shape "
-                              f"{u.shape})")
-    if u.shape[1] == k:
-        return u, np.zeros_like(u)
-    return u[:, :k], u[:, k:]
+    check_circuit(circuit, where, WorkspaceCircuit)
 
 
 def _rate(i, params) -> float:
@@ -115,6 +101,18 @@ def _high_vanishes(circuit: WorkspaceCircuit, saddle: float | None = None) -> fl
     return 0.5 * (lo + hi)
 
 
+def _onsets(c: WorkspaceCircuit, rate: float) -> tuple:
+    """``(adapt_onset, lateral_onset)``: the fraction of an ignition at ``rate`` Hz at
+    which the adaptation and the inhibitory neurons, silent below their threshold, are
+    recruited (their threshold current over their input from the ignited assembly)."""
+    out = []
+    for pop, w, tau in ((c.adapt, c.w_wa, c.tau_adapt), (c.inh, c.w_wi, c.tau_wi)):
+        full = c.n_ws * w * tau * rate
+        need = max((pop.v_th - pop.v_rest) / pop.r_m - pop.i_bias, 0.0)
+        out.append(min(need / full, 0.95) if full > 0 else 0.0)
+    return tuple(out)
+
+
 def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
     """Layer parameters from the circuit's mean field alone (no simulation).
 
@@ -140,20 +138,20 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
     # two saddle-nodes
     saddle = _saddle_node(c)
     recurrent = (saddle - _high_vanishes(c, saddle)) / unit
-    r_i = _rate(c.n_ws * c.w_wi * c.tau_fast * rate, c.inh)
+    full_i = c.n_ws * c.w_wi * c.tau_wi * rate           # inhibitory input when ignited
+    r_i = _rate(full_i, c.inh)
     lateral = c.n_inh * c.w_iw * c.tau_inh * r_i / unit
     full = c.n_ws * c.w_wa * c.tau_adapt * rate          # adaptation input when ignited
     r_a = _rate(full, c.adapt)
     adapt = c.n_adapt * c.w_aw * c.tau_inh * r_a / unit
-    # the adaptation neurons stay silent until their input reaches their threshold
-    onset = min(max((c.adapt.v_th - c.adapt.v_rest) / c.adapt.r_m - c.adapt.i_bias, 0.0)
-                / full, 0.95) if full > 0 else 0.0
+    onset, lateral_onset = _onsets(c, rate)
     threshold = (saddle - c.drive - c.n_proc * c.w_pw * c.tau_fast * r_p0) / unit
     temperature = c.ws.sigma / (c.ws.r_m * unit)
     return WorkspaceParams(k=c.k, temperature=temperature, threshold=threshold,
                            input_gain=input_gain, recurrent=recurrent, lateral=lateral,
                            adapt_gain=adapt, adapt_onset=onset, rate=rate, tau_proc=c.proc.tau_mem,
-                           tau_slow=c.tau_slow, tau_adapt=c.tau_adapt)
+                           tau_slow=c.tau_slow, tau_adapt=c.tau_adapt,
+                           lateral_onset=lateral_onset, tau_lateral=c.tau_wi)
 
 
 def to_spiking(params: WorkspaceParams, template: WorkspaceCircuit | None = None):
@@ -180,14 +178,7 @@ def _constant_trials(x, b, duration: float, seed: int, dt: float = 1e-3) -> Tria
 
 
 def _shares(rates, times, windows):
-    out = {}
-    for w in windows:
-        sel = (times >= SETTLE - 1e-9) & (times < SETTLE + w - 1e-9)
-        counts = rates[:, sel].mean(axis=1)
-        total = counts.sum(1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[w] = np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
-    return out
+    return window_shares(rates, times, SETTLE, windows)
 
 
 def spike_shares(circuit: WorkspaceCircuit, inputs, windows=(0.1, 0.2, 0.5), seed: int = 0,
@@ -213,7 +204,11 @@ def spike_shares(circuit: WorkspaceCircuit, inputs, windows=(0.1, 0.2, 0.5), see
 def layer_shares(params: WorkspaceParams, inputs, windows=(0.5,),
                  attention_backend: str | None = "torch") -> dict:
     """The layer's time-averaged shares [n, K] over the same windows as
-    :func:`spike_shares`, for constant ``inputs``."""
+    :func:`spike_shares`, for constant ``inputs``.
+
+    Shares are floored at ``SHARE_FLOOR`` (1e-12) and renormalised: a layer at a low
+    temperature writes down to 1e-300 for an item that lost, far below anything a
+    spike count resolves, and such ratios overflow a divergence."""
     import torch
 
     from neuroattn.mechanisms.workspace.softmax import WorkspaceLayer
@@ -227,7 +222,11 @@ def layer_shares(params: WorkspaceParams, inputs, windows=(0.5,),
         rates = layer(torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
                       torch.as_tensor(trials.role("bias"), dtype=torch.float64),
                       trials.dt).numpy()
-    return _shares(rates, trials.times, windows)
+    out = {}
+    for w, share in _shares(rates, trials.times, windows).items():
+        share = np.maximum(share, SHARE_FLOOR)           # NaN (no rate) stays NaN
+        out[w] = share / share.sum(axis=1, keepdims=True)
+    return out
 
 
 @dataclass(frozen=True)
@@ -282,6 +281,40 @@ def _layer_rates(params, trials):
             torch.as_tensor(trials.role("bias"), dtype=torch.float64), trials.dt).numpy()
 
 
+def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float,
+                     span: float = 3.0, step: float = 0.1, octaves: int = 6,
+                     horizon: float = 0.5):
+    """Threshold and temperature at which the layer's ignitions (peak above ``level``
+    Hz) agree with the circuit's ``ignited`` on the most inputs.
+
+    Thresholds within ``span`` of ``params.threshold`` on a grid of ``step``;
+    temperatures ``params.temperature`` times 2^-``octaves`` .. 2^0; the layer runs the
+    first ``horizon`` s of the trials (an ignition peaks within ~250 ms of the pulse).
+    Among equally good pairs: the lowest temperature (the most all-or-none layer), at the
+    median of its equally good thresholds. Returns the parameters and the share of
+    inputs on which the tiers then agree."""
+    shifts = np.arange(-span, span + step / 2, step)
+    k = params.k
+    # raising the null key by d is lowering every item's logit by d, i.e. its bias: all
+    # thresholds run as one batch of the inputs with shifted biases
+    rows = min(trials.stimulus.shape[1], max(1, int(round(horizon / trials.dt))))
+    stim = np.concatenate([trials.stimulus[:, :rows]] * shifts.size, axis=0).astype(
+        np.float64)
+    stim[:, :, k:] -= np.repeat(shifts, trials.n)[:, None, None]
+    batch = replace(trials, stimulus=stim)
+    best, best_agree = params, -1.0
+    for temp in params.temperature * 2.0 ** np.arange(-octaves, 1):
+        p = replace(params, adapt_gain=0.0, temperature=float(temp))
+        lp, _ = _ignition(_layer_rates(p, batch), trials.dt, level)
+        agree = ((lp > level).reshape(shifts.size, trials.n) == ignited[None]).mean(axis=1)
+        if agree.max() > best_agree + 1e-12:
+            tied = np.flatnonzero(agree >= agree.max() - 1e-12)
+            th = float(params.threshold + np.median(shifts[tied]))
+            best, best_agree = replace(params, threshold=th, temperature=float(temp)), \
+                float(agree.max())
+    return best, best_agree
+
+
 def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
               window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse: float = 0.1,
               level: float = 15.0, seed: int = 0, dt: float = 1e-4, progress: bool = False,
@@ -296,9 +329,14 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
        threshold minimise the mean JS divergence (Nelder-Mead from :func:`to_softmax`,
        at most ``maxfev`` evaluations).
     2. The same inputs with the evidence on for ``pulse`` s only (an item of a stream):
-       the layer's rate is the median peak rate of the circuit's ignitions, and its
-       adaptation gain (bisection) makes the layer's mean ignition -- the time its most
-       active item spends above ``level`` Hz -- as long as the circuit's.
+       the layer's rate is the 90th percentile of the circuit's ignition peaks (a full
+       ignition; the onsets of adaptation and inhibition follow from it); its
+       threshold and temperature (a grid around the fitted ones) make the layer ignite on
+       the inputs on which the circuit ignites (the shares of protocol 1 do not
+       constrain them: they are normalised over the items, blind to the null key); and
+       its adaptation gain
+       (bisection) makes the layer's mean ignition -- the time its most active item
+       spends above ``level`` Hz -- as long as the circuit's.
     """
     from scipy.optimize import minimize
 
@@ -342,7 +380,16 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
              "b_min": float(b.min()), "b_max": float(b.max()), "pulse": pulse,
              "ignited_share": float(ignited.mean())}
     if ignited.any():
-        best = replace(best, rate=float(np.median(peak[ignited])))
+        # a full ignition: items outside the task set ignite partly (lower peaks)
+        rate = float(np.quantile(peak[ignited], 0.9))
+        onset, lateral_onset = _onsets(circuit, rate)
+        best = replace(best, rate=rate, adapt_onset=onset, lateral_onset=lateral_onset)
+        # shares do not say whether anything ignites (a softmax over the items alone is
+        # blind to the null key): the threshold is the one at which the layer ignites on
+        # the same inputs as the circuit
+        best, agree = _match_ignitions(best, trials, ignited, level)
+        extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
+                     temperature_shares=float(fitted(res.x).temperature))
         target = float(dur[ignited].mean())
         lo, hi = math.log(0.05), math.log(50.0)
         got = math.nan

@@ -17,8 +17,11 @@ For each item (stimulus) k:
   synapses of ``tau_adapt``): it stands in for the adaptation and synaptic depression
   that end an ignition after a few hundred ms, which the engines' neuron models lack.
 
-* ``I{k}`` -- an inhibitory population recruited once ``W{k}`` is high (~25 Hz); it
-  inhibits every *other* workspace assembly: the workspace assemblies compete.
+* ``I{k}`` -- an inhibitory population recruited once ``W{k}`` is high (~25 Hz),
+  through slow (``tau_wi``, 150 ms) synapses; it inhibits every *other* workspace
+  assembly: the workspace assemblies compete. Because the inhibition lags an ignition
+  by ~100-150 ms, an item that arrives while another is still igniting can ignite too
+  (it joins the same episode: lag-1 sparing); one that arrives later is blocked.
 
 A tonic current ``drive`` onto every workspace neuron is the neuromodulatory (arousal)
 drive that sets excitability.
@@ -36,9 +39,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import SpikingModel
+from neuroattn.mechanisms.base import CircuitParams, SpikingModel
 from neuroattn.model import AllToAll, Drive, Network, Population, Probe, Projection
-from neuroattn.model.units import check_int, check_positive, to_si
 from neuroattn.neurons import LIFParams
 
 __all__ = ["WorkspaceCircuit"]
@@ -58,8 +60,10 @@ def _ws_default() -> LIFParams:
 
 
 def _inh_default() -> LIFParams:
+    # no bias and little noise: silent until its workspace assembly's slowly filtered
+    # rate passes ~25 Hz (the ignited state), then steeply recruited
     return LIFParams(tau_mem=10e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
-                     t_ref=1e-3, sigma=3e-3, i_bias=100e-12)
+                     t_ref=1e-3, sigma=1e-3, i_bias=0.0)
 
 
 def _adapt_default() -> LIFParams:
@@ -70,13 +74,13 @@ def _adapt_default() -> LIFParams:
 
 
 _UNITS = (("input_gain", "A"), ("bias_gain", "A"), ("drive", "A"), ("w_pw", "A"),
-          ("w_ww", "A"), ("w_wp", "A"), ("w_wi", "A"), ("w_iw", "A"), ("w_iw_self", "A"), ("w_boost", "A"), ("w_wa", "A"),
-          ("w_aw", "A"), ("tau_fast", "s"), ("tau_slow", "s"), ("tau_inh", "s"),
-          ("tau_adapt", "s"), ("bin_width", "s"))
+          ("w_ww", "A"), ("w_wp", "A"), ("w_wi", "A"), ("w_iw", "A"), ("w_iw_self", "A"),
+          ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("tau_fast", "s"), ("tau_slow", "s"),
+          ("tau_inh", "s"), ("tau_wi", "s"), ("tau_adapt", "s"), ("bin_width", "s"))
 
 
 @dataclass(frozen=True)
-class WorkspaceCircuit:
+class WorkspaceCircuit(CircuitParams):
     """Processors and a competitive, self-sustaining workspace (see the module notes).
 
     Parameters
@@ -93,7 +97,7 @@ class WorkspaceCircuit:
     bias_gain : float, amperes per unit of bias
         Current onto ``W{k}`` per unit of top-down bias (task set) (45 pA).
     drive : float, amperes
-        Neuromodulatory drive: tonic current onto every workspace neuron (65 pA). With
+        Neuromodulatory drive: tonic current onto every workspace neuron (62 pA). With
         one unit of bias a workspace assembly then sits just below its ignition
         threshold; above ~70 pA of drive (with that bias) assemblies ignite on their own.
     w_pw : float, amperes
@@ -103,8 +107,9 @@ class WorkspaceCircuit:
     w_wp : float, amperes
         Workspace -> processor top-down weight (slow synapses) (0.25 pA).
     w_wi : float, amperes
-        Workspace assembly -> its inhibitory population ``I{k}`` (20 pA: recruited above
-        ~25 Hz).
+        Workspace assembly -> its inhibitory population ``I{k}`` (1.6 pA through
+        synapses of ``tau_wi``: recruited once the assembly has been above ~25 Hz for
+        ~100 ms).
     w_iw : float, amperes
         ``I{k}`` -> every other workspace assembly (4 pA): competition, blocking.
     w_iw_self : float, amperes
@@ -120,6 +125,10 @@ class WorkspaceCircuit:
         Recurrent and top-down (NMDA-like) synaptic time constant (100 ms).
     tau_inh : float, seconds
         GABA-A-like time constant of the inhibition (10 ms).
+    tau_wi : float, seconds
+        Time constant of the workspace -> inhibition synapses (150 ms, long-range
+        NMDA-like): the blocking inhibition lags an ignition by ~100-150 ms, the
+        integration window in which a second item can still ignite (lag-1 sparing).
     tau_adapt : float, seconds
         Time constant with which an ignition recruits its adaptation (300 ms).
     bin_width : float, seconds
@@ -143,45 +152,28 @@ class WorkspaceCircuit:
     adapt: LIFParams = field(default_factory=_adapt_default)
     input_gain: float = 100e-12
     bias_gain: float = 45e-12
-    drive: float = 65e-12
+    drive: float = 62e-12
     w_pw: float = 9e-12
     w_ww: float = 1.25e-12
     w_wp: float = 0.25e-12
-    w_wi: float = 20e-12
+    w_wi: float = 1.6e-12
     w_iw: float = 4e-12
     w_iw_self: float = 0.0
     w_boost: float = 0.0
     w_wa: float = 1.3e-12
     w_aw: float = 5e-12
     tau_fast: float = 5e-3
+    tau_wi: float = 150e-3
     tau_slow: float = 100e-3
     tau_inh: float = 10e-3
     tau_adapt: float = 300e-3
     bin_width: float = 5e-3
 
-    def __post_init__(self):
-        for name, unit in _UNITS:
-            object.__setattr__(self, name, to_si(getattr(self, name), unit,
-                                                 f"WorkspaceCircuit.{name}"))
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every attribute; raise ValidationError naming it."""
-        check_int(self.k, "WorkspaceCircuit.k", minimum=1)
-        for name in ("n_proc", "n_ws", "n_inh", "n_adapt"):
-            check_int(getattr(self, name), f"WorkspaceCircuit.{name}", minimum=1)
-        for name, unit in _UNITS:
-            value = getattr(self, name)
-            if unit == "s":
-                check_positive(value, "s", f"WorkspaceCircuit.{name}")
-            else:
-                check_positive(value, "A", f"WorkspaceCircuit.{name}", allow_zero=True)
-        for name in ("proc", "ws", "inh", "adapt"):
-            value = getattr(self, name)
-            if not isinstance(value, LIFParams):
-                raise ValidationError(f"WorkspaceCircuit.{name}: expected LIFParams (got "
-                                      f"{type(value).__name__})")
-            value.validate(f"WorkspaceCircuit.{name}")
+    UNITS = _UNITS
+    COUNTS = ("n_proc", "n_ws", "n_inh", "n_adapt")
+    POSITIVE = tuple(name for name, unit in _UNITS if unit == "s")
+    NONNEGATIVE = tuple(name for name, unit in _UNITS if unit == "A")
+    NEURONS = tuple((name, LIFParams) for name in ("proc", "ws", "inh", "adapt"))
 
     def network(self) -> Network:
         """Build the Network (rate probes on every population)."""
@@ -202,7 +194,7 @@ class WorkspaceCircuit:
                 Projection(p, w, self.w_pw, AllToAll(), self.tau_fast, 0.0, "exc"),
                 Projection(w, w, self.w_ww, AllToAll(), self.tau_slow, 0.0, "exc"),
                 Projection(w, p, self.w_wp, AllToAll(), self.tau_slow, 0.0, "exc"),
-                Projection(w, inh, self.w_wi, AllToAll(), self.tau_fast, 0.0, "exc"),
+                Projection(w, inh, self.w_wi, AllToAll(), self.tau_wi, 0.0, "exc"),
                 Projection(w, a, self.w_wa, AllToAll(), self.tau_adapt, 0.0, "exc"),
                 Projection(a, w, self.w_aw, AllToAll(), self.tau_inh, 0.0, "inh"),
             ]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import Mechanism, build_circuit, circuit_parameters
+from neuroattn.mechanisms.base import CircuitMechanism
 from neuroattn.mechanisms.workspace import bridge
 from neuroattn.mechanisms.workspace.circuits import WorkspaceCircuit
 from neuroattn.mechanisms.workspace.params import WorkspaceParams
@@ -20,7 +19,7 @@ from neuroattn.mechanisms.workspace.params import WorkspaceParams
 __all__ = ["Workspace"]
 
 
-class Workspace(Mechanism):
+class Workspace(CircuitMechanism):
     """The global neuronal workspace (Dehaene & Changeux 2005) at both tiers.
 
     The task's ``evidence`` drives the processors; its ``bias`` (the task set: which
@@ -41,14 +40,8 @@ class Workspace(Mechanism):
     name = "workspace"
     summary = ("Global neuronal workspace (Dehaene & Changeux 2005): processors compete for "
                "a limited workspace; the winner ignites, self-sustains and blocks the rest.")
-
-    def parameters(self) -> dict:
-        """The WorkspaceCircuit's fields (all but ``k``), neuron fields as ``ws.*``, ..."""
-        return circuit_parameters(WorkspaceCircuit)
-
-    def circuit(self, spec, **params) -> WorkspaceCircuit:
-        """The WorkspaceCircuit for ``spec`` with ``params`` (validated)."""
-        return build_circuit(WorkspaceCircuit, spec.n_items, self.resolve(**params), self.name)
+    circuit_class = WorkspaceCircuit
+    fitted_class = WorkspaceParams
 
     def supports(self, spec) -> str | None:
         """Any layout and inputs (a missing role drives nothing); the readout is the
@@ -57,10 +50,6 @@ class Workspace(Mechanism):
             return ("the workspace reads out its assemblies (ignited or not); it has no "
                     "downstream 'unit' with selectivities")
         return None
-
-    def spiking(self, spec, **params):
-        """The workspace circuit for ``spec`` (see :class:`WorkspaceCircuit`)."""
-        return self.circuit(spec, **params).spiking_model(spec)
 
     def to_softmax(self, spec, inputs=None, **params) -> WorkspaceParams:
         """Layer parameters from the circuit's mean field (no simulation)."""
@@ -74,12 +63,7 @@ class Workspace(Mechanism):
 
     def softmax(self, spec, fitted: WorkspaceParams, attention_backend: str = "numba"):
         """A :class:`~neuroattn.mechanisms.workspace.softmax.WorkspaceLayer`."""
-        if not isinstance(fitted, WorkspaceParams):
-            raise ValidationError(f"{self.name}.softmax.fitted: expected WorkspaceParams (got "
-                                  f"{type(fitted).__name__})")
-        if fitted.k != spec.n_items:
-            raise ValidationError(f"{self.name}.softmax.fitted: k={fitted.k} but the task has "
-                                  f"{spec.n_items} items")
+        self._check_fitted(spec, fitted)
         from neuroattn.mechanisms.workspace.softmax import WorkspaceLayer
 
         return WorkspaceLayer(fitted, attention_backend)

@@ -11,7 +11,7 @@ from neuroattn.model.units import check_int, check_positive, to_si
 
 __all__ = ["WorkspaceParams"]
 
-_TIMES = ("tau_proc", "tau_slow", "tau_adapt")
+_TIMES = ("tau_proc", "tau_slow", "tau_adapt", "tau_lateral")
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,16 @@ class WorkspaceParams:
     adapt_onset : float
         Level of the adaptation trace (0-1, a fraction of a full ignition's) at which
         the adaptation is recruited (the adaptation neurons' threshold).
+    lateral_onset : float
+        Level of an item's inhibition trace (0-1, a fraction of a full ignition's) at
+        which it starts to take logit from the others (the inhibitory neurons'
+        threshold; 0: at once).
     tau_proc, tau_slow, tau_adapt : float, seconds
         Processor filter (20 ms), slow reverberation (100 ms), adaptation (300 ms).
+    tau_lateral : float, seconds
+        Time constant of the inhibition trace through which an ignition blocks the
+        others (1 ms: at once; the circuit's workspace -> inhibition synapses, 150 ms,
+        through :func:`~neuroattn.mechanisms.workspace.bridge.to_softmax`).
     rate : float, hertz
         Rate of a fully ignited item.
 
@@ -68,6 +76,8 @@ class WorkspaceParams:
     tau_proc: float = 20e-3
     tau_slow: float = 100e-3
     tau_adapt: float = 300e-3
+    lateral_onset: float = 0.0
+    tau_lateral: float = 1e-3
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "WorkspaceParams.rate"))
@@ -84,7 +94,7 @@ class WorkspaceParams:
         """Check every attribute; raise ValidationError naming it."""
         check_int(self.k, "WorkspaceParams.k", minimum=1)
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
-                     "adapt_gain", "adapt_onset", "rate", *_TIMES):
+                     "adapt_gain", "adapt_onset", "lateral_onset", "rate", *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     math.isfinite(value):
@@ -97,6 +107,7 @@ class WorkspaceParams:
                            allow_zero=True)
         for name in _TIMES:
             check_positive(getattr(self, name), "s", f"WorkspaceParams.{name}")
-        if not 0.0 <= self.adapt_onset < 1.0:
-            raise ValidationError(f"WorkspaceParams.adapt_onset: expected a fraction in "
-                                  f"[0, 1) (got {self.adapt_onset!r})")
+        for name in ("adapt_onset", "lateral_onset"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValidationError(f"WorkspaceParams.{name}: expected a fraction in "
+                                      f"[0, 1) (got {getattr(self, name)!r})")

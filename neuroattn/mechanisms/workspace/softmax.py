@@ -14,14 +14,17 @@
   ``a_k`` (``tau_adapt``). At every step the items compete for the workspace against a
   null competitor at the ignition threshold::
 
-      z_k = input_gain p_k + b_k + recurrent s_k - lateral sum_{j != k} s_j
+      z_k = input_gain p_k + b_k + recurrent s_k
+            - lateral sum_{j != k} max(q_j - lateral_onset, 0) / (1 - lateral_onset)
             - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
       o   = softmax([z_1 .. z_K, threshold] / temperature)[:K]          (the write)
-      tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a
+      tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
       r_k = rate * s_k
 
   ``recurrent`` makes an ignited item self-sustaining (all-or-none at low
-  temperature), ``lateral`` lets it block the others, ``adapt_gain`` ends it. The write
+  temperature), ``lateral`` lets it block the others -- through the trace ``q``, which
+  lags the ignition by ``tau_lateral`` (an item that arrives while another is still
+  igniting can ignite too) --, ``adapt_gain`` ends it. The write
   weights go through :func:`neuroattn.attention.scaled_dot_product_attention`: one query
   attends over keys that are the logits, with the threshold as a null key.
 """
@@ -214,9 +217,11 @@ class WorkspaceLayer(MechanismLayer):
         self.adapt_gain = self._parameter(float(params.adapt_gain))
         self.log_rate = self._parameter(math.log(params.rate))
         self.adapt_onset = float(params.adapt_onset)
+        self.lateral_onset = float(params.lateral_onset)
         self.max_step = float(max_step)
         self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
-                                         math.log(params.tau_adapt)])
+                                         math.log(params.tau_adapt),
+                                         math.log(params.tau_lateral)])
 
     def write(self, z: torch.Tensor) -> torch.Tensor:
         """Write weights [n, K] of logits ``z`` [n, K] against the null key (the ignition
@@ -260,15 +265,18 @@ class WorkspaceLayer(MechanismLayer):
         p = torch.zeros(n, k, dtype=dtype, device=x.device)
         s = torch.zeros_like(p)
         a = torch.zeros_like(p)
+        q = torch.zeros_like(p)
         out = []
         for t in range(blocks):
             p = p + alpha[0] * (x[:, t] - p)
-            others = s.sum(dim=1, keepdim=True) - s
+            inh = torch.relu(q - self.lateral_onset) / (1 - self.lateral_onset)
+            others = inh.sum(dim=1, keepdim=True) - inh
             z = (self.input_gain * p + b[:, t] + self.recurrent * s - self.lateral * others
                  - self.adapt_gain * torch.relu(a - self.adapt_onset) / (1 - self.adapt_onset))
             o = self.write(z)
             s = s + alpha[1] * (o - s)
             a = a + alpha[2] * (s - a)
+            q = q + alpha[3] * (s - q)
             out.append(s)
         rates = torch.exp(self.log_rate) * torch.stack(out, dim=1)
         return rates.repeat_interleave(per, dim=1)[:, :steps]
@@ -287,4 +295,6 @@ class WorkspaceLayer(MechanismLayer):
                                adapt_gain=max(val(self.adapt_gain), 0.0),
                                rate=math.exp(val(self.log_rate)),
                                adapt_onset=self.adapt_onset, tau_proc=float(taus[0]),
-                               tau_slow=float(taus[1]), tau_adapt=float(taus[2]))
+                               tau_slow=float(taus[1]), tau_adapt=float(taus[2]),
+                               lateral_onset=self.lateral_onset,
+                               tau_lateral=float(taus[3]))

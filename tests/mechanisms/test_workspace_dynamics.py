@@ -1,0 +1,116 @@
+"""The workspace's integration window (lag-1 sparing) at both tiers, and the
+inattentional-blindness task (trials, scoring oracle, the spiking tier)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms import get_mechanism
+from neuroattn.mechanisms.workspace import WorkspaceCircuit, bridge
+from neuroattn.model import Recording
+from neuroattn.tasks import Blindness, Blink
+
+
+def _layer_blink(params, lags, n, seed):
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    task = Blink(lags=lags, n_before=(1, 2), n_after=1)
+    tr = task.make_trials(n, seed=seed)
+    with torch.no_grad():
+        r = WorkspaceLayer(params, "torch", max_step=8e-3)(
+            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
+            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
+    rec = Recording(r, tr.dt, ("i0", "i1", "i2"), roles={"items": ("i0", "i1", "i2")})
+    res = task.score(tr, rec, seed)
+    return res.summary.set_index(["paradigm", "lag"])["accuracy"]
+
+
+def test_layer_spares_lag1_through_its_lagging_inhibition():
+    """The layer with the circuit's lagging inhibition (``to_softmax``: 150 ms, recruited
+    at ~60 % of an ignition): T2 at lag 1 ignites with T1, at lag 3 it is blocked, at
+    lag 7 seen. The same layer whose inhibition follows the ignition at once blocks lag
+    1 as well: the sparing comes from the lag."""
+    c = WorkspaceCircuit(k=3)
+    adapt_onset, lateral_onset = bridge._onsets(c, 35.0)
+    p = replace(bridge.to_softmax(c), rate=35.0, temperature=0.0063, threshold=1.2,
+                adapt_gain=2.25, adapt_onset=adapt_onset, lateral_onset=lateral_onset)
+    assert p.tau_lateral == pytest.approx(c.tau_wi) and 0.3 < p.lateral_onset < 0.9
+    acc = _layer_blink(p, (1, 3, 7), 18, 2)
+    assert acc["dual", 1] == 1.0 and acc["dual", 3] <= 0.34 and acc["dual", 7] == 1.0
+    at_once = _layer_blink(replace(p, tau_lateral=1e-3, lateral_onset=0.0), (1, 3, 7), 18, 2)
+    assert at_once["dual", 1] <= 0.34 and at_once["dual", 7] == 1.0
+
+
+# -- inattentional blindness ----------------------------------------------------------
+
+
+def test_blindness_trials_and_validation():
+    task = Blindness(noise=0.0)
+    tr = task.make_trials(4, seed=0)
+    ev, bias = tr.role("evidence"), tr.role("bias")
+    on, probe = int(round(task.onset / tr.dt)), int(round(task.probe_onset / tr.dt))
+    assert tr.conditions["condition"].tolist() == ["busy", "rest", "busy", "rest"]
+    assert ev[0, on, 0] == task.primary and ev[0, on - 1, 0] == 0.0
+    assert ev[1, :, 0].max() == 0.0                            # no primary at rest
+    np.testing.assert_array_equal(ev[0, :, 1], ev[1, :, 1])    # the same probe
+    assert ev[1, probe, 1] == task.probe and ev[1, probe - 1, 1] == 0.0
+    assert np.all(bias[:, :, 0] == task.bias) and np.all(bias[:, :, 1] == task.probe_bias)
+    assert task.duration == pytest.approx(task.probe_onset + task.window)
+    assert task.bridge_inputs(tr).shape == (8, 4)
+    for kw, name in (({"delay": -0.1}, "Blindness.delay"), ({"probe": float("nan")},
+                     "Blindness.probe"), ({"dt": 0.5}, "Blindness.dt"),
+                     ({"noise": -1.0}, "Blindness.noise")):
+        with pytest.raises(ValidationError, match=name):
+            Blindness(**kw).make_trials(2)
+
+
+def _synthetic(task, trials, p_busy, p_rest, seed=0):
+    """Primary ignites on every busy trial; the probe with probability p_busy / p_rest."""
+    rng = np.random.default_rng(seed)
+    bw = 5e-3
+    times = np.arange(int(round(task.duration / bw))) * bw
+    rates = np.zeros((trials.n, times.size, 2))
+    for t, row in trials.conditions.iterrows():
+        busy = row.condition == "busy"
+        if busy:
+            rates[t, (times >= task.onset + 0.1) & (times < task.onset + 0.4), 0] = 35.0
+        if rng.random() < (p_busy if busy else p_rest):
+            rates[t, (times >= task.probe_onset + 0.1) & (times < task.probe_onset + 0.3),
+                  1] = 35.0
+    return Recording(rates, bw, ("i0", "i1"), roles={"items": ("i0", "i1")})
+
+
+def test_blindness_scoring_against_a_synthetic_oracle():
+    task = Blindness()
+    tr = task.make_trials(200, seed=1)
+    res = task.score(tr, _synthetic(task, tr, 0.1, 0.8), seed=0)
+    eff = res.effect("blindness_ratio")
+    s = res.summary.set_index("condition")
+    assert abs(s.loc["busy", "probe_seen"] - 0.1) < 0.08
+    assert abs(s.loc["rest", "probe_seen"] - 0.8) < 0.1
+    assert eff.passed and abs(eff.estimate - s.loc["busy", "probe_seen"]
+                              / s.loc["rest", "probe_seen"]) < 1e-9
+    assert s.loc["busy", "primary_seen"] == 1.0 and s.loc["rest", "primary_seen"] == 0.0
+    # no blindness: the ratio near 1, refused
+    same = task.score(tr, _synthetic(task, tr, 0.8, 0.8), seed=0).effect("blindness_ratio")
+    assert not same.passed and same.ci_low < 1.0 < same.ci_high
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_blindness_follows_from_blocking_on_the_spiking_tier(seed):
+    """The same probe ignites at rest on most trials and almost never while the primary's
+    ignition holds the workspace; at two seeds."""
+    task = Blindness()
+    tr = task.make_trials(24, seed=seed)
+    agent = get_mechanism("workspace").agent("spiking", task.spec(), "numba")
+    res = task.score(tr, agent.run(tr), seed)
+    s = res.summary.set_index("condition")
+    assert s.loc["busy", "primary_seen"] >= 0.9 and s.loc["rest", "primary_seen"] == 0.0
+    assert s.loc["rest", "probe_seen"] >= 0.4
+    assert s.loc["busy", "probe_seen"] < 0.5 * s.loc["rest", "probe_seen"]
