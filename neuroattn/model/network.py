@@ -1,8 +1,10 @@
-"""Network: populations (nodes) and projections (edges) of a networkx.DiGraph, plus probes."""
+"""Network: populations (nodes) and projections (edges) of a networkx.DiGraph, plus probes.
+
+The graph is built on first use of :attr:`Network.graph` (networkx is not imported
+before: a simulation never needs it, and its import costs a command's start-up).
+"""
 
 from __future__ import annotations
-
-import networkx as nx
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.population import Population
@@ -75,22 +77,24 @@ class Network:
     [('a', 'b')]
     """
 
-    __slots__ = ("_populations", "_projections", "_probes", "_graph", "name")
+    __slots__ = ("_populations", "_projections", "_probes", "_by_name", "_edges", "_graph",
+                 "name")
 
     def __init__(self, populations, projections=(), probes=None, name: str = "network"):
         pops = tuple(populations)
         projs = tuple(projections)
         if not pops:
             raise ValidationError("Network.populations: expected at least one Population (got 0)")
-        graph = nx.DiGraph(name=name)
+        by_name: dict = {}
+        edges: dict = {}
         for p in pops:
             if not isinstance(p, Population):
                 raise ValidationError(f"Network.populations: expected Population objects "
                                       f"(got {type(p).__name__})")
             p.validate()
-            if p.name in graph:
+            if p.name in by_name:
                 raise ValidationError(f"Network.populations: duplicate name {p.name!r}")
-            graph.add_node(p.name, population=p)
+            by_name[p.name] = p
         sizes = {p.name: p.size for p in pops}
         for pr in projs:
             if not isinstance(pr, Projection):
@@ -102,16 +106,14 @@ class Network:
                         f"Projection({pr.name!r}).{end}: no such population; expected one of "
                         f"{sorted(sizes)} (got {getattr(pr, end)!r})")
             pr.validate(sizes[pr.source], sizes[pr.target])
-            if graph.has_edge(pr.source, pr.target):
-                held = graph.edges[pr.source, pr.target]["projections"]
-                if pr.receptor is None or any(h.receptor in (None, pr.receptor) for h in held):
-                    raise ValidationError(f"Network.projections: two projections {pr.name!r}; "
-                                          "merge them into one (only conductance synapses onto "
-                                          "distinct receptors may share a pair)")
-                graph.edges[pr.source, pr.target]["projections"] = (*held, pr)
-            else:
-                graph.add_edge(pr.source, pr.target, projection=pr, projections=(pr,))
-            _check_receptor(pr, graph.nodes[pr.target]["population"])
+            held = edges.get((pr.source, pr.target), ())
+            if held and (pr.receptor is None or any(h.receptor in (None, pr.receptor)
+                                                    for h in held)):
+                raise ValidationError(f"Network.projections: two projections {pr.name!r}; "
+                                      "merge them into one (only conductance synapses onto "
+                                      "distinct receptors may share a pair)")
+            edges[pr.source, pr.target] = (*held, pr)
+            _check_receptor(pr, by_name[pr.target])
         probes = tuple(Probe(p.name, "rate") for p in pops) if probes is None else tuple(probes)
         for pb in probes:
             if not isinstance(pb, Probe):
@@ -121,7 +123,9 @@ class Network:
         object.__setattr__(self, "_populations", pops)
         object.__setattr__(self, "_projections", projs)
         object.__setattr__(self, "_probes", probes)
-        object.__setattr__(self, "_graph", nx.freeze(graph))
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_edges", edges)
+        object.__setattr__(self, "_graph", None)
         object.__setattr__(self, "name", name)
 
     def __setattr__(self, key, value):
@@ -143,17 +147,27 @@ class Network:
         return self._probes
 
     @property
-    def graph(self) -> nx.DiGraph:
-        """The frozen graph: nodes carry ``population``, edges ``projection`` (the first
-        projection of the pair) and ``projections`` (all of them, one per receptor)."""
+    def graph(self):
+        """The frozen ``networkx.DiGraph``: nodes carry ``population``, edges
+        ``projection`` (the first projection of the pair) and ``projections`` (all of
+        them, one per receptor). Built on first use."""
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph(name=self.name)
+            for p in self._populations:
+                graph.add_node(p.name, population=p)
+            for (source, target), held in self._edges.items():
+                graph.add_edge(source, target, projection=held[0], projections=held)
+            object.__setattr__(self, "_graph", nx.freeze(graph))
         return self._graph
 
     def population(self, name: str) -> Population:
         """The population called ``name``."""
-        if name not in self._graph:
+        if name not in self._by_name:
             raise ValidationError(f"Network.population: no population {name!r}; expected one "
                                   f"of {[p.name for p in self._populations]}")
-        return self._graph.nodes[name]["population"]
+        return self._by_name[name]
 
     @property
     def n_neurons(self) -> int:

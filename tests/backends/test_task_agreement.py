@@ -28,7 +28,10 @@ def _result(task_name: str, backend: str):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task_name", sorted(TASKS))
+@pytest.mark.parametrize("task_name", [
+    # one worker per task computes its Brian2 reference once for every backend
+    pytest.param(name, marks=pytest.mark.xdist_group(f"agreement-{name}"))
+    for name in sorted(TASKS)])
 def test_task_agreement(backend, task_name):
     """Each effect agrees with Brian2's on the same trials, and so does its verdict.
 

@@ -96,6 +96,11 @@ def test_effects_name_published_targets(pair):
     assert all(e.target in texts for e in held), [e.target for e in held]
 
 
+#: task settings that keep a bridge check affordable: search runs the engine once per
+#: selection, on a circuit as wide as its largest display
+_SMALLER = {"search": ["task.set_sizes=[3, 6]"]}
+
+
 @pytest.mark.slow
 def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, request):
     from neuroattn.study.config import resolve_config
@@ -107,7 +112,8 @@ def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, reque
         request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     config = resolve_config("compare", task_cls.name, mech.name, trials=60, seed=4,
                             backend="numba", sets=["agent.random_inputs=20",
-                                                   "agent.calibration_trials=20"])
+                                                   "agent.calibration_trials=20",
+                                                   *_SMALLER.get(task_cls.name, ())])
     out = compare_tiers(config, tmp_path)
     b = out.summary["bridge"]
     assert set(b) == {f for f in BridgeReport.__dataclass_fields__}

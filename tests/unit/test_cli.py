@@ -82,7 +82,8 @@ def test_compare_twice_gives_identical_trials_csv(tmp_path, capsys):
     runs = []
     for sub in ("a", "b"):
         argv = ["compare", "posner", "--mechanism", "biased-competition", "--trials", "40",
-                "--seed", "1", "--out", str(tmp_path / sub), "--no-progress"]
+                "--seed", "1", "--out", str(tmp_path / sub), "--no-progress",
+                "--set", "agent.random_inputs=20", "--set", "agent.calibration_trials=20"]
         assert main(argv) == 0
         out = capsys.readouterr().out
         assert "spiking RT ms" in out and "softmax RT ms" in out and "JS divergence" in out

@@ -83,7 +83,7 @@ def test_sum_rows_streams_aligned_and_unaligned_rows_alike():
 
 
 def test_fetch_add_hands_out_every_task_once():
-    workers = max(2, numba.get_num_threads())
+    workers = max(2, numba.config.NUMBA_NUM_THREADS)
     done, total = _claim_all(1000, workers)
     np.testing.assert_array_equal(done, 1)
     assert total == 1000 + workers   # one unsuccessful claim per worker
