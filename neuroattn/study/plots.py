@@ -3,15 +3,39 @@ their published bands."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-__all__ = ["TIER_COLORS", "summary_figure", "effects_axis"]
+__all__ = ["TIER_COLORS", "summary_figure", "effects_axis", "new_figure"]
 
 TIER_COLORS = {"spiking": "#1f77b4", "softmax": "#d62728"}
+
+
+def new_figure(n_rows: int = 1, n_cols: int = 1, figsize=None, **subplots):
+    """``(fig, axes)`` as ``pyplot.subplots`` makes them, on the Agg canvas, without pyplot.
+
+    pyplot is not needed to draw a figure into a file: a ``Figure`` with an Agg canvas
+    saves as PNG, PDF or SVG alike, and pyplot keeps no reference to it (nothing to
+    close). ``subplots``: passed to :meth:`matplotlib.figure.Figure.subplots`.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(n_rows, n_cols, **subplots)
+
+
+def __getattr__(name):
+    # ``from neuroattn.study.plots import plt``: pyplot on the Agg backend, imported on
+    # first use only (a run's own figure does not need it)
+    if name == "plt":
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        return plt
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def effects_axis(ax, results: dict, unit: str | None = None) -> None:
@@ -60,8 +84,7 @@ def summary_figure(task, results: dict):
     n_panels = len(cols) + len(units)
     n_cols = min(3, n_panels)
     n_rows = -(-n_panels // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.4 * n_cols, 3.6 * n_rows),
-                             squeeze=False)
+    fig, axes = new_figure(n_rows, n_cols, figsize=(4.4 * n_cols, 3.6 * n_rows), squeeze=False)
     axes = axes.ravel()
     n = len(results)
     labels = [str(c) for c in first.summary["condition"]]

@@ -159,6 +159,20 @@ def _release(fig) -> None:
         plt.close(fig)
 
 
+def _laid_out(fig):
+    """``fig`` ready to be saved with one draw.
+
+    ``Figure.tight_layout`` leaves a placeholder layout engine behind, and ``savefig``
+    draws a figure with any layout engine twice (once to lay it out, once to render):
+    a tight-laid-out figure has its positions already, so the placeholder is dropped
+    and each file costs one draw, the same pixels in half the time.
+    """
+    get = getattr(fig, "get_layout_engine", None)
+    if get is not None and type(get()).__name__ == "PlaceHolderLayoutEngine":
+        fig.set_layout_engine(None)
+    return fig
+
+
 def save_run(path: Path, config: dict, summary: dict, table, figures: dict | None = None,
              seed: int = 0, formats=("png",)) -> Path:
     """Write a complete run to ``path`` atomically; return ``path``.
@@ -197,7 +211,7 @@ def save_run(path: Path, config: dict, summary: dict, table, figures: dict | Non
             for fmt in formats:
                 # the figures lay themselves out (tight_layout); bbox_inches="tight"
                 # would draw each one twice more
-                fig.savefig(tmp / f"{name}.{fmt}", dpi=120)
+                _laid_out(fig).savefig(tmp / f"{name}.{fmt}", dpi=120)
             _release(fig)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))

@@ -4,7 +4,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
+import numpy as np
 import pytest
 
 HEAVY = ("torch", "brian2", "numba", "snntorch", "triton")
@@ -45,3 +47,78 @@ def test_a_softmax_run_needs_no_brian2(tmp_path):
     argv = ["run", "pair", "--tier", "softmax", "--trials", "10", "--set",
             "agent.softmax_from=analytic", "--out", str(tmp_path), "--no-progress"]
     assert "brian2" not in _imported(argv, tmp_path)
+
+
+def _noisy_population(trials=4):
+    from neuroattn.model import Drive, Network, Population, Probe, Stimulus
+    from neuroattn.neurons import LIFParams
+
+    net = Network([Population("a", 12, LIFParams(sigma=4e-3, i_bias=150e-12))], [],
+                  [Probe("a", "rate", 5e-3)], name="noisy")
+    stim = Stimulus(np.linspace(0.0, 1.0, trials * 20).reshape(trials, 20, 1), 1e-3,
+                    [Drive(0, "a", gain=100e-12)])
+    return net, stim
+
+
+def test_work_handed_to_the_numba_run_is_done_once_beside_its_simulation():
+    """``while_simulating``: the import of a run's figure modules overlaps the engine's
+    GIL-free workers; it runs once, before the run returns, and changes no result."""
+    from neuroattn.backends import simulate
+    from neuroattn.backends.numba import while_simulating
+
+    net, stim = _noisy_population()
+    ref = simulate(net, stim, dt=1e-4, seed=3, backend="numba", threads=2)
+    seen = []
+
+    def note():
+        seen.append(threading.current_thread() is threading.main_thread())
+
+    def fail():
+        raise ImportError("only a head start: ignored")
+
+    for fn in (note, fail):
+        while_simulating(fn)
+    rec = simulate(net, stim, dt=1e-4, seed=3, backend="numba", threads=2)
+    assert seen == [False]  # done by the time the run returns, in a helper thread
+    np.testing.assert_array_equal(rec.rates, ref.rates)
+    one = simulate(net, stim, dt=1e-4, seed=3, backend="numba", threads=1, progress=False)
+    assert seen == [False]  # once only
+    np.testing.assert_array_equal(one.rates, ref.rates)
+
+
+LOAD = """
+import json, sys
+import numpy as np
+from neuroattn.backends.numba import _warm
+if {plain!r}:
+    _warm._load_cached = lambda stages: False  # numba's own loading, with its refresh
+from neuroattn.backends import simulate
+from neuroattn.model import Drive, Network, Population, Probe, Stimulus
+from neuroattn.neurons import LIFParams
+net = Network([Population("a", 12, LIFParams(sigma=4e-3, i_bias=150e-12))], [],
+              [Probe("a", "rate", 5e-3)], name="noisy")
+stim = Stimulus(np.linspace(0.0, 1.0, 80).reshape(4, 20, 1), 1e-3,
+                [Drive(0, "a", gain=100e-12)])
+rec = simulate(net, stim, dt=1e-4, seed=3, backend="numba", threads=2)
+print("OUT=" + json.dumps({{"rates": rec.rates.tolist(),
+                           "refreshed": "numba.np.arraymath" in sys.modules}}))
+"""
+
+
+def test_the_cached_kernel_loads_without_numba_compiler_start_up_and_runs_the_same(tmp_path):
+    """A cold process loads the kernel from numba's cache without numba's compiler
+    refresh (its registries, scipy.linalg: 0.3-0.4 CPU s) and gets the same result."""
+    from neuroattn.backends import simulate
+
+    net, stim = _noisy_population()
+    simulate(net, stim, dt=1e-4, seed=3, backend="numba", threads=2)  # in the cache now
+    out = {}
+    for plain in (False, True):
+        done = subprocess.run([sys.executable, "-c", LOAD.format(plain=plain)],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        line = [x for x in done.stdout.splitlines() if x.startswith("OUT=")][-1]
+        out[plain] = json.loads(line.split("=", 1)[1])
+    assert not out[False]["refreshed"] and out[True]["refreshed"]
+    assert out[False]["rates"] == out[True]["rates"]
+    assert np.sum(out[False]["rates"]) > 0

@@ -19,6 +19,6 @@ receptors, adaptation) are lowered from their field description by
 splitmix64 stream seeded from ``trial_rng(seed, t)`` (``batch_size`` does not apply).
 """
 
-from neuroattn.backends.numba._engine import run
+from neuroattn.backends.numba._engine import run, while_simulating
 
-__all__ = ["run"]
+__all__ = ["run", "while_simulating"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from numba.core import types
+# not only for _Address: this module registers numba's typeof of WrapperAddressProtocol
+# objects (the ABSENT stages of most networks), and numba no longer imports it when
+# the kernel loads from the cache (_warm._load_cached)
 from numba.experimental.function_type import _get_wrapper_address
 
 from neuroattn.backends._common import bin_counts, check_finite, on_grid, resolve_state_grid
@@ -19,7 +23,7 @@ from neuroattn.backends.numba._warm import ready
 from neuroattn.exceptions import BackendUnavailable, SimulationError, ValidationError
 from neuroattn.model import Recording
 
-__all__ = ["run"]
+__all__ = ["run", "while_simulating"]
 
 #: progress-bar updates per batch when ``progress=True``
 _PROGRESS_UPDATES = 100
@@ -27,6 +31,39 @@ _PROGRESS_UPDATES = 100
 _BATCH_BYTES = 2**31
 #: counters of the random streams are 32-bit (neuron index, step)
 _MAX_COUNT = 2**32
+#: per thread, the callables its next run executes while its workers simulate
+_PENDING = threading.local()
+
+
+def while_simulating(fn) -> None:
+    """Have this thread's next ``run`` call ``fn()`` while it simulates.
+
+    The compiled kernel releases the GIL, so Python work that does not need the
+    recording (``neuroattn run`` imports the modules that will draw its figure) can
+    run beside the simulation instead of after it: on two cores the import and the
+    simulation share them, where the import alone would leave one idle. ``fn`` runs
+    once, in a helper thread started with the first batch's simulation; ``run``
+    returns after both have finished. An exception from ``fn`` is ignored (what
+    ``fn`` prepares is done again where it is needed, and fails there). The recording
+    does not depend on it.
+    """
+    if not hasattr(_PENDING, "fns"):
+        _PENDING.fns = []
+    _PENDING.fns.append(fn)
+
+
+def _take_pending() -> list:
+    fns = getattr(_PENDING, "fns", None) or []
+    _PENDING.fns = []
+    return fns
+
+
+def _call_pending(fns) -> None:
+    for fn in fns:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - an optional head start; see while_simulating
+            pass
 
 
 def run(spec, progress: bool = False, **options) -> Recording:
@@ -67,6 +104,7 @@ def run(spec, progress: bool = False, **options) -> Recording:
     SimulationError
         If a membrane potential becomes NaN or Inf (names the population and step).
     """
+    pending = _take_pending()  # see while_simulating
     grid = resolve_state_grid(spec, options.pop("state_grid", None))
     threads, batch_size = _options(options)
     if spec.n_steps >= _MAX_COUNT or spec.network.n_neurons >= _MAX_COUNT:
@@ -78,6 +116,7 @@ def run(spec, progress: bool = False, **options) -> Recording:
         if grid is not None:
             raise ValidationError("numba backend option state_grid: networks with "
                                   "conductance-based populations are not held on a grid")
+        _call_pending(pending)
         return run_conductance(spec, threads, progress)
     layout = build_layout(spec)
     if batch_size is None:
@@ -90,7 +129,9 @@ def run(spec, progress: bool = False, **options) -> Recording:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for first in range(0, spec.trials, batch_size):
                 trials = range(first, min(first + batch_size, spec.trials))
-                parts.append(_run_batch(spec, layout, rows, trials, threads, pool, bar, grid))
+                parts.append(_run_batch(spec, layout, rows, trials, threads, pool, bar, grid,
+                                        pending))
+                pending = []
     finally:
         if bar is not None:
             bar.close()
@@ -130,8 +171,12 @@ def _progress_bar(progress, total):
     return tqdm(total=total, unit="step", desc="numba")
 
 
-def _run_batch(spec, layout, rows, trials, threads, pool, bar, grid=None):
-    """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols])."""
+def _run_batch(spec, layout, rows, trials, threads, pool, bar, grid=None, pending=()):
+    """Simulate one batch; return (counts, spikes per trial, v [B, steps, cols]).
+
+    ``pending``: callables to call in a helper thread while the batch is simulated
+    (``while_simulating``).
+    """
     n_chunks = min(threads, len(trials))
     fns = stages(layout, single=n_chunks == len(trials))
     kern = ready(fns)
@@ -149,6 +194,24 @@ def _run_batch(spec, layout, rows, trials, threads, pool, bar, grid=None):
     stims = [_stimulus_values(spec, layout, ch) for ch in chunks]
     spikes = [[[] for _ in ch] for ch in chunks]
     seg = max(1, spec.n_steps // _PROGRESS_UPDATES) if bar is not None else spec.n_steps
+    helper = None
+    if pending:
+        helper = threading.Thread(target=_call_pending, args=(pending,), daemon=True)
+        helper.start()
+    try:
+        _advance_batch(advance, spec, layout, rows, stims, states, spikes, grids, pool,
+                       bar, seg, n_chunks)
+    finally:
+        if helper is not None:
+            helper.join()
+    return (np.concatenate([st.counts for st in states]),
+            [trial for sp in spikes for trial in sp],
+            np.concatenate([st.vrec for st in states], axis=2).transpose(2, 0, 1))
+
+
+def _advance_batch(advance, spec, layout, rows, stims, states, spikes, grids, pool, bar,
+                   seg, n_chunks):
+    """Run every chunk of a batch over all steps, ``seg`` steps at a time."""
     for n0 in range(0, spec.n_steps, seg):
         n1 = min(n0 + seg, spec.n_steps)
         jobs = [(advance, spec, layout, rows, *stims[c], states[c], spikes[c], n0, n1,
@@ -160,9 +223,6 @@ def _run_batch(spec, layout, rows, trials, threads, pool, bar, grid=None):
                 fut.result()
         if bar is not None:
             bar.update(n1 - n0)
-    return (np.concatenate([st.counts for st in states]),
-            [trial for sp in spikes for trial in sp],
-            np.concatenate([st.vrec for st in states], axis=2).transpose(2, 0, 1))
 
 
 def _advance_chunk(advance, spec, layout, rows, vals, iext, tstride, st, spikes, n0, n1,

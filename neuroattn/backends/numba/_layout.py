@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuroattn.backends.numba import _rng
 from neuroattn.neurons._membrane import ou_noise_scale, refractory_steps, synaptic_kernel
 
 __all__ = []
@@ -57,9 +58,11 @@ class Layout(NamedTuple):
     v_units: tuple         # (population, number of recorded neurons) per 'v' population
 
     def kernel_args(self) -> tuple:
-        """The arrays ``advance`` takes, in its order (plain arrays compile fast)."""
+        """The arrays ``advance`` takes, in its order (plain arrays compile fast), and
+        the ziggurat's lookup table (``_rng.ZIG_TABLE``, see ``_kernel._make_noise``)."""
         return (self.pop_f, self.pop_i, self.port_row, self.port_n, self.port_f, self.pd_i,
-                self.pd_f, self.pj_i, self.rowptr, self.post, self.w, self.vcols)
+                self.pd_f, self.pj_i, self.rowptr, self.post, self.w, self.vcols,
+                _rng.ZIG_TABLE)
 
 
 def build_layout(spec) -> Layout:

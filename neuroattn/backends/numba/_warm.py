@@ -48,8 +48,60 @@ def ready(chosen: _kernel.Stages):
             if not isinstance(fn, _kernel.Absent) and tuple(sig.args) not in fn.overloads]
     if todo or not _kernel.advance_dispatcher().overloads:
         with _LOCK:
-            _compile(todo)
+            if not _load_cached(todo):
+                _compile(todo)
     return _kernel.kernel()
+
+
+def _load_cached(stages) -> bool:
+    """Load ``advance`` and ``stages`` from numba's disk cache, without numba's start-up.
+
+    Before it loads a function from its cache, numba "refreshes" its compiler: it
+    imports and registers every implementation it could compile with (about 120
+    modules, scipy.linalg among them for BLAS), 0.3-0.4 CPU seconds that a process
+    pays once. A function rebuilt from the cache is machine code and its type
+    signature; none of those implementations is used to link or call it. So when every
+    function is in the cache, each dispatcher's cache loads without the refresh
+    (the rest of numba's loading is unchanged: same files, same checks). A function
+    that does not load after all (a stale or unreadable file) is compiled by numba's
+    compiler, which refreshes itself first. Any failure of this shortcut leaves the
+    ordinary path to do the work.
+
+    Returns
+    -------
+    bool
+        True if everything is loaded; False if something is not in the cache (nothing
+        was loaded then) or the shortcut failed.
+    """
+    from numba.core.compiler_lock import global_compiler_lock
+
+    advance = _kernel.advance_dispatcher()
+    pairs = list(stages) + ([] if advance.overloads else [(advance, _kernel.ADVANCE_SIGNATURE)])
+    if not all(_in_cache(fn, sig, unknown=False) for fn, sig in pairs):
+        return False
+    caches = [fn._cache for fn, _ in pairs]
+    try:
+        with global_compiler_lock:  # no other thread compiles while the caches are patched
+            for cache in caches:
+                cache.load_overload = _loader(cache)
+            try:
+                _kernel.kernel()
+                for fn, sig in stages:
+                    fn.get_compile_result(sig)
+            finally:
+                for cache in caches:
+                    vars(cache).pop("load_overload", None)
+    except Exception:  # noqa: BLE001 - numba internals: let the ordinary path decide
+        return False
+    return True
+
+
+def _loader(cache):
+    """``cache.load_overload`` without the compiler refresh (see ``_load_cached``)."""
+    def load_overload(sig, target_context):
+        with cache._guard_against_spurious_io_errors():
+            return cache._load_overload(sig, target_context)
+    return load_overload
 
 
 def _compile(stages) -> None:
@@ -83,15 +135,15 @@ def _compile(stages) -> None:
         fn.get_compile_result(sig)
 
 
-def _in_cache(fn, sig) -> bool:
-    """Whether numba's disk cache holds ``fn`` compiled for ``sig`` (True if it cannot
-    tell, so that nothing is handed to a helper needlessly)."""
+def _in_cache(fn, sig, unknown: bool = True) -> bool:
+    """Whether numba's disk cache holds ``fn`` compiled for ``sig``; ``unknown`` if it
+    cannot tell (default True, so that nothing is handed to a helper needlessly)."""
     try:
         cache = fn._cache
         key = cache._index_key(sig, fn.targetctx.codegen())
         return key in cache._cache_file._load_index()
     except Exception:  # noqa: BLE001  (numba internals: any failure means "do not know")
-        return True
+        return unknown
 
 
 def _start_helper(stages):
