@@ -17,6 +17,7 @@ from neuroattn.mechanisms.base import (
     register,
 )
 from neuroattn.mechanisms.biased_competition import BiasedCompetition
+from neuroattn.mechanisms.biased_competition.decision import DecisionAttractor
 from neuroattn.mechanisms.normalization.mechanism import Normalization
 from neuroattn.mechanisms.memory.mechanism import WorkingMemory
 from neuroattn.mechanisms.precision.mechanism import Precision
@@ -27,6 +28,7 @@ register(Precision())
 register(Normalization())
 register(Workspace())
 register(WorkingMemory())
+register(DecisionAttractor())
 
 __all__ = ["MECHANISMS", "BridgeReport", "Mechanism", "SoftmaxAgent", "SpikingAgent",
            "SpikingModel", "cohen_kappa", "get_mechanism", "js_divergence", "register"]

@@ -125,8 +125,11 @@ TARGETS = {
     "decision.alpha": Target((5.0, 12.0), "%", None, "Weibull threshold alpha 5-12 % "
                              "coherence", _RS),
     "decision.beta": Target((1.0, 2.0), "1", None, "Weibull slope beta 1.0-2.0", _RS),
-    "decision.rt_monotonic": Target((-1.0, -1.0), "1", None, "mean correct RT falls "
-                                    "monotonically with coherence (Spearman rho = -1)", _RS),
+    "decision.rt_monotonic": Target((-_INF, 2.33), "1", None, "mean correct RT falls "
+                                    "monotonically with coherence: no step up in coherence "
+                                    "raises it significantly (largest rise between successive "
+                                    "coherences < 2.33 standard errors, 5 % family-wise over "
+                                    "the 5 steps; the fall itself: the RT ratio)", _RS),
     "decision.rt_ratio": Target((1.7, 2.2), "1", None, "mean correct RT(3.2 %) / RT(51.2 %) "
                                 "1.7-2.2", _RS),
     "decision.error_slower": Target((0.0, 1.0), "s", 0.0, "errors slower than correct "

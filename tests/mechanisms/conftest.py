@@ -40,6 +40,11 @@ _R7 = (
 _R8 = (
     'the model normalizes every item at once; it has no selection stage that picks one '
     'item and lets the task suppress it before the next')
+_R9 = (
+    'the network has two selective pools: it decides between two alternatives present '
+    'together in space')
+_R10 = (
+    'the network has no top-down bias input; it decides between two evidence streams')
 
 #: (mechanism, task) -> why that mechanism does not run that task.
 UNSUPPORTED: dict = {
@@ -54,6 +59,16 @@ UNSUPPORTED: dict = {
     ('normalization', 'masking'): _R1,
     ('normalization', 'pair'): _R3,
     ('normalization', 'search'): _R8,
+    ('decision-attractor', 'blindness'): _R9,
+    ('decision-attractor', 'blink'): _R9,
+    ('decision-attractor', 'capacity'): _R9,
+    ('decision-attractor', 'cue-combination'): _R10,
+    ('decision-attractor', 'gain'): _R9,
+    ('decision-attractor', 'masking'): _R9,
+    ('decision-attractor', 'normalization'): _R9,
+    ('decision-attractor', 'pair'): _R10,
+    ('decision-attractor', 'posner'): _R10,
+    ('decision-attractor', 'search'): _R9,
     ('precision', 'blindness'): _R4,
     ('precision', 'blink'): _R4,
     ('precision', 'masking'): _R4,

@@ -40,7 +40,11 @@ def test_spiking_tier_reads_out_the_roles_the_task_declares(pair):
     for role, names in spec.unit_names().items():
         rates = rec.role(role)
         assert rates.shape[:2] == (6, rec.rates.shape[1]) and rates.shape[2] == len(names)
-        assert np.all(np.isfinite(rates)) and np.all(rates >= 0)
+        # NaN only after a trial that an engine stopped early (the decision's stop rule):
+        # the first bin is simulated, and once a bin is not, no later bin is
+        simulated = np.isfinite(rates).all(axis=2)
+        assert simulated[:, 0].all() and np.all(np.diff(simulated.astype(int), axis=1) <= 0)
+        assert np.all(np.isfinite(rates[simulated])) and np.all(rates[simulated] >= 0)
     result = task.score(trials, rec, seed=11)
     assert len(result.table) == 6
     for e in result.effects:
@@ -96,9 +100,11 @@ def test_effects_name_published_targets(pair):
     assert all(e.target in texts for e in held), [e.target for e in held]
 
 
-#: task settings that keep a bridge check affordable: search runs the engine once per
-#: selection, on a circuit as wide as its largest display
+#: settings that keep a bridge check affordable: search runs the engine once per
+#: selection, on a circuit as wide as its largest display; the decision network is the
+#: published 2000 neurons (400 keep its pools, ratios and connection statistics)
 _SMALLER = {"search": ["task.set_sizes=[3, 6]"]}
+_SMALLER_PAIR = {("decision-attractor", "decision"): ["mechanism.n=400"]}
 
 
 @pytest.mark.slow
@@ -113,7 +119,9 @@ def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, reque
     config = resolve_config("compare", task_cls.name, mech.name, trials=60, seed=4,
                             backend="numba", sets=["agent.random_inputs=20",
                                                    "agent.calibration_trials=20",
-                                                   *_SMALLER.get(task_cls.name, ())])
+                                                   *_SMALLER.get(task_cls.name, ()),
+                                                   *_SMALLER_PAIR.get((mech.name,
+                                                                       task_cls.name), ())])
     out = compare_tiers(config, tmp_path)
     b = out.summary["bridge"]
     assert set(b) == {f for f in BridgeReport.__dataclass_fields__}

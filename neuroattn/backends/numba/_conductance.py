@@ -25,7 +25,11 @@ summed receptor by receptor over a whole population; the Mg block's exponential 
 polynomial with range reduction (``_exp``, within ~2 ulp of libm's, whose calls do not
 vectorise); Poisson counts invert one uniform per neuron and step, the uniforms drawn
 from the splitmix64 counter in one vectorised loop (``_uniforms``: the numbers of
-sequential draws) and counts of 0 or 1 are added without a branch; population sums run
+sequential draws) and counts of 0 or 1 are added without a branch; Poisson drives onto
+the same exponential receptor of a population with the same weight (the Wang network's
+background and stimulus, both through g_ext,AMPA) draw one count from their summed rate,
+which is the same Poisson process (a superposition of independent Poisson processes is
+one); population sums run
 in eight partial sums (the same result up to the order of float summation);
 ``error_model="numpy"`` removes the division-by-zero checks.
 
@@ -85,7 +89,8 @@ class ConductanceLayout(NamedTuple):
     rowptr: np.ndarray   # concatenated CSR row pointers (global synapse indices)
     post: np.ndarray     # int64 target (local to the target population)
     w: np.ndarray        # float64 weight, S
-    pd_i: np.ndarray     # [D, 4] poisson drives: channel, population, slot, drive gate or -1
+    pd_i: np.ndarray     # [D, 5] poisson drives: channel, population, slot, drive gate or -1,
+                         #  the earlier drive whose draw this one joins or -1 (see below)
     pd_f: np.ndarray     # [D, 2]: gain (Hz per unit), weight (S)
     dg_i: np.ndarray     # [K, 1]: offset of each drive gate in XD/SD
     dg_f: np.ndarray     # [K, 3]: x decay factor, dt/tau_decay, alpha dt
@@ -178,7 +183,17 @@ def build_conductance(spec) -> ConductanceLayout:
             dg_f.append((1.0 - dt / rec.tau_rise, dt / rec.tau_decay, rec.alpha * dt))
             gates[d.population].append(rec.name)
             n_xd += pops[k].size
-        pd_i.append((d.channel, k, slots[k][d.receptor], gate))
+        # Poisson drives onto the same exponential receptor of the same population with
+        # the same weight are one Poisson train of the summed rate (a superposition of
+        # independent Poisson processes is one): drawn once, by the first of them
+        lead = -1
+        if gate < 0:
+            for e, (_, ke, se, ge, le) in enumerate(pd_i):
+                if (ke, se, ge, le) == (k, slots[k][d.receptor], -1, -1) and \
+                        pd_f[e][1] == d.weight:
+                    lead = e
+                    break
+        pd_i.append((d.channel, k, slots[k][d.receptor], gate, lead))
         rec_f[k, slots[k][d.receptor], R_PN] = 1.0
         pd_f.append((d.gain, d.weight))
     kin = {k: [] for k in range(len(pops))}
@@ -201,7 +216,7 @@ def build_conductance(spec) -> ConductanceLayout:
     return ConductanceLayout(
         pop_f, pop_i, rec_f, arr(gs_i, np.int64, 3), arr(gs_f, np.float64, 3),
         arr(pj_i, np.int64, 6), cat(rowptrs, np.int64), cat(posts, np.int64),
-        cat(ws, np.float64), arr(pd_i, np.int64, 4), arr(pd_f, np.float64, 2),
+        cat(ws, np.float64), arr(pd_i, np.int64, 5), arr(pd_f, np.float64, 2),
         arr(dg_i, np.int64, 1), arr(dg_f, np.float64, 3), tuple(cd),
         np.asarray(vcols, np.int64), tuple((n, len(i)) for n, i in v_neurons.items()),
         off, n_x, n_xd, int(sum(p.size for p in pops if p.name in spiking)), flds)
@@ -491,10 +506,16 @@ def _advance(n0, n1, dt, spb, rows, vals, iext, pop_f, pop_i, rec_f, gs_i, gs_f,
                     for syn in range(rowptr[rp + pre], rowptr[rp + pre + 1]):
                         G[slot, toff + post[syn]] += w[syn]
         # Poisson input of this step: a count per neuron by inversion of one uniform
-        # (a mean above 10 is split into pieces of at most 10, one uniform each)
+        # (a mean above 10 is split into pieces of at most 10, one uniform each); drives
+        # joined to an earlier one add their mean to its draw
         if row >= 0:
             for d in range(pd_i.shape[0]):
+                if pd_i[d, 4] >= 0:
+                    continue
                 mean = max(pd_f[d, 0] * vals[row, pd_i[d, 0]], 0.0) * dt
+                for e in range(d + 1, pd_i.shape[0]):
+                    if pd_i[e, 4] == d:
+                        mean += max(pd_f[e, 0] * vals[row, pd_i[e, 0]], 0.0) * dt
                 if mean <= 0.0:
                     continue
                 pieces = max(1, int(math.ceil(mean / 10.0)))
