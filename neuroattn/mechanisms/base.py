@@ -371,6 +371,10 @@ def js_divergence(p, q) -> np.ndarray:
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
+    for name, d in (("p", p), ("q", q)):
+        if np.any(d < 0):   # a negative "share" would make the divergence negative
+            raise ValidationError(f"js_divergence: {name} must hold shares >= 0 (got a "
+                                  f"minimum of {float(np.nanmin(d)):.3g})")
     p = p / p.sum(axis=-1, keepdims=True)
     q = q / q.sum(axis=-1, keepdims=True)
     m = 0.5 * (p + q)

@@ -519,9 +519,6 @@ def effects_figure(result: SweepResult):
         unit = rows["unit"].iloc[0]
         scale = 1e3 if unit == "s" else 1.0
         band = next((b for b in rows["band"] if b is not None), None)
-        if band is not None:
-            ax.axhspan(band[0] * scale, band[1] * scale, color="0.88", zorder=0,
-                       label="published band")
         groups = rows.groupby(["tier", *others], sort=False) if others else \
             rows.groupby("tier", sort=False)
         for j, (key, g) in enumerate(groups):
@@ -538,6 +535,14 @@ def effects_figure(result: SweepResult):
             ax.errorbar(x[order][ok], est[ok], yerr=np.vstack([(est - lo)[ok], (hi - est)[ok]]),
                         fmt="o" + styles[j // 2 % len(styles)] if x_name else "o",
                         color=TIER_COLORS.get(tier), capsize=3, label=label, lw=1)
+        if band is not None:
+            # summary.json writes an open end (+-inf) as null: shade it to the axis' edge
+            y0, y1 = ax.get_ylim()
+            b0 = y0 if band[0] is None or not math.isfinite(band[0]) else band[0] * scale
+            b1 = y1 if band[1] is None or not math.isfinite(band[1]) else band[1] * scale
+            ax.axhspan(b0, b1, color="0.88", zorder=0, label="published band")
+            if band[0] is None or band[1] is None:
+                ax.set_ylim(y0, y1)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(x_name or "")
         ax.set_ylabel("ms" if unit == "s" else unit)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import numpy as np
 import pytest
 
 from neuroattn.cli import main
@@ -226,3 +227,32 @@ def test_every_experiment_writes_its_figure(spec, tmp_path, capsys):
         assert (result_dir / name).is_file(), name
     tiers = read_spec(spec).tiers
     assert set(pd.read_csv(result_dir / "trials.csv")["tier"]) == set(tiers)
+
+
+def test_the_effects_figure_shades_one_sided_bands_stored_with_an_open_end():
+    """summary.json writes an infinite band end as null; the figure shades up to the
+    axis' edge instead of failing on it, and keeps the axis on the estimates."""
+    from types import SimpleNamespace
+
+    from neuroattn.study.sweep import effects_figure
+
+    cells = [SimpleNamespace(index=i, params={"trials_x": float(i)}, tier="spiking")
+             for i in range(3)]
+
+    def effect(v):
+        return {"name": "rt_monotonic", "unit": "", "estimate": v, "ci_low": v - 0.5,
+                "ci_high": v + 0.5, "band": [None, 2.33], "passed": v < 2.33}
+
+    outcomes = [{"status": "ran", "summary": {"effects": [effect(v)]}}
+                for v in (0.0, 1.0, 3.0)]
+    spec = SimpleNamespace(swept=["trials_x"], title="one-sided band", trials=10)
+    fig = effects_figure(SimpleNamespace(cells=cells, outcomes=outcomes, spec=spec))
+    ax = fig.axes[0]
+    y0, y1 = ax.get_ylim()
+    assert y0 < -0.5 and 3.5 < y1 < 10        # the estimates set the axis, not the band
+    shaded = [p for p in ax.patches if p.get_label() == "published band"]
+    assert len(shaded) == 1
+    ys = shaded[0].get_path().vertices[:, 1]
+    if hasattr(shaded[0], "get_y"):           # a Rectangle (matplotlib >= 3.9)
+        ys = np.array([shaded[0].get_y(), shaded[0].get_y() + shaded[0].get_height()])
+    assert min(ys) == pytest.approx(y0) and max(ys) == pytest.approx(2.33)
