@@ -24,20 +24,26 @@ item in configuration search, where nothing guides). Empty locations receive not
 
 One more unit competes with the items: the **quit unit** (Competitive Guided Search:
 Moran, Zehetleitner, Mueller & Usher 2013), the last location the mechanism sees. Its
-input is ``quit_drive`` plus ``quit_growth`` for every item rejected so far: the quitting
-signal grows as the search goes on, while the items still in the competition hold it
-down through the mechanism's own shared inhibition (the more salient items remain, the
-less it wins). Selecting it ends the search "absent".
+input is ``quit_drive + quit_growth * ln(1 + j)`` after ``j`` rejected items: the count
+on a compressed, logarithmic scale, as numerosity is coded (Nieder & Miller 2003), so
+that through the competition's exponential dependence of rate on input the quit unit's
+share grows about in proportion to the count, as the quit weight of Competitive Guided
+Search grows by a fixed step per rejection. The items still in the competition hold it
+down through the mechanism's own shared inhibition (the more, and the more salient,
+items remain, the less it wins). Selecting it ends the search "absent".
 
 A selection is one run of the mechanism's competition on these inputs (the spiking
 circuit, or the softmax layer). The competition has settled when the first unit's rate
 drives the decision stage's accumulator to ``bound`` (:func:`~neuroattn.tasks.decision.
-race_to_bound`, the stage Posner uses, from the episode's onset); the item selected is
-one sample of hard attention (:func:`neuroattn.attention.hard_attention`) over the
-items' mean rates until then in excess of ``criterion``. It is then identified, which takes
-``identification`` s while the competition runs on. A target ends the search: it is
-confirmed (``verification`` s) and the observer answers "present";
-a distractor is rejected: the observer marks it by top-down inhibition (bias
+race_to_bound`, the stage Posner uses, counting from ``onset`` after the round
+begins); the item selected is one sample of hard attention
+(:func:`neuroattn.attention.hard_attention`) over the units' mean rates until then,
+among the units whose mean rate exceeds ``criterion`` (Guided Search's activation
+threshold): a sample of the competition's own attention weights, whose ratios the
+shared inhibition leaves about unchanged whatever the number of items. It is then
+identified, which takes ``identification`` s while the competition runs on. A target
+ends the search: it is confirmed (``verification`` s) and the observer answers
+"present"; a distractor is rejected: the observer marks it by top-down inhibition (bias
 ``-inhibition`` for the rest of the trial) and the competition starts again among the
 rest. The search ends "absent" when the quit unit wins a selection (it needs no
 identification: the response follows its selection), or by Guided Search's activation
@@ -47,10 +53,10 @@ likely the more distractors come first, so misses rise with set size; calling a
 distractor a target (a false alarm) needs a selection of it that identification takes
 for the target, which this observer never does.
 
-A selection's dwell -- the time the competition takes to settle on one item plus
-``identification`` -- therefore comes from the dynamics; no time is set per set size or
-search type. RT = the sum of the dwells until the response + a non-decision time, uniform
-over ``t_nd +- t_nd_range / 2`` (Posner's stage and values).
+A selection's dwell -- ``onset``, the time the competition takes to settle on one item,
+and ``identification`` -- therefore comes from the dynamics and these parameters; no time
+is set per set size or search type. RT = the sum of the dwells until the response + a
+non-decision time, uniform over ``t_nd +- t_nd_range / 2`` (Posner's stage and values).
 
 The search is closed-loop: each selection's input depends on the items rejected before,
 so :meth:`Search.run` drives the agent one selection at a time and returns a Recording of
@@ -129,12 +135,15 @@ class Search(Task):
     present_fraction : float
         Share of trials with a target (default 0.5).
     salience : float
-        Bottom-up input of every item (default 1.4, units of the agents' input).
+        Bottom-up input of every item (default 2.65, units of the agents' input): high
+        enough that a conjunction distractor stays above the activation threshold
+        (``criterion``) among 18 items.
     feature_contrast : float
         Extra bottom-up input of a feature singleton (default 1.5).
     guidance : float
-        Top-down suppression per unit of template mismatch (default 0.85): feature
-        distractors get ``-guidance``, conjunction distractors ``-guidance/2``.
+        Top-down suppression per unit of template mismatch (default 2.1): feature
+        distractors get ``-guidance`` (below the activation threshold), conjunction
+        distractors ``-guidance/2``.
     priority_noise : float
         Std of the noise added to each item's priority, drawn once per item and trial
         (default 0.3).
@@ -146,10 +155,11 @@ class Search(Task):
         highest priority, so a rejected item stays below threshold when it is left alone).
     quit_drive : float
         Input of the quit unit, the competitor whose selection ends the search "absent",
-        at the start of a search (default 0.2, units of the agents' input).
+        at the start of a search (default 0.3, units of the agents' input).
     quit_growth : float
-        What each rejected item adds to the quit unit's input (default 0.08): the
-        quitting signal grows as the search goes on.
+        Growth of the quit unit's input with the log of the count: ``quit_growth *
+        ln(1 + j)`` after ``j`` rejected items (default 0.9, about the competition's
+        temperature, so that the quit unit's rate grows about in proportion to ``j``).
     criterion : float, hertz
         Rate the selection accumulators count from (default 12.5 Hz, as Posner).
     bound : float, hertz x seconds
@@ -157,10 +167,15 @@ class Search(Task):
     leak : float, seconds
         Time constant of the accumulators' leak (default 0.2 s, as Posner).
     selection_window : float, seconds
-        Longest wait for a selection; none within it ends the search "absent"
-        (default 0.1 s).
+        Longest wait for a selection, counted from ``onset``; none within it ends the
+        search "absent" (default 0.1 s).
+    onset : float, seconds
+        Latency of the selection stage in each selection round: the accumulators count
+        (and the sample is drawn) from ``onset`` after the round begins, past the
+        circuit's non-selective onset burst, in which every population fires before the
+        shared inhibition arrives (default 5 ms, one rate bin).
     identification : float, seconds
-        Time to identify the selected item, target or distractor (default 0.08 s).
+        Time to identify the selected item, target or distractor (default 0.1 s).
     verification : float, seconds
         Time to confirm an item identified as the target before the "present" response
         is made (default 0.1 s); paid once per present response.
@@ -174,7 +189,7 @@ class Search(Task):
     >>> from neuroattn.tasks import Search
     >>> trials = Search().make_trials(4, seed=1)
     >>> trials.stimulus.shape
-    (4, 180, 38)
+    (4, 205, 38)
     >>> sorted(trials.conditions["search_type"].unique())[:2]
     ['configuration', 'conjunction']
     """
@@ -182,19 +197,20 @@ class Search(Task):
     set_sizes: tuple = (3, 6, 12, 18)
     search_types: tuple = SEARCH_TYPES
     present_fraction: float = 0.5
-    salience: float = 1.4
+    salience: float = 2.65
     feature_contrast: float = 1.5
-    guidance: float = 0.85
+    guidance: float = 2.1
     priority_noise: float = 0.3
     noise: float = 1.0
     inhibition: float = 5.0
-    quit_drive: float = 0.2
-    quit_growth: float = 0.08
+    quit_drive: float = 0.3
+    quit_growth: float = 0.9
     criterion: float = 12.5
     bound: float = 1.0
     leak: float = 0.2
     selection_window: float = 0.1
-    identification: float = 0.08
+    onset: float = 0.005
+    identification: float = 0.1
     verification: float = 0.1
     t_nd: float = 0.2
     t_nd_range: float = 0.1
@@ -210,7 +226,8 @@ class Search(Task):
         Column("errors", "errors", fmt="{:.3f}"),
         Column("selections", "selections", fmt="{:.2f}"),
     )
-    units = {**dict.fromkeys(("leak", "selection_window", "identification", "verification",
+    units = {**dict.fromkeys(("leak", "selection_window", "onset", "identification",
+                              "verification",
                               "t_nd", "t_nd_range", "dt"), "s"), "criterion": "Hz"}
 
     def __post_init__(self):
@@ -261,7 +278,7 @@ class Search(Task):
                                   f"e.g. 1.0")
         for name in ("leak", "selection_window", "dt"):
             check_positive(getattr(self, name), "s", f"Search.{name}")
-        for name in ("identification", "verification", "t_nd_range"):
+        for name in ("onset", "identification", "verification", "t_nd_range"):
             check_positive(getattr(self, name), "s", f"Search.{name}", allow_zero=True)
         if not self.t_nd - self.t_nd_range / 2 >= 0:
             raise ValidationError(f"Search.t_nd: expected t_nd - t_nd_range/2 >= 0 s (got "
@@ -278,8 +295,8 @@ class Search(Task):
 
     @property
     def episode(self) -> float:
-        """Duration (s) of one selection: the window plus identification."""
-        return self.selection_window + self.identification
+        """Duration (s) of one selection round: onset, window and identification."""
+        return self.onset + self.selection_window + self.identification
 
     def cells(self) -> list:
         """The (search type, set size, present) conditions, in report order."""
@@ -343,7 +360,7 @@ class Search(Task):
         rows = np.arange(len(ev)) if rows is None else np.asarray(rows)
         ev, bias, rejected = ev[rows].copy(), bias[rows], rejected[rows]
         n, k = ev.shape
-        ev[:, -1] += self.quit_growth * rejected.sum(axis=1)
+        ev[:, -1] += self.quit_growth * np.log1p(rejected.sum(axis=1))
         steps = int(round(self.episode / self.dt))
         stim = np.zeros((n, steps, 2 * k), dtype=np.float32)
         stim[:, :, :k] = ev[:, None, :]
@@ -416,7 +433,7 @@ class Search(Task):
                                   f"searching after {2 * k + 1} selections; rejected items "
                                   f"keep winning -- raise inhibition (got {self.inhibition})")
         # one window of silence after the longest search, so the walk reaches its end
-        pad = int(np.ceil(self.selection_window / bw - 1e-9))
+        pad = int(np.ceil((self.onset + self.selection_window) / bw - 1e-9))
         length = max(sum(len(c) for c in ch) for ch in chunks) + pad
         out = np.zeros((n, length, k))
         for t, ch in enumerate(chunks):
@@ -427,23 +444,26 @@ class Search(Task):
         return Recording(out, bw, names["items"], meta=meta, roles=names)
 
     def _select(self, rates: np.ndarray, bin_width: float, rng) -> tuple[int, float, int]:
-        """One selection on an episode's rates [bins, K] from its onset.
+        """One selection on an episode's rates [bins, K] from the round's start.
 
-        The competition has settled when the first item's accumulator reaches ``bound``
-        (:func:`race_to_bound`); which item is selected is one sample of hard attention
-        (:func:`neuroattn.attention.hard_attention`) over the items' mean rates until then
-        in excess of ``criterion``: item k with probability ``e_k / sum_j e_j``, ``e_k =
-        max(mean r_k - criterion, 0)``. Returns the selected item (-1: none
-        within ``selection_window``), the settling time (s from the onset; NaN for none)
-        and the bins the episode lasted (to the end of identification, or of the window).
+        The accumulators count from ``onset``; the competition has settled when the first
+        unit's accumulator reaches ``bound`` (:func:`race_to_bound`); which unit is
+        selected is one sample of hard attention
+        (:func:`neuroattn.attention.hard_attention`) over the units' mean rates from
+        ``onset`` until then, among those above ``criterion``: unit k with probability
+        ``e_k / sum_j e_j``, ``e_k = mean r_k`` if it exceeds ``criterion``, else 0. Returns
+        the selected unit (-1: none within ``selection_window`` after ``onset``), the
+        settling time (s from the round's start; NaN for none) and the bins the round
+        lasted (to the end of identification, or of the window).
         """
-        window = int(np.ceil(self.selection_window / bin_width - 1e-9))
+        window = int(np.ceil((self.onset + self.selection_window) / bin_width - 1e-9))
         part = rates[:window]
         choice, time = race_to_bound(part[None], bin_width, self.criterion, self.bound,
-                                     stop=self.selection_window, leak=self.leak)
+                                     start=self.onset,
+                                     stop=self.onset + self.selection_window, leak=self.leak)
         if choice[0] < 0:
             return -1, np.nan, min(window, len(rates))
-        x = _excess(part, bin_width, self.criterion, float(time[0]))
+        x = _above(part, bin_width, self.criterion, self.onset, float(time[0]))
         if x.sum() <= 0:
             x[int(choice[0])] = 1.0
         item = _hard_select(x, rng)
@@ -469,7 +489,7 @@ class Search(Task):
         bw = recording.bin_width
         target = np.asarray(trials.extra["target"])
         t_nd = np.asarray(trials.extra["t_nd"], dtype=np.float64)
-        window = int(np.ceil(self.selection_window / bw - 1e-9))
+        window = int(np.ceil((self.onset + self.selection_window) / bw - 1e-9))
         quit_unit = rates.shape[2] - 1
         rows = []
         for t in range(rates.shape[0]):
@@ -638,14 +658,21 @@ def _episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([int(seed), 0x5EA2C, int(episode)]).generate_state(1)[0])
 
 
-def _excess(rates, bin_width: float, criterion: float, until: float):
-    """Each item's mean rate over ``[0, until]`` (s) above ``criterion`` (Hz), >= 0 [K],
-    for rates [bins, K] constant within each bin."""
+def _above(rates, bin_width: float, criterion: float, start: float, until: float):
+    """Each item's mean rate (Hz) over ``[start, until]`` (s) where it exceeds
+    ``criterion`` (Hz), else 0 [K], for rates [bins, K] constant within each bin."""
+    mean = ((_integral(rates, bin_width, until) - _integral(rates, bin_width, start))
+            / max(until - start, 1e-12))
+    return np.where(mean > criterion, mean, 0.0)
+
+
+def _integral(rates, bin_width: float, until: float):
+    """Each item's rate integrated over ``[0, until]`` (s) [K]."""
     n_full = min(int(np.floor(until / bin_width + 1e-9)), len(rates))
     total = rates[:n_full].sum(axis=0) * bin_width
     if n_full < len(rates):
         total = total + rates[n_full] * (until - n_full * bin_width)
-    return np.maximum(total / max(until, 1e-12) - criterion, 0.0)
+    return total
 
 
 def _hard_select(x, rng) -> int:

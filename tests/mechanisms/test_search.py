@@ -45,16 +45,18 @@ def _dwell(rate, task, bw=5e-3):
 
 def test_search_against_an_analytic_agent():
     # no noise: priorities are exact, so every RT follows from the crossing formula
-    task = Search(noise=0.0, priority_noise=0.0, t_nd_range=0.0, guidance=1.2,
-                  quit_drive=0.2, quit_growth=0.3)
+    task = Search(noise=0.0, priority_noise=0.0, t_nd_range=0.0, salience=1.4,
+                  feature_contrast=1.5, guidance=1.2, quit_drive=0.2, quit_growth=0.6,
+                  criterion=12.5, bound=1.0, leak=0.2, selection_window=0.1, onset=0.0,
+                  identification=0.08, verification=0.1)
     trials = task.make_trials(96, seed=5)
     agent = _RateAgent()
     result = task.score(trials, task.run(agent, trials), seed=5)
     t = result.table
-    # item inputs: salience 1.4 (target), 1.4 - guidance * mismatch (distractors), the
-    # quit unit 0.2 + 0.3 per rejected item. With rate 5 + 30 u a feature target (u = 2.4)
-    # crosses; a feature distractor (u = 0.2) and the quit unit at the start (11 Hz, below
-    # the 12.5 Hz criterion) never do
+    # item inputs: salience 1.4 (target; + 1.5 for a feature singleton), 1.4 - guidance *
+    # mismatch (distractors), the quit unit 0.2 + 0.6 ln(1 + j) after j rejected items.
+    # With rate 5 + 30 u a feature target (u = 2.9) crosses; a feature distractor (u = 0.2)
+    # and the quit unit at the start (11 Hz, below the 12.5 Hz criterion) never do
     on_target = _crossing(5 + 30 * (task.salience + task.feature_contrast), task)
     rows = t[(t["search_type"] == "feature") & t["present"]]
     assert np.allclose(rows["rt"], on_target + task.identification + task.verification
@@ -65,15 +67,14 @@ def test_search_against_an_analytic_agent():
     window = math.ceil(task.selection_window / 5e-3 - 1e-9) * 5e-3
     assert (rows["selections"] == 0).all() and (rows["response"] == "absent").all()
     assert np.allclose(rows["rt"], window + task.t_nd)
-    # configuration, absent: each round selects item or quit unit in proportion to the
-    # rates in excess of the criterion (items 47 Hz; quit 11 + 9 j Hz after j rejections)
-    # and the first crossing, of the fastest unit, sets the time
+    # configuration, absent: each round selects item or quit unit in proportion to their
+    # rates, among the units above the criterion (items 47 Hz; quit 11 + 18 ln(1 + j) Hz
+    # after j rejections), and the first crossing, of the fastest unit, sets the time
     conf = t[(t["search_type"] == "configuration") & ~t["present"]]
     item = 5 + 30 * task.salience
-    excess = item - task.criterion
 
     def quit_rate(j):
-        return 5 + 30 * (task.quit_drive + task.quit_growth * j)
+        return 5 + 30 * (task.quit_drive + task.quit_growth * math.log1p(j))
 
     expected, observed, var = [], [], []
     for _, row in conf.iterrows():
@@ -86,8 +87,8 @@ def test_search_against_an_analytic_agent():
         # the distribution of the number of items inspected before the quit unit wins
         p_go, dist = 1.0, []
         for j in range(n + 1):
-            xq = max(quit_rate(j) - task.criterion, 0.0)
-            p_quit = 1.0 if j == n else xq / (xq + (n - j) * excess)
+            xq = quit_rate(j) if quit_rate(j) > task.criterion else 0.0
+            p_quit = 1.0 if j == n else xq / (xq + (n - j) * item)
             dist.append(p_go * p_quit)
             p_go *= 1 - p_quit
         mean = sum(j * p for j, p in enumerate(dist))
@@ -99,6 +100,44 @@ def test_search_against_an_analytic_agent():
     z = (sum(observed) - sum(expected)) / math.sqrt(sum(var))
     assert abs(z) < 3.5, (z, sum(observed), sum(expected))
     assert (t["response"] != "none").all() and result.effect("false_alarms").estimate == 0
+
+
+class _BurstAgent(_RateAgent):
+    """The rate agent with an onset burst: every unit, empty locations included, fires
+    ``burst`` Hz in the first 5 ms bin of each selection round, before its rate follows
+    the input (as the LIF circuit does before its shared inhibition arrives)."""
+
+    def __init__(self, burst=60.0):
+        super().__init__()
+        self.burst = burst
+
+    def run(self, trials, progress=False):
+        rec = super().run(trials, progress)
+        rates = rec.rates.copy()
+        rates[:, 0, :] = self.burst
+        return Recording(rates, rec.bin_width, rec.units, roles=rec.roles)
+
+
+def test_the_selection_counts_from_onset_past_the_onset_burst():
+    # feature search, no noise: the singleton (u = 2.9, 92 Hz) is the only item above the
+    # 12.5 Hz criterion once the burst is over (distractors u = 0.2 and the quit unit,
+    # 11 Hz)
+    kw = dict(noise=0.0, priority_noise=0.0, salience=1.4, feature_contrast=1.5,
+              guidance=1.2, quit_drive=0.2, search_types=("feature",), set_sizes=(3, 18),
+              present_fraction=0.99)
+    late = Search(onset=5e-3, **kw)
+    trials = late.make_trials(48, seed=3)
+    t = late.score(trials, late.run(_BurstAgent(), trials)).table
+    # from onset on, the sample sees the competition only: the singleton always comes first
+    assert (t.loc[t["present"], "selections"] == 1).all()
+    # counting from the round's start, the burst makes every distractor eligible (mean
+    # rate 27 Hz until the target's crossing at about 15 ms, against its 81 Hz): the
+    # singleton is first on about 1 trial in 7 at 18 items, so search is no longer flat
+    early = Search(onset=0.0, **kw)
+    trials = early.make_trials(48, seed=3)
+    t = early.score(trials, early.run(_BurstAgent(), trials)).table
+    big = t[t["present"] & (t["set_size"] == 18)]
+    assert big["selections"].mean() > 3, big["selections"].describe()
 
 
 def test_an_open_loop_recording_is_read_without_error():
