@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     ml.add_argument("--steps", type=_int("--steps"), default=None,
                     help="time steps of the bridge's spiking circuit in the table (default 32)")
     ml.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    ml.add_argument("--workers", type=_int("--workers"), default=1,
+                    help="CPU: train this many (variant, seed) cells side by side in "
+                         "processes of cores/N torch threads each (default 1)")
     ml.add_argument("--out", default="results", help="results directory (default results)")
     ml.add_argument("--force", action="store_true", help="rerun even if stored")
     ml.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -37,7 +37,8 @@ def ml_command(args) -> int:
         device = torch.device(args.device)
     run.validate()
     t0 = time.perf_counter()
-    res = run_ml(run, args.out, args.force, progress=not args.no_progress, device=device)
+    res = run_ml(run, args.out, args.force, progress=not args.no_progress, device=device,
+                 workers=args.workers)
     print(f"neuroattn ml {run.task}: {', '.join(run.attention)}; seeds 0..{run.seeds - 1}\n")
     print(format_table(res.summary))
     bridge = format_bridge(res.summary)

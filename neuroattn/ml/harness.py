@@ -390,11 +390,40 @@ def _restored(summary: dict, run: MLRun) -> dict:
     return summary
 
 
+#: rough cost of one (variant, seed) cell relative to ``torch`` (recall, CPU), used only
+#: to start the longest cells first when they are spread over worker processes
+_COST = {"spiking": 5.0, "hard": 2.5, "bridge": 2.3}
+
+
+def _cell(run: MLRun, seed: int, variant: str, threads: int) -> tuple:
+    """One (variant, seed) cell in a worker process with ``threads`` torch threads."""
+    import torch
+
+    from neuroattn.ml.data import load_task
+
+    torch.set_num_threads(threads)
+    data = load_task(run.task, seed, **run.task_options)
+    return _one(run, data, variant, seed, torch.device("cpu"), None)
+
+
+def _check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"--workers: must be an int >= 1, the processes that train "
+                              f"cells side by side (got {workers!r})")
+    return workers
+
+
 def run_ml(run: MLRun, out="results", force: bool = False, progress: bool = True,
-           device=None) -> MLResult:
+           device=None, workers: int = 1) -> MLResult:
     """Train and test every (variant, seed) of ``run``; store and return the results.
 
     A stored run with the same config is returned as it is unless ``force``.
+    ``workers`` > 1 (CPU only) trains that many (variant, seed) cells side by side in
+    worker processes, each with ``cores // workers`` torch threads (at least 1): small
+    models keep one thread busier than two, so on 2 cores two workers of one thread
+    finish the table sooner than one process of two threads. Every cell is seeded on
+    its own, so the rows do not depend on which worker ran them; on CPU they are the
+    same for a given number of torch threads per cell.
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -412,16 +441,35 @@ def run_ml(run: MLRun, out="results", force: bool = False, progress: bool = True
         bridge = pd.DataFrame(summary["bridge_rows"]) if summary["bridge_rows"] else None
         return MLResult(table, bridge, summary, path, True)
     device = device or default_device()
-    rows, bridge_rows = [], []
-    total = len(run.attention) * run.seeds * run.training.epochs
+    workers = _check_workers(workers)
+    cells = [(seed, variant) for seed in range(run.seeds) for variant in run.attention]
+    done = {}
+    total = len(cells) * run.training.epochs
     with tqdm(total=total, desc=f"ml {run.task}", unit="epoch", disable=not progress) as bar:
-        for seed in range(run.seeds):
-            data = load_task(run.task, check_seed(seed, "seed"), **run.task_options)
-            for variant in run.attention:
-                bar.set_postfix_str(f"{variant} seed {seed}")
-                row, brows = _one(run, data, variant, seed, device, bar)
-                rows.append(row)
-                bridge_rows += brows
+        if workers > 1 and getattr(device, "type", str(device)) == "cpu":
+            import multiprocessing
+            import os
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            order = sorted(cells, key=lambda c: -_COST.get(c[1], 1.0))
+            ctx = multiprocessing.get_context("spawn")   # torch's threads do not survive fork
+            with ProcessPoolExecutor(min(workers, len(cells)), mp_context=ctx) as pool:
+                futures = {pool.submit(_cell, run, seed, variant, threads): (seed, variant)
+                           for seed, variant in order}
+                for fut in as_completed(futures):
+                    seed, variant = futures[fut]
+                    done[seed, variant] = fut.result()
+                    bar.set_postfix_str(f"{variant} seed {seed} done")
+                    bar.update(run.training.epochs)
+        else:
+            for seed in range(run.seeds):
+                data = load_task(run.task, check_seed(seed, "seed"), **run.task_options)
+                for variant in run.attention:
+                    bar.set_postfix_str(f"{variant} seed {seed}")
+                    done[seed, variant] = _one(run, data, variant, seed, device, bar)
+    rows = [done[c][0] for c in cells]
+    bridge_rows = [b for c in cells for b in done[c][1]]
     table = pd.DataFrame(rows)
     bridge = pd.DataFrame(bridge_rows) if bridge_rows else None
     summary = summarise(table, bridge, run)

@@ -322,3 +322,20 @@ def test_run_ml_writes_a_complete_run_and_answers_reruns_from_the_store(tmp_path
     assert again.summary["targets"] == res.summary["targets"]
     assert list(again.summary["variants"]) == ["softmax", "bridge"]
     assert list(again.summary["bridge_steps"]) == [0, 1, 4]
+
+
+def test_cells_trained_in_worker_processes_give_the_serial_rows(tmp_path):
+    run = MLRun("recall", ("softmax", "spiking"), 2,
+                {"length": 10, "n_train": 32, "n_val": 16, "n_test": 16}, TINY,
+                TrainConfig(epochs=2))
+    serial = run_ml(run, tmp_path / "serial", progress=False)
+    pooled = run_ml(run, tmp_path / "pool", progress=False, workers=2)
+    cols = ["task", "variant", "seed", "val_acc", "test_acc", "epochs", "macs", "acs",
+            "spikes", "acc_near", "acc_far"]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pooled.table[cols], serial.table[cols], check_exact=False,
+                                  rtol=1e-6)
+    assert pooled.summary["targets"] == serial.summary["targets"]
+    with pytest.raises(ValidationError, match="--workers"):
+        run_ml(run, tmp_path / "bad", progress=False, force=True, workers=0)
