@@ -37,19 +37,34 @@ synapses, so it settles where the precision-weighted errors cancel::
 
     sum_k pi_k (values_k - V) = 0    =>    V = sum_k pi_k values_k / sum_k pi_k
 
-the precision-weighted average, ``softmax(log pi) . values``. Two things make that hold
-for a spiking ``V`` whatever the total precision ``sum_k pi_k`` (one cue or two):
+the precision-weighted average, ``softmax(log pi) . values``. What makes that hold for
+a spiking ``V``, whatever the total precision ``sum_k pi_k`` (one cue or two) and
+whatever each cue's noise:
 
 * ``V`` is an integrator, not a leaky readout: its recurrent excitation ``w_vv`` (with
   ``unit.i_bias``) supplies the current its own rate needs, so the errors need not hold
   it up. A leaky ``V`` settles short of the balance point by (current it needs) / (loop
   gain), and the loop gain grows with the total precision: one cue's response falls
   further short than two cues' (a weight offset of +0.02-0.03 towards cue 0).
-* The loop is stable and its input close to its mean: many small, slow synapses from the
-  unit errors (``n_unit_err`` 160, ``w_uv`` 0.27 pA, ``tau_uv`` 300 ms). With 40
-  neurons, 4 pA and 80 ms the loop gain of two shown cues drove ``V`` into a ~20 Hz
-  relaxation oscillation (bursts from 0 to ~180 Hz) whose mean rate, through ``V``'s
-  convex f-I curve, read high.
+* A cue's precision is read from its input averaged over tens of milliseconds, not
+  sample by sample. The gain of an error neuron is exponential in its input, so input
+  noise that reaches it raises the mean gain by ``exp(var / 2)`` (Jensen), the noisier
+  cue the most: the opposite of precision. The evidence therefore reaches the unit
+  errors as Poisson afferents through ``tau_ue`` (50 ms) synapses, which pass its mean
+  and a tenth of its noise variance (through the errors' own 5 ms membrane: all of it).
+* An absent item carries (almost) no precision: 3 nats per unit of evidence leave an
+  absent cue ``exp(-6)`` of a shown one's gain, so a single cue's response is that
+  cue's value, not pulled towards the absent one's.
+* The value errors stay near their linear regime (``value_gain`` 0.25 nats per unit of
+  value), where the balance is the weighted mean, not a log-sum-exp.
+* The loop settles within ~100 ms of the evidence and is quiet: 160 unit-error neurons
+  per sign with 1.62 pA, 100 ms synapses onto ``V`` (26 pA per Hz of error rate), at
+  error rates of 20-230 Hz, and 160 precision neurons per item with 0.25 pA each (the
+  common fluctuation of a small precision population is a fluctuating log precision,
+  which the weights average through the logistic and so compress toward 0.5). (With 40
+  neurons, 4 pA and 80 ms and a leaky ``V`` the loop fell into a ~20 Hz relaxation
+  oscillation; with 300 ms synapses it was quiet but still moving when the response
+  was read, 150-400 ms after onset.)
 """
 
 from __future__ import annotations
@@ -113,7 +128,9 @@ class PCCircuit(CircuitParams):
         Number of items (>= 1).
     n_rep, n_err, n_mod, n_unit : int
         Neurons of each representation, error (each sign), precision and unit
-        population (40, 40, 40, 50).
+        population (40, 40, 160, 50). The precision populations are large (160 neurons of
+        0.25 pA each) so that their common fluctuation, a fluctuating log precision of
+        every error neuron of the item, stays small.
     n_unit_err : int
         Neurons of each unit-level error population ``UP{k}``/``UN{k}`` (160): many
         small synapses onto the unit, so that its input is close to its mean (the
@@ -126,22 +143,25 @@ class PCCircuit(CircuitParams):
         Current of the evidence onto ``EP`` (+) and ``EN`` (-), and onto ``UP``/``UN``
         (+, the item's precision). Default 20 pA = ``delta_u / r_m``: one nat per unit.
     unit_evidence_gain : float, amperes per unit of input
-        Mean current of an item's evidence onto its unit errors ``UP``/``UN`` (40 pA: 2
-        nats of unit-level precision per unit, so an absent item keeps ~2 % weight).
+        Mean current of an item's evidence onto its unit errors ``UP``/``UN`` (60 pA: 3
+        nats of unit-level precision per unit, so an absent item keeps ``exp(-6)``, 0.25 %,
+        of a shown one's weight at the default contrast 2).
     tau_ue, w_ue : float, seconds and amperes
         With ``tau_ue`` > 0 that evidence arrives as Poisson afferents
         (``unit_evidence_gain / (w_ue tau_ue)`` Hz per unit, ``w_ue`` 0.1 pA each)
-        through ``tau_ue`` synapses, so the errors' exponential gain sees it low-passed.
-        Default 0: a direct current, through which a cue's own noise (sigma per 1 ms
-        row, 5 ms membrane) raises its gain by ``exp(0.2 sigma**2)`` and compresses the
-        cue-combination weights toward 0.5 by ~0.012 at ratio 4; 50 ms removes that but
-        shifts the unit's weights ~0.01 toward the lower-valued item (cue combination
-        and pair; docs/tasks/cue_combination.md).
+        through ``tau_ue`` synapses (default 50 ms), so the errors' exponential gain sees
+        it low-passed: a cue's own noise (sigma per 1 ms row) raises its log gain by
+        ``kappa**2 sigma**2 / (4 (tau_ue + tau_mem) / 1 ms)`` nats (``kappa`` = 3 nats per
+        unit: 0.041 sigma**2), about 0.003 of weight at ratio 4. 0 gives a direct
+        current, seen through the errors' 5 ms membrane only: ``0.05 kappa**2 sigma**2``
+        nats, which compressed the cue-combination weights toward 0.5 by ~0.012 at ratio
+        4 (docs/tasks/cue_combination.md).
     cue_gain : float, amperes per unit of bias
         Current of the cue's bias onto the precision population ``M`` (59.5 pA:
         ``precision_slope`` 1.000, one nat of log precision per unit of bias).
     w_mod : float, amperes
-        Weight of every ``M{k}`` neuron onto every error neuron of item k.
+        Weight of every ``M{k}`` neuron onto every error neuron of item k (0.25 pA x 160
+        neurons x 20 ms = 0.8 pA per Hz of ``M``, 0.04 nats per Hz).
     tau_mod : float, seconds
         Time constant of that background input (20 ms).
     w_er : float, amperes
@@ -160,16 +180,20 @@ class PCCircuit(CircuitParams):
         signs balance when the representation sits at its baseline.
     value_gain : float, amperes per unit of value
         Constant current ``+value_gain * values[k]`` onto ``UP{k}`` (minus onto ``UN{k}``):
-        the feature value item k carries.
+        the feature value item k carries. 5 pA, 0.25 nats per unit of value: the errors
+        stay near their linear regime, so the unit's balance is the precision-weighted
+        mean rather than a log-sum-exp (10 pA compressed the cue-combination weights by
+        0.004 at ratio 4, mean field); the unit spans ~20-40 Hz over values 0-1.
     value_offset : float, amperes
-        Bias current of ``UP``, ``UN``, so that their balance point maps values onto the
-        unit's rate range.
+        Bias current of ``UP``, ``UN`` (-94 pA): with the 120 pA of a shown item's evidence
+        their rates are 20-230 Hz, low enough that an escape draw per 0.1 ms step (rate
+        ``(1 - exp(-rho dt)) / dt``) saturates them by < 1.2 %.
     w_uv : float, amperes
-        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 0.27 pA x 160
-        neurons x 300 ms = 13 pA per Hz of error rate.
+        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 1.62 pA x 160
+        neurons x 100 ms = 26 pA per Hz of error rate.
     tau_uv : float, seconds
-        Time constant of those synapses (300 ms: slow against the unit's membrane and
-        its feedback, so the unit loop does not oscillate).
+        Time constant of those synapses (100 ms: slow against the unit's membrane, fast
+        enough that the unit settles within ~100 ms of the evidence).
     w_vu : float, amperes
         Weight of every unit neuron onto every ``UP`` (inhibitory) and ``UN``
         (excitatory) neuron: the unit's prediction.
@@ -196,7 +220,7 @@ class PCCircuit(CircuitParams):
     k: int = 2
     n_rep: int = 40
     n_err: int = 40
-    n_mod: int = 40
+    n_mod: int = 160
     n_unit: int = 50
     n_unit_err: int = 160
     rep: LIFParams = field(default_factory=_rep_default)
@@ -204,21 +228,21 @@ class PCCircuit(CircuitParams):
     err: EscapeParams = field(default_factory=_err_default)
     unit: LIFParams = field(default_factory=_unit_default)
     evidence_gain: float = 20e-12
-    unit_evidence_gain: float = 40e-12
-    tau_ue: float = 0.0
+    unit_evidence_gain: float = 60e-12
+    tau_ue: float = 50e-3
     w_ue: float = 0.1e-12
     cue_gain: float = 59.5e-12
-    w_mod: float = 1.0e-12
+    w_mod: float = 0.25e-12
     tau_mod: float = 20e-3
     w_er: float = 1.0e-12
     tau_er: float = 60e-3
     w_re: float = 2.0e-12
     tau_re: float = 5e-3
     err_offset: float = -10e-12
-    value_gain: float = 10e-12
-    value_offset: float = -40e-12
-    w_uv: float = 0.27e-12
-    tau_uv: float = 300e-3
+    value_gain: float = 5e-12
+    value_offset: float = -94e-12
+    w_uv: float = 1.62e-12
+    tau_uv: float = 100e-3
     w_vu: float = 1.0e-12
     tau_vu: float = 5e-3
     w_vv: float = 0.56e-12
