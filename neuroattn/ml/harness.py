@@ -433,6 +433,7 @@ def run_ml(run: MLRun, out="results", force: bool = False, progress: bool = True
     from neuroattn.study.store import check_writable, is_stored, load_summary, run_path, save_run
 
     run.validate()
+    workers = _check_workers(workers)
     check_writable(out)
     path = run_path(out, f"ml-{run.task}", run.config())
     if is_stored(path) and not force:
@@ -441,7 +442,6 @@ def run_ml(run: MLRun, out="results", force: bool = False, progress: bool = True
         bridge = pd.DataFrame(summary["bridge_rows"]) if summary["bridge_rows"] else None
         return MLResult(table, bridge, summary, path, True)
     device = device or default_device()
-    workers = _check_workers(workers)
     cells = [(seed, variant) for seed in range(run.seeds) for variant in run.attention]
     done = {}
     total = len(cells) * run.training.epochs
