@@ -20,6 +20,14 @@ the script reports each command's CPU seconds (user + system of the child proces
 a median): on a machine other jobs load, wall time counts the waiting and CPU time does
 not, so the CPU ratio is the steadier of the two there (it also counts both cores of a
 parallel simulation, so on an idle machine it is the stricter one).
+
+The warm-up runs fill numba's cache (the checkout's, or ``NUMBA_CACHE_DIR``) once; a
+warm-up that finds another process compiling the engine waits for it and loads its
+work (``backends/numba/_cache.py``), so the timed runs never compile. Where a numba
+run's CPU time goes, part by part, and what each change saved: docs/engines.md,
+"Start-up and the end-to-end run" (its figures come from ``time.process_time``
+checkpoints in one process, the code before and after interleaved, since on a loaded
+machine the totals here move by more than the changes).
 """
 
 from __future__ import annotations

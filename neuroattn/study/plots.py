@@ -38,10 +38,11 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def effects_axis(ax, results: dict, unit: str | None = None) -> None:
+def effects_axis(ax, results: dict, unit: str | None = None, legend: bool = True) -> None:
     """Each effect's estimate and 95 % CI per tier, with its published band shaded.
 
-    With ``unit``, only the effects in that unit (seconds are shown in ms).
+    With ``unit``, only the effects in that unit (seconds are shown in ms). ``legend``:
+    give the axis its own legend (``summary_figure`` draws one for the whole figure).
     """
     first = next(iter(results.values()))
     keep = [i for i, e in enumerate(first.effects) if unit is None or e.unit == unit]
@@ -68,7 +69,8 @@ def effects_axis(ax, results: dict, unit: str | None = None) -> None:
     label = {"s": "ms", "1": "ratio / probability"}.get(unit, unit or "")
     ax.set_xlabel(label)
     ax.set_title("effects (95% CI) and published bands", fontsize=10)
-    ax.legend(frameon=False, fontsize=7, loc="best")
+    if legend:
+        ax.legend(frameon=False, fontsize=7, loc="best")
 
 
 def summary_figure(task, results: dict):
@@ -76,7 +78,10 @@ def summary_figure(task, results: dict):
 
     ``results``: tier -> TaskResult. One panel per column of ``task.columns`` (mean and
     95 % CI where the column has one; trial counts are left out) and one panel of
-    effects against their bands per unit, three panels to a row.
+    effects against their bands per unit, three panels to a row. One legend, at the
+    top right beside the title, names the tiers and the published band for every panel
+    (a legend per panel repeated it six times for a Posner run, and legends are a good
+    part of drawing the figure: see docs/engines.md, "Start-up").
     """
     cols = [c for c in task.columns if c.key != "n"]
     first = next(iter(results.values()))
@@ -104,13 +109,19 @@ def summary_figure(task, results: dict):
         ax.set_xticklabels(labels, rotation=20, fontsize=8)
         ax.set_ylabel(col.header)
         ax.set_title(f"{col.header} by condition", fontsize=10)
-        ax.legend(frameon=False, fontsize=8)
     for ax, unit in zip(axes[len(cols):], units):
-        effects_axis(ax, results, unit)
+        effects_axis(ax, results, unit, legend=False)
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     tiers = " and ".join(results)
     fig.suptitle(f"{task.name}: {tiers} tier{'s' if n > 1 else ''}, "
                  f"{len(first.table)} trials", fontsize=11)
+    handles = {}
+    for ax in axes[:n_panels]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="upper right", frameon=False,
+                   fontsize=8, ncols=len(handles))
     fig.tight_layout()
     return fig

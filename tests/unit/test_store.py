@@ -36,3 +36,32 @@ def test_a_tight_laid_out_figure_is_saved_with_one_draw_and_the_same_pixels(tmp_
     assert saved.shape == expected.shape and np.array_equal(saved, expected)
     assert sorted(p.name for p in path.iterdir()) == [
         "config.toml", "environment.json", "figure.png", "summary.json", "trials.csv"]
+
+
+def test_the_summary_figure_has_one_legend_for_all_its_panels():
+    """Tiers and the published band are named once, in a figure legend beside the title,
+    not in each panel; every panel (columns and effects by unit) is still drawn."""
+    from neuroattn.study.plots import summary_figure
+    from neuroattn.tasks.base import Column, Effect, TaskResult
+
+    task = type("T", (), {"name": "toy", "columns": (
+        Column("n", "n"), Column("RT ms", "rt", ci=("rt_lo", "rt_hi"), scale=1e3),
+        Column("accuracy", "acc"))})()
+    summary = pd.DataFrame({"condition": ["valid", "invalid"], "n": [5, 5],
+                            "rt": [0.30, 0.34], "rt_lo": [0.28, 0.31], "rt_hi": [0.32, 0.37],
+                            "acc": [0.95, 0.9]})
+    effects = (Effect.held_to("validity_rt", 0.04, 0.01, 0.07, "s", "invalid - valid RT",
+                              band=(0.02, 0.08)),
+               Effect.held_to("accuracy_valid", 0.95, 0.9, 1.0, "1", "accuracy",
+                              band=(0.9, 1.0)))
+    results = {tier: TaskResult(pd.DataFrame({"trial": range(10)}), effects, summary)
+               for tier in ("spiking", "softmax")}
+    fig = summary_figure(task, results)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == [
+        "RT ms by condition", "accuracy by condition",
+        "effects (95% CI) and published bands", "effects (95% CI) and published bands"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["spiking", "softmax",
+                                                          "published band"]

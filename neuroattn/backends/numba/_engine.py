@@ -159,8 +159,9 @@ def _bytes_per_trial(spec, layout) -> int:
     """Rough size of one trial's state (see ``init_state``)."""
     per_step = layout.vcols.size * 8 * spec.n_steps
     bins = (spec.n_steps // spec.steps_per_bin + 1) * len(spec.network.populations) * 8
+    width = max(p.size for p in spec.network.populations)  # scratch: acc, words, flag
     return (16 * layout.n_neurons + 8 * layout.n_rows + 4 * layout.ring_rows + per_step + bins
-            + 12 * (4 * layout.n_rec + 4096) + 64)
+            + 12 * (4 * layout.n_rec + 4096) + 25 * width + 64)
 
 
 def _progress_bar(progress, total):

@@ -51,8 +51,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, types
 
+from neuroattn import _bits
 from neuroattn._bits import bits_to_f64
-from neuroattn.backends.numba import _rng
+from neuroattn.backends.numba import _cache, _layout, _rng
 from neuroattn.backends.numba._layout import (
     ESCAPE, F_DU, F_EM, F_IBIAS, F_NOISE, F_RHO0, F_RM, F_THETA, F_VREST, F_VRESET, F_VTH,
     I_CBASE, I_KIND, I_NREF, I_OFF, I_PD0, I_PD1, I_Q0, I_Q1, I_RBASE, I_REC, I_RESET, I_RING,
@@ -61,6 +62,8 @@ from neuroattn.backends.numba._layout import (
 
 __all__ = []
 
+#: modules whose globals the compiled code holds (hashed into its cache file names)
+_DEPENDS = (_rng, _layout, _bits)
 _BIG = 1.7976931348623157e308  # largest float64: |x| <= _BIG is false for NaN and Inf
 _U32 = np.uint64(32)
 _BASE = dict(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -201,7 +204,9 @@ ADVANCE_SIGNATURE = types.UniTuple(_i8, 2)(
 @functools.cache
 def advance_dispatcher():
     """The numba dispatcher of ``advance`` (``kernel`` compiles it)."""
-    return njit(**_JIT)(_advance)
+    disp = njit(**_JIT)(_advance)
+    _cache.guard(disp, _DEPENDS)
+    return disp
 
 
 def kernel():
@@ -240,10 +245,26 @@ def stages(layout, single: bool) -> Stages:
     )
 
 
+def _variant(fn, name: str):
+    """The stage ``fn`` (a closure of a stage factory) compiled as a function of its own,
+    its qualified name ending in ``_name``.
+
+    numba names a function's machine code after its qualified name, the argument types
+    and a counter of the compiling process, and its cache files after the qualified
+    name. The variants of one factory have the same qualified name and signature, so
+    two variants compiled in different processes (a first run's helper, a later run
+    needing the other variant) could get the same symbol: loaded into one process from
+    the cache, calls to one then ran the other's code (``_noise_add_single``'s chunks
+    of one trial and ``_noise_add``'s batches, with different results). Their own names
+    keep their symbols and cache files apart.
+    """
+    fn.__qualname__ = f"{fn.__qualname__}_{name}"
+    return njit(**_STAGE)(fn)
+
+
 def _make_membrane(one_port: bool):
     """The membrane stage; ``one_port``: every population has one port, shared."""
 
-    @njit(**_STAGE)
     def membrane(p, nb, em, rm, q0, q1, port_row, port_n, port_f, vinf, acc, v, isyn):
         """acc = exact step of the membrane and the currents as they stand; decay them.
 
@@ -289,7 +310,7 @@ def _make_membrane(one_port: bool):
                 acc[k] = acc[k] + (rm * c) * kq
                 cur[k] = c * dq
 
-    return membrane
+    return _variant(membrane, "shared" if one_port else "general")
 
 
 _membrane = _make_membrane(False)
@@ -335,7 +356,6 @@ def _make_noise(single: bool):
     """The noise stage; ``single``: for chunks of one trial only (nb = 1), where the loop
     that vectorises runs over the Philox calls, else over the trials (any nb)."""
 
-    @njit(**_STAGE)
     def noise_add(nb, n, off, scale, zig, keys, words, w32, flag, f64, acc):
         """acc += scale * N(0, 1) for every neuron and trial of a population block.
 
@@ -344,7 +364,13 @@ def _make_noise(single: bool):
         (``w32`` is ``words`` read as uint32; with one trial that is the Philox output
         in counter order, stored as uint64 pairs). The fast path then makes one lookup
         per word in ``_rng.ZIG_TABLE`` (the rectangle's bound and the signed layer
-        width, packed in one int64): one vector gather instead of two. The table comes
+        width, packed in one int64), in a loop of its own that stores the entries in the
+        top ``m`` elements of ``words`` (``init_state`` makes it long enough); the
+        loop that tests and scales the candidates then vectorises. In one loop, the
+        lookup is a vector gather, which LLVM does not emit for CPUs where gathers are
+        slow (the Intel Xeon here, Ice Lake): the whole loop then ran one element at a
+        time, 3.0 against 0.7 ns per draw split (measured interleaved, same bits).
+        With fast gathers the lookup loop vectorises on its own. The table comes
         as the argument ``zig`` (``_rng.ZIG_TABLE``): read from numba's copy of a global
         array, which it places among the compiled code, each lookup costs about four
         times as long (measured: the whole stage 4.4 -> 3 ns per neuron and step). The
@@ -371,9 +397,12 @@ def _make_noise(single: bool):
                     q2[b] = c
                     q3[b] = c >> _U32
         table, bound_bits = zig, _rng.ZIG_BOUND_BITS
-        for k in range(m):  # layer: bits 0-9, sign: bit 10, uniform: bits 11-31
+        entry = words[words.shape[0] - m:]  # the top m words: not those w32 reads
+        for k in range(m):  # layer: bits 0-9, sign: bit 10 (its own loop: see above)
+            entry[k] = table[np.int64(w32[k]) & 2047]
+        for k in range(m):  # uniform: bits 11-31
             w = np.int64(w32[k])
-            e = table[w & 2047]
+            e = np.int64(entry[k])
             u = w >> 11
             inside = u < (e & bound_bits)
             flag[k] = not inside
@@ -387,7 +416,7 @@ def _make_noise(single: bool):
                                             n, _rng.STREAM_NOISE_MORE)
                         acc[k] = acc[k] + scale * x
 
-    return noise_add
+    return _variant(noise_add, "single" if single else "batch")
 
 
 _noise_add = _make_noise(False)
@@ -492,7 +521,6 @@ def _pair_words(words, size, nb, off, n, stream, keys):
 def _make_propagate(csr: bool):
     """The propagation stage; ``csr``: with sparse (CSR) projections, else dense only."""
 
-    @njit(**_STAGE)
     def propagate(n, nb, pop_i, pj_i, port_row, port_n, rowptr, post, w, ring_idx, ring_cnt,
                   isyn):
         """Add the weights of spikes emitted ``delay`` steps ago (event-driven, CSR rows).
@@ -529,7 +557,7 @@ def _make_propagate(csr: bool):
                     for syn in range(rowptr[rp + pre], rowptr[rp + pre + 1]):
                         isyn[(prow + post[syn]) * nb + b] += w[syn]
 
-    return propagate
+    return _variant(propagate, "csr" if csr else "dense")
 
 
 _propagate = _make_propagate(True)
@@ -541,3 +569,9 @@ IMPLEMENTATIONS = dict(
     membrane=(_membrane, _membrane_shared), poisson=(_poisson_in,),
     noise=(_noise_add, _noise_add_single), fire_lif=(_fire_lif,),
     fire_escape=(_fire_escape,), spikes=(_spikes,), propagate=(_propagate, _propagate_dense))
+
+# numba's disk cache, safe for processes compiling at once (see ``_cache``); the code
+# holds ``_layout``'s column numbers and ``_rng``'s functions and tables as constants
+for _fn in (*(f for impls in IMPLEMENTATIONS.values() for f in impls), _pair_words):
+    _cache.guard(_fn, _DEPENDS)
+del _fn

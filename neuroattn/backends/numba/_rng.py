@@ -29,6 +29,8 @@ import math
 import numpy as np
 from numba import njit
 
+from neuroattn.backends.numba import _cache
+
 __all__ = []
 
 # Streams (third counter word). 'poisson' drive d uses STREAM_POISSON + d.
@@ -131,10 +133,15 @@ def philox(c0, c1, c2, c3, k0, k1):
 def pair(k0, k1, neuron, step, stream, attempt):
     """Two uint64 words for (neuron, step, stream, attempt) of the trial keyed (k0, k1).
 
-    Inlined where it must vectorise; the rare paths call ``pair_call``.
+    Inlined where it must vectorise; the rare paths call ``pair_call``. Every argument
+    is below 2**32 already (counters: ``_engine._MAX_COUNT``; keys: ``trial_key``); the
+    masks tell the compiler so, and the multiplies of Philox's first round become
+    32 x 32 -> 64-bit vector multiplies (one micro-operation) instead of full 64-bit
+    ones (three on the Intel Xeon here, Ice Lake): 0.92 -> 0.77 ns per 32-bit word in a
+    vectorised loop, the same words.
     """
-    return philox(np.uint64(neuron), np.uint64(step), np.uint64(stream), np.uint64(attempt),
-                  k0, k1)
+    return philox(np.uint64(neuron) & _LO, np.uint64(step) & _LO, np.uint64(stream) & _LO,
+                  np.uint64(attempt) & _LO, k0 & _LO, k1 & _LO)
 
 
 @njit(**_HELPER)
@@ -202,3 +209,9 @@ def poisson_tail(u, lam, p0, pieces, k0, k1, neuron, step, stream):
             cdf += p
         total += k
     return total
+
+
+# numba's disk cache, safe for processes compiling at once (see ``_cache``)
+for _fn in (philox, pair, pair_call, u01, zig_finish, poisson_tail):
+    _cache.guard(_fn)
+del _fn

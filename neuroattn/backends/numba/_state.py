@@ -28,7 +28,8 @@ class State(NamedTuple):
     vinf: np.ndarray      # [P * nb] scratch: v_inf of this step
     pois: np.ndarray      # [3, D * nb] scratch: Poisson mean per piece, exp(-mean), pieces
     acc: np.ndarray       # [max_size * nb] scratch: new potentials
-    words: np.ndarray     # [(max_size + 3) * nb] scratch: random uint64 words
+    words: np.ndarray     # [(2 max_size + 3) * nb] scratch: random uint64 words (low
+                          # part), the noise stage's table entries (top max_size * nb)
     w32: np.ndarray       # the same memory as uint32
     flag: np.ndarray      # [max_size * nb, rounded up to 8] scratch: spiked / slow path
     f64: np.ndarray       # the same memory as uint64, eight flags each
@@ -58,7 +59,9 @@ def init_state(spec, layout, trials) -> State:
     width = max(p.size for p in pops) * nb
     bins = spec.n_steps // spec.steps_per_bin
     cap = 4 * layout.n_rec + 4096 if layout.n_rec else 0
-    words = np.zeros(width + 3 * nb, dtype=np.uint64)
+    # Philox words (as uint64 or, through w32, uint32) in the low part; the noise
+    # stage keeps its table entries in the top ``width`` (``_kernel._make_noise``)
+    words = np.zeros(2 * width + 3 * nb, dtype=np.uint64)
     flag = np.zeros(-(-width // 8) * 8, dtype=np.uint8)  # whole uint64 words
     return State(
         v=v.reshape(-1),

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from neuroattn.backends.numba import _kernel
+from neuroattn.backends.numba import _cache, _kernel
 
 __all__ = []
 
@@ -42,14 +42,21 @@ class Compiled(NamedTuple):
 def ready(chosen: _kernel.Stages):
     """``advance``, with it and the ``chosen`` stages compiled (or loaded from the cache).
 
-    See ``_compile`` for the helper process of a first run.
+    A process that compiles holds the cache directory's compile lock
+    (``_cache.compile_lock``): a second process that finds the cache incomplete waits
+    for it, then loads what the first compiled (and compiles only what is still
+    missing). See ``_compile`` for the helper process of a first run; the helper does
+    not take the compile lock (its parent holds it), only the index lock of each save.
     """
     todo = [(fn, sig) for fn, sig in zip(chosen, _kernel.SIGNATURES)
             if not isinstance(fn, _kernel.Absent) and tuple(sig.args) not in fn.overloads]
     if todo or not _kernel.advance_dispatcher().overloads:
         with _LOCK:
             if not _load_cached(todo):
-                _compile(todo)
+                with _cache.compile_lock(_kernel.advance_dispatcher(), _HELPER_TIMEOUT):
+                    # another process may have compiled them while this one waited
+                    if not _load_cached(todo):
+                        _compile(todo)
     return _kernel.kernel()
 
 
@@ -141,7 +148,8 @@ def _in_cache(fn, sig, unknown: bool = True) -> bool:
     try:
         cache = fn._cache
         key = cache._index_key(sig, fn.targetctx.codegen())
-        return key in cache._cache_file._load_index()
+        holds = getattr(cache._cache_file, "holds", None)  # a _cache.GuardedCacheFile
+        return holds(key) if holds is not None else key in cache._cache_file._load_index()
     except Exception:  # noqa: BLE001  (numba internals: any failure means "do not know")
         return unknown
 
@@ -186,7 +194,7 @@ def compile_kernel() -> Compiled:
     misses = sum(sum(d.stats.cache_misses.values()) for d in dispatchers)
     already = all(d.overloads for d in dispatchers)
     t0 = time.perf_counter()
-    with _LOCK:
+    with _LOCK, _cache.compile_lock(_kernel.advance_dispatcher(), _HELPER_TIMEOUT):
         _compile(stages)
     seconds = time.perf_counter() - t0
     loaded = sum(sum(d.stats.cache_hits.values()) for d in dispatchers) > hits
