@@ -13,6 +13,7 @@ from neuroattn.mechanisms.precision.bridge import (calibrate, precision_slope,
                                                    to_spiking)
 from neuroattn.mechanisms.base import js_divergence
 from neuroattn.tasks import Pair, Posner
+from neuroattn.tasks.cue_combination import optimal_weight
 
 
 def test_the_layer_estimate_is_the_precision_weighted_average():
@@ -23,25 +24,80 @@ def test_the_layer_estimate_is_the_precision_weighted_average():
     k = 4
     p = PrecisionParams(k=k, temperature=1.0, precision_scale=0.8, rate=50.0,
                         log_precision=tuple(rng.normal(0, 0.5, k)), unit_temperature=2.0,
-                        unit_gain=1.0, unit_base=0.0)
+                        unit_gain=1.0, unit_base=0.0, unit_tau=0.03)
     values = rng.uniform(0, 1, k)
     m = PrecisionAttention(p, values=values)
     x = torch.as_tensor(rng.uniform(0, 2, (3, 40, k)))
     b = torch.as_tensor(np.repeat(rng.uniform(-1, 1, (3, 1, k)), 40, axis=1))
     out = m(x, b, dt=1e-3)
-    # oracle: pi_k = exp(log pi + x / T_unit) at the filtered inputs; sum pi mu / sum pi
+    # oracle: pi_k = exp(log pi + u / T_unit), u the evidence through a 30 ms low-pass
+    # (the unit errors' synapses: precision sets their gain, not their speed);
+    # estimate sum pi mu / sum pi
     lp = np.asarray(p.log_precision) + 0.8 * b.numpy()
-    gain = np.exp(lp) / p.tau
     xf = np.empty_like(x.numpy())
     f = x.numpy()[:, 0]
     for s in range(40):
-        f = f + (1 - np.exp(-1e-3 * gain[:, s])) * (x.numpy()[:, s] - f)
+        f = f + (1 - np.exp(-1e-3 / 0.03)) * (x.numpy()[:, s] - f)
         xf[:, s] = f
     pi = np.exp(lp + xf / 2.0)
     np.testing.assert_allclose(out[..., k].detach().numpy(), (pi * values).sum(-1) / pi.sum(-1),
                                rtol=1e-10)
+    assert m.params().unit_tau == pytest.approx(0.03)
     out[..., k].sum().backward()
     assert m.log_precision.grad is not None and m.log_precision.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.834])
+def test_the_layer_unit_weights_cues_by_precision_at_the_calibrated_scale(scale):
+    """Analytic check of the softmax tier on cue combination: two cues shown alike, biases
+    +-ln(r)/2 (their centred log reliabilities): the unit's output is unit_base +
+    unit_gain * r**s / (1 + r**s), so at the scale the calibration measures on the
+    circuit's error units (~1) the weight is the reliability-optimal r / (1 + r); at the
+    0.834 that the unit's rates gave while its loop oscillated it is 0.76 at r = 4."""
+    torch = pytest.importorskip("torch")
+    from neuroattn.mechanisms.precision import PrecisionAttention
+
+    p = PrecisionParams(k=2, temperature=1.0, precision_scale=scale, rate=50.0,
+                        unit_temperature=1 / 3, unit_gain=20.0, unit_base=20.0,
+                        unit_tau=0.055)
+    m = PrecisionAttention(p, values=[1.0, 0.0])
+    for r in (0.25, 1.0, 4.0, 8.0):
+        h = math.log(r) / 2
+        x = torch.full((1, 400, 2), 2.0, dtype=torch.float64)
+        b = torch.tensor([h, -h], dtype=torch.float64).expand(1, 400, 2)
+        unit = float(m(x, b, dt=1e-3)[0, -1, 2].detach())
+        w = (unit - 20.0) / 20.0
+        assert w == pytest.approx(r ** scale / (1 + r ** scale), abs=1e-9)
+        if scale == 1.0:
+            assert w == pytest.approx(r / (1 + r), abs=1e-9)
+    if scale != 1.0:
+        assert w < optimal_weight(8.0) - 0.03
+
+
+def test_the_unit_precision_scale_is_read_from_the_error_units_gain():
+    """The calibration reads the unit level's precision scale from its error units:
+    UP_k = pi_k rho0 exp(a_k), UN_k = pi_k rho0 exp(e - a_k), whatever the value error
+    a_k (i.e. wherever the unit's rate sits, settled or not), so sqrt(UP_k UN_k) gives
+    log pi_k exactly; single-cue trials (an absent item) are left out."""
+    from neuroattn.mechanisms.precision.bridge import _unit_error_scale
+
+    rng = np.random.default_rng(3)
+    n, scale, t_unit = 30, 0.97, 1 / 3
+    x = np.full((n, 2), 2.0) + rng.normal(0, 0.05, (n, 2))
+    x[:5, 1] = 0.0  # cue 0 alone
+    b = rng.uniform(-1, 1, (n, 2))
+    log_pi = scale * b + x / t_unit - 3.0
+    a = rng.normal(0, 1.0, (n, 2))  # value errors: anything the unit's rate makes them
+    up, un = 4.0 * np.exp(log_pi + a), 4.0 * np.exp(log_pi - 0.5 - a)
+    names = ["UP0", "UN0", "UP1", "UN1", "V"]
+    steady = np.stack([up[:, 0], un[:, 0], up[:, 1], un[:, 1], rng.uniform(0, 60, n)], 1)
+    assert _unit_error_scale(steady, names, x, b, 2, t_unit) == pytest.approx(scale, rel=1e-9)
+    # an absent item's errors (rates near 0) would spoil it: they are not used
+    steady[:5, 2:4] = 1e-3
+    assert _unit_error_scale(steady, names, x, b, 2, t_unit) == pytest.approx(scale, rel=1e-9)
+    # nothing to measure without two items shown and differing biases
+    assert _unit_error_scale(steady[:5], names, x[:5], b[:5], 2, t_unit) is None
+    assert _unit_error_scale(steady, names, x, np.zeros_like(b), 2, t_unit) is None
 
 
 def test_params_weights_are_softmax_of_log_precision_plus_evidence():

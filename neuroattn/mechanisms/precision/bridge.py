@@ -12,7 +12,9 @@ Log precision <-> logit; error-unit gain <-> pi:
 * :func:`calibrate` -- simulates the circuit on constant inputs (the task's own, and the
   same with random cue biases so that the precision pathway is measured too) and fits
   temperature and precision scale (mean JS divergence of the representation's spike
-  shares), rate and null logit (total rate), tau (rise after onset) and the unit.
+  shares), rate and null logit (total rate), tau (rise after onset); the unit level's
+  precision scale is measured on its error populations' gain (:func:`_unit_error_scale`)
+  and its gain and base on its rate.
 * :func:`spike_shares` -- the representations' spike shares per counting window.
 
 Inputs are ``[n, K]`` (the evidence, no cue: what ``Task.bridge_inputs`` gives, the
@@ -67,7 +69,9 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     """Layer parameters from the circuit's parameters alone (no simulation).
 
     Temperature ``delta_u / (r_m evidence_gain)`` (unit level: ``unit_evidence_gain``),
-    precision scale :func:`precision_slope`. The logit weight (1), the rate (100 Hz), the
+    precision scale :func:`precision_slope`, unit tau ``tau_ue + err.tau_mem`` (the
+    synapses and membrane through which the unit errors read the evidence). The logit
+    weight (1), the rate (100 Hz), the
     null logit (from the representation's resting rate) and tau (``tau_er``) are rules of
     thumb that :func:`calibrate` replaces with measurements; the unit's gain maps values
     [0, 1] onto its resting-to-driven range.
@@ -94,7 +98,8 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     slope = precision_slope(c)
     return PrecisionParams(k=c.k, temperature=temperature, precision_scale=slope, rate=rate,
                            null_logit=null, tau=c.tau_er, logit_weight=1.0,
-                           unit_temperature=unit_t, **unit)
+                           unit_temperature=unit_t, unit_tau=c.tau_ue + c.err.tau_mem,
+                           **unit)
 
 
 def to_spiking(params: PrecisionParams, template: PCCircuit | None = None) -> PCCircuit:
@@ -250,28 +255,38 @@ def _fit_tau(rec, cols, x, b, t_on: float, settle: float, p: PrecisionParams) ->
     return best[1]
 
 
-def _fit_unit(p: PrecisionParams, x, b, values, rates, fit_scale: bool = False) -> dict:
-    """The unit level: precision scale, gain and base fitted to the unit's rates.
+def _unit_error_scale(steady, names, x, b, k: int, unit_temperature: float):
+    """Nats of unit-error log gain per unit of bias, measured on the unit's error
+    populations (error-unit gain <-> pi), or None where the inputs cannot tell.
 
-    Gain and base are the linear least-squares solution for the precision scale of
-    ``p``; with ``fit_scale`` the scale is fitted too (a bounded scalar search), which
-    needs inputs whose bias is given apart from the evidence (``[n, 2K]``).
+    Item k's unit errors fire at ``UP_k = pi_k rho0 exp(a_k)`` and ``UN_k = pi_k rho0
+    exp(e - a_k)`` (``a_k`` the value error in nats, ``e`` the offset of ``UN``), so
+    ``log sqrt(UP_k UN_k) = log pi_k + const`` whatever the value error or the unit's
+    rate. Its centred value, less the evidence's analytic share ``x_k /
+    unit_temperature``, is ``precision_scale`` times the centred bias: least squares over
+    the trials on which every item is shown (evidence at least half the trial's
+    largest) and the biases differ.
     """
-    from scipy.optimize import minimize_scalar
+    up = np.stack([steady[:, names.index(f"UP{i}")] for i in range(k)], axis=1)
+    un = np.stack([steady[:, names.index(f"UN{i}")] for i in range(k)], axis=1)
+    shown = np.all(x >= 0.5 * x.max(axis=1, keepdims=True), axis=1) & (x.max(axis=1) > 0)
+    use = shown & np.all((up > 0) & (un > 0), axis=1) & (np.ptp(b, axis=1) > 0)
+    if k < 2 or use.sum() < 3:
+        return None
+    y = 0.5 * np.log(up[use] * un[use]) - x[use] / unit_temperature
+    y = y - y.mean(axis=1, keepdims=True)
+    bc = b[use] - b[use].mean(axis=1, keepdims=True)
+    den = float(np.sum(bc * bc))
+    return float(np.sum(bc * y) / den) if den > 0 else None
 
-    def solve(scale):
-        est = replace(p, precision_scale=scale).estimate(x, b, values)
-        a = np.stack([np.ones_like(est), est], axis=1)
-        coef, *_ = np.linalg.lstsq(a, rates, rcond=None)
-        return float(np.sum((a @ coef - rates) ** 2)), coef
 
-    scale = float(p.precision_scale)
-    if fit_scale:
-        res = minimize_scalar(lambda s: solve(s)[0], bounds=(0.0, 4.0), method="bounded",
-                              options={"xatol": 1e-4})
-        scale = float(res.x)
-    _, (base, gain) = solve(scale)
-    return {"precision_scale": scale, "unit_base": float(base), "unit_gain": float(gain)}
+def _fit_unit(p: PrecisionParams, x, b, values, rates) -> dict:
+    """The unit level's gain and base: linear least squares of the unit's rates on the
+    precision-weighted estimate of ``p``."""
+    est = p.estimate(x, b, values)
+    a = np.stack([np.ones_like(est), est], axis=1)
+    (base, gain), *_ = np.linalg.lstsq(a, rates, rcond=None)
+    return {"unit_base": float(base), "unit_gain": float(gain)}
 
 
 def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs: int = 40,
@@ -289,9 +304,12 @@ def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs:
     divergence between the representations' spike shares over ``[t_on + settle,
     duration]`` and ``softmax(logit_weight log pi + x / T)``; rate and null logit are
     least squares on their total rate; tau on its rise after ``t_on``. With ``values``
-    the unit level measures the precision scale directly (:func:`_fit_unit`): the
-    scale, the unit's gain and its base are least squares of its rate on the
-    precision-weighted estimate (unit temperature from :func:`to_softmax`).
+    the unit level's precision scale is measured on its error populations
+    (:func:`_unit_error_scale`: their log gain per unit of bias, on the trials that show
+    every item; the precision populations' scale where no trial does), and the unit's
+    gain and base are least squares of its rate on the precision-weighted estimate (unit
+    temperature from :func:`to_softmax`). The unit's rate is not used for the scale: it
+    sits where the unit errors balance only while the unit loop is settled and quiet.
 
     Returns
     -------
@@ -336,17 +354,18 @@ def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs:
     rate, null = _fit_rate_null(z, rates.sum(1))
     p = PrecisionParams(k=k, temperature=temperature, precision_scale=scale, rate=rate,
                         null_logit=null, logit_weight=weight,
-                        unit_temperature=analytic.unit_temperature)
+                        unit_temperature=analytic.unit_temperature,
+                        unit_tau=analytic.unit_tau)
     tau = _fit_tau(rec, rep, x2, b2, t_on, settle, p)
     unit = {}
     if values is not None:
-        # with the task's own cues (bias given apart from the evidence, as
-        # Task.bridge_inputs gives it) the unit's precision scale is measured on the
-        # unit itself; the items keep their fitted effective weight
-        own_cues = inputs is not None and np.ptp(b) > 0
-        unit = _fit_unit(p, x2, b2, values, steady[:, names.index("V")], fit_scale=own_cues)
-        if own_cues and unit["precision_scale"] > 0:
-            unit["logit_weight"] = effective / unit["precision_scale"]
+        # the unit level's precision scale is its errors' log gain per unit of bias,
+        # measured on UP/UN (error-unit gain <-> pi), not fitted to the unit's rate: the
+        # rate is where those errors balance only while the unit loop is settled
+        measured = _unit_error_scale(steady, names, x2, b2, k, analytic.unit_temperature)
+        if measured is not None and measured > 0:
+            unit = {"precision_scale": measured, "logit_weight": effective / measured}
+        unit.update(_fit_unit(replace(p, **unit), x2, b2, values, steady[:, names.index("V")]))
     params = replace(p, tau=tau, **unit)
     return PrecisionCalibration(params, js_fit, len(x2), backend,
                                 {"x_min": float(x.min()), "x_max": float(x.max()),

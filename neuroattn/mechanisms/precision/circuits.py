@@ -57,7 +57,8 @@ whatever each cue's noise:
   cue's value, not pulled towards the absent one's.
 * The value errors stay near their linear regime (``value_gain`` 0.25 nats per unit of
   value), where the balance is the weighted mean, not a log-sum-exp.
-* The loop settles within ~100 ms of the evidence and is quiet: 160 unit-error neurons
+* The loop settles within ~100 ms of the evidence and is quiet with one item shown
+  (with two it is not: see the note at the end): 160 unit-error neurons
   per sign with 1.62 pA, 100 ms synapses onto ``V`` (26 pA per Hz of error rate), at
   error rates of 20-230 Hz, and 160 precision neurons per item with 0.25 pA each (the
   common fluctuation of a small precision population is a fluctuating log precision,
@@ -65,6 +66,13 @@ whatever each cue's noise:
   neurons, 4 pA and 80 ms and a leaky ``V`` the loop fell into a ~20 Hz relaxation
   oscillation; with 300 ms synapses it was quiet but still moving when the response
   was read, 150-400 ms after onset.)
+
+Known limit of these defaults: with two items shown the loop gain doubles and the unit
+falls into a ~18 Hz relaxation oscillation (``V`` bursting to 100-170 Hz), so its mean
+rate is not where its errors balance (cue combination, noise-free inputs: weights 0.238
+/ 0.521 / 0.773 at ratios 1/4, 1, 4). The errors' gains are right (their log ratio is
+the bias), which is what the bridge reads. ``n_unit_err`` 320 with ``w_uv`` 0.4 pA
+removes the oscillation (docs/tasks/cue_combination.md) but is not yet the default.
 """
 
 from __future__ import annotations

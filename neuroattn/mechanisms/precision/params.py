@@ -54,6 +54,12 @@ class PrecisionParams:
         Evidence temperature of the unit level (the readout unit's precision weights).
     unit_gain, unit_base : float, hertz
         Unit rate ``unit_base + unit_gain * sum_k w_k values_k``.
+    unit_tau : float or None, seconds
+        Time constant of the low-pass through which the unit level's weights read the
+        evidence (``unit_tau du_k/dt = x_k - u_k``; the precision sets the weight, not
+        the speed); None: ``tau``. The circuit's unit errors read each item's evidence
+        through ``tau_ue`` synapses and their ``tau_mem`` membrane; the bridge maps
+        ``tau_ue + tau_mem`` here.
 
     Examples
     --------
@@ -76,12 +82,16 @@ class PrecisionParams:
     unit_temperature: float = 1.0
     unit_gain: float = 0.0
     unit_base: float = 0.0
+    unit_tau: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "PrecisionParams.rate"))
         object.__setattr__(self, "tau", to_si(self.tau, "s", "PrecisionParams.tau"))
         object.__setattr__(self, "unit_base", to_si(self.unit_base, "Hz",
                                                     "PrecisionParams.unit_base"))
+        if self.unit_tau is not None:
+            object.__setattr__(self, "unit_tau", to_si(self.unit_tau, "s",
+                                                       "PrecisionParams.unit_tau"))
         if self.log_precision is None:
             object.__setattr__(self, "log_precision", (0.0,) * int(self.k))
         lp = tuple(float(v) for v in np.asarray(self.log_precision, dtype=np.float64).ravel())
@@ -102,6 +112,8 @@ class PrecisionParams:
                        allow_zero=True)
         check_positive(self.rate, "Hz", "PrecisionParams.rate")
         check_positive(self.tau, "s", "PrecisionParams.tau")
+        if self.unit_tau is not None:
+            check_positive(self.unit_tau, "s", "PrecisionParams.unit_tau")
         if len(self.log_precision) != self.k or not all(map(math.isfinite,
                                                             self.log_precision)):
             raise ValidationError(f"PrecisionParams.log_precision: expected {self.k} finite "

@@ -13,9 +13,12 @@ error gain per unit): it speeds the update of the cued item's estimate (predicti
 coding's ``d mu / dt = pi eps``) and raises its logit;
 ``log_precision`` is a learnable prior log precision per item; ``beta`` is a null
 competitor (no input, low rates). With ``values`` the readout unit is the
-precision-weighted estimate of the items' values, exactly ``softmax(log pi) . mu``::
+precision-weighted estimate of the items' values, exactly ``softmax(log pi) . mu``,
+over the evidence ``u`` as the unit level reads it (through synapses of time constant
+``unit_tau``)::
 
-    w_k    = softmax_k(log_precision + precision_scale * c + v / T_unit)    (= log pi_k)
+    unit_tau du_k/dt = x_k - u_k
+    w_k    = softmax_k(log_precision + precision_scale * c + u / T_unit)    (= log pi_k)
     r_unit = unit_base + unit_gain * sum_k w_k values_k
 
 Both weightings go through :func:`neuroattn.attention.scaled_dot_product_attention`:
@@ -72,6 +75,8 @@ class PrecisionAttention(MechanismLayer):
         self.log_rate = self._parameter(math.log(params.rate))
         self.null_logit = self._parameter(params.null_logit if math.isfinite(params.null_logit) else 0.0)
         self.log_tau = self._parameter(math.log(params.tau))
+        self.log_unit_tau = self._parameter(math.log(
+            params.tau if params.unit_tau is None else params.unit_tau))
         self.logit_weight = self._parameter(float(params.logit_weight))
         self.log_unit_temperature = self._parameter(math.log(params.unit_temperature))
         self.unit_gain = self._parameter(params.unit_gain)
@@ -117,20 +122,25 @@ class PrecisionAttention(MechanismLayer):
         dtype = self.log_rate.dtype
         u = torch.cat([x.to(dtype), b.to(dtype)], dim=-1)
         # item k's estimate moves at rate pi_k / tau (its error's precision); the cue
-        # is filtered at 1 / tau
+        # is filtered at 1 / tau; the unit level reads the evidence at 1 / unit_tau (its
+        # errors' afferent synapses: the precision sets their gain, not their speed)
         gain = torch.exp(self.log_precision.to(dtype) + self.precision_scale * b.to(dtype))
-        rate = torch.cat([gain, torch.ones_like(gain)], dim=-1) / torch.exp(self.log_tau)
-        alpha = 1.0 - torch.exp(-dt * rate)
+        rate = [gain / torch.exp(self.log_tau), torch.ones_like(gain) / torch.exp(self.log_tau)]
+        if self.values is not None:
+            u = torch.cat([u, x.to(dtype)], dim=-1)
+            rate.append(torch.ones_like(gain) / torch.exp(self.log_unit_tau))
+        alpha = 1.0 - torch.exp(-dt * torch.cat(rate, dim=-1))
         f = u[:, 0]
         filtered = []
         for s in range(u.shape[1]):
             f = f + alpha[:, s] * (u[:, s] - f)
             filtered.append(f)
         f = torch.stack(filtered, dim=1)
-        v, c = f[..., : self.k], f[..., self.k:]
+        v, c = f[..., : self.k], f[..., self.k: 2 * self.k]
         rates = torch.exp(self.log_rate) * self.attend(self.logits(v, c))
         if self.values is not None:
-            est = self.attend(self.logits(v, c, unit=True), self.values, null=False)
+            est = self.attend(self.logits(f[..., 2 * self.k:], c, unit=True), self.values,
+                              null=False)
             rates = torch.cat([rates, self.unit_base + self.unit_gain * est], dim=-1)
         return rates
 
@@ -148,4 +158,5 @@ class PrecisionAttention(MechanismLayer):
             logit_weight=max(val(self.logit_weight), 0.0),
             log_precision=tuple(self.log_precision.detach().tolist()),
             unit_temperature=math.exp(val(self.log_unit_temperature)),
-            unit_gain=val(self.unit_gain), unit_base=val(self.unit_base))
+            unit_gain=val(self.unit_gain), unit_base=val(self.unit_base),
+            unit_tau=math.exp(val(self.log_unit_tau)))
