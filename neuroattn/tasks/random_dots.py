@@ -6,7 +6,8 @@ coherence 0, 3.2, 6.4, 12.8, 25.6 or 51.2 % and answer whenever ready. The model
 direction the dots move, and the other), each rate redrawn every 50 ms with a
 standard deviation ``sigma`` (the stimulus' own noise); the first pool whose rate,
 averaged over a sliding window, crosses ``threshold`` makes the choice, and the RT is
-that decision time plus a non-decision time (sensory and motor latencies).
+that decision time plus a non-decision time (sensory and motor latencies; Wang 2002's
+100 ms, see :class:`RandomDots`).
 
 Agents: :class:`Wang2002Agent` (the spiking network of ``models/wang2002.toml`` on any
 backend that lowers conductance synapses) and :class:`WongWangAgent` (the published
@@ -99,8 +100,15 @@ class RandomDots(Task):
     window : float, seconds
         Causal averaging window of the rates the threshold reads (50 ms).
     nondecision : float, seconds
-        Mean non-decision time, drawn per trial uniformly within ``nondecision_width``.
+        Mean non-decision time, drawn per trial uniformly within ``nondecision_width``
+        (100 ms: Wang 2002, "Reaction Time Simulations" -- the monkeys' RTs, 300-900 ms,
+        exceed the network's decision times, 200-800 ms, by about 100 ms, the latency of
+        the signal to reach LIP and of the saccadic system; the network integrates from
+        the onset of its input, and its pools take a few hundred ms to leave the
+        spontaneous state at any coherence, the time a diffusion fit to the monkeys puts
+        into its ~300 ms non-decision time).
     nondecision_width : float, seconds
+        Range of the uniform non-decision time (50 ms: 75-125 ms).
     dt : float, seconds
         Row of the stimulus array (5 ms: the input changes only every
         ``noise_interval``; the rate tiers step at it, the spiking tier at its own dt).
@@ -114,8 +122,8 @@ class RandomDots(Task):
     max_time: float = 2.0
     threshold: float = 15.0
     window: float = 0.05
-    nondecision: float = 0.3
-    nondecision_width: float = 0.1
+    nondecision: float = 0.1
+    nondecision_width: float = 0.05
     dt: float = 5e-3
 
     name: ClassVar[str] = "decision"

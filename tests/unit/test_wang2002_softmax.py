@@ -14,15 +14,16 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism
 from neuroattn.mechanisms.biased_competition.decision import (DecisionParams, constant_trials,
                                                               fit_decision_layer,
-                                                              read_decisions,
+                                                              read_decisions, winner_rate,
                                                               wong_wang_time_constant)
 from neuroattn.tasks.random_dots import RandomDots, WongWangAgent, _effects, _rt_rises
 
 #: the parameters the bridge fitted to the published 2000-neuron network (numba; the
-#: 120 calibration inputs of `neuroattn compare decision --seed 1`; docs/tasks/decision.md):
-#: the layer's dynamics under test (the fit itself takes minutes of spiking simulation)
-FITTED = dict(temperature=1.524, rate=40.0, null_logit=5.026, tau=0.1458, w_self=0.2989,
-              noise=3.788)
+#: 120 calibration inputs of `neuroattn compare decision --seed 1`, R = 34.3 Hz read from
+#: the network's committed winner; docs/tasks/decision.md): the layer's dynamics under
+#: test (the fit itself takes minutes of spiking simulation)
+FITTED = dict(temperature=2.3374, rate=34.3, null_logit=6.3729, tau=0.14704, w_self=0.44800,
+              noise=1.7944)
 
 
 def test_layer_computes_the_numba_reference_through_attention():
@@ -74,6 +75,18 @@ def test_fit_recovers_the_wong_wang_time_constant():
     assert WongWangAgent.TAU_S / 1.5 < fitted.tau < 1.5 * WongWangAgent.TAU_S, fitted
     # the symmetric state of the fit integrates (a saddle below the commitment)
     assert fitted.rate_symmetric < 15.0 and fitted.tau_eff > 0
+
+
+def test_winner_rate_is_the_committed_pools_rate_at_the_end():
+    """R of the layer: the leading pool's mean rate over the last 0.5 s of each run, averaged
+    over runs, whichever pool won; bins after a stop (NaN) are left out."""
+    rates = np.full((3, 400, 2), 2.0)           # 2 s in 5 ms bins, both pools at 2 Hz
+    rates[0, 200:, 0] = 30.0                    # pool A wins at 30 Hz
+    rates[1, 250:, 1] = 36.0                    # pool B wins at 36 Hz
+    rates[2, 150:, 0] = 33.0
+    rates[2, -20:] = np.nan                     # the last 100 ms not simulated
+    assert winner_rate(rates) == pytest.approx((30.0 + 36.0 + 33.0) / 3)
+    assert np.isnan(winner_rate(np.full((2, 100, 2), np.nan)))
 
 
 def test_softmax_tier_reproduces_roitman_shadlen():

@@ -31,13 +31,15 @@ The bridge (:meth:`DecisionAttractor.calibrate`) simulates the spiking network o
 task's inputs held constant and fits ``T, beta, w_self, tau, noise`` so that the layer's
 choices and decision times (the same commitment rule: a pool's rate over 50 ms reaching
 15 Hz) and its pre-decision rate match the network's, one set of parameters for all
-inputs, with the symmetric state kept a saddle below the commitment (the pools integrate
-before one wins). The check of the fit is Wong & Wang (2006)'s two-variable reduction of
-the same network, whose slow time constant is known (tau_S = 100 ms): run through the
-same fit in place of the spiking network it gives the layer a trace time constant within
-a factor 1.5 of it (70-112 ms in four fits; ``tests/unit/test_wang2002_softmax.py``);
-the reduction's effective integration time (:func:`wong_wang_time_constant`) is reported
-beside the fitted one.
+inputs, with the symmetric state kept a saddle below the commitment (the pools
+integrate before one wins); the fit matches the mean and the spread of the decision
+times, and ``R`` is the network's committed winner's rate, read from a few trials
+viewed to the end (:func:`winner_rate`). The check of the fit is Wong & Wang (2006)'s
+two-variable reduction of the same network, whose slow time constant is known (tau_S =
+100 ms): run through the same fit in place of the spiking network it gives the layer a
+trace time constant within a factor 1.5 of it (70-112 ms in four fits, 79 ms with the
+spread; ``tests/unit/test_wang2002_softmax.py``); the reduction's effective
+integration time (:func:`wong_wang_time_constant`) is reported beside the fitted one.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from neuroattn.mechanisms.base import Mechanism, SpikingModel
 from neuroattn.model.units import check_int, check_positive, to_si
 
 __all__ = ["DecisionParams", "DecisionAttractor", "DecisionLayer", "wong_wang_time_constant",
-           "fit_decision_layer", "decide", "read_decisions", "constant_trials",
+           "fit_decision_layer", "decide", "read_decisions", "constant_trials", "winner_rate",
            "deterministic_rates", "DecisionSpikingAgent", "DecisionSoftmaxAgent", "DECISION_RULE"]
 
 #: The commitment rule the bridge reads both tiers with (the random-dot task's own:
@@ -300,6 +302,22 @@ def read_decisions(rates, rule: dict = DECISION_RULE):
     return choice, time, pre
 
 
+def winner_rate(rates, rule: dict = DECISION_RULE, last: float = 0.5) -> float:
+    """Mean rate (Hz) of the leading pool over the last ``last`` s of runs [n, bins, 2]
+    that view the inputs to the end (no stop at commitment): the committed winner's rate,
+    the layer's ``R``. NaN when no bin is finite."""
+    r = np.asarray(rates, dtype=np.float64)
+    k = max(1, int(round(last / rule["bin_width"])))
+    tail = r[:, -k:]
+    finite = np.isfinite(tail)
+    count = finite.sum(axis=1)                                   # [n, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, tail, 0.0).sum(axis=1) / count   # NaN where none
+    lead = np.where(np.isfinite(mean), mean, -np.inf).max(axis=1)
+    lead = lead[np.isfinite(lead)]
+    return float(lead.mean()) if lead.size else math.nan
+
+
 def constant_trials(u, seed: int, rule: dict = DECISION_RULE):
     """Trials of the decision spec holding inputs ``u`` [n, 2] (units of mu0) after
     ``rule['pre']`` s of background, for ``rule['view']`` s, with the stop-rule extras."""
@@ -329,18 +347,24 @@ def _bins(u, n_bins: int) -> np.ndarray:
 
 def fit_decision_layer(u, choice, time, pre_rate, start: DecisionParams | None = None,
                        seed: int = 0, repeats: int = 8, n_bins: int = 6,
-                       rule: dict = DECISION_RULE, max_evals: int = 300) -> DecisionParams:
+                       rule: dict = DECISION_RULE, max_evals: int = 300,
+                       spread: bool = True) -> DecisionParams:
     """Fit ``T, beta, w_self, tau, noise`` of the decision layer to a reference's
     decisions on constant inputs ``u`` [n, 2]: its ``choice`` (-1: none) and decision
     ``time`` (s) per trial and its mean pre-decision rate ``pre_rate`` (Hz).
 
     Trials are grouped by |u_A - u_B| into ``n_bins`` quantile bins; the objective sums,
-    per bin, the squared differences in the probability of choosing the larger input and
-    in the mean decision time (each over its standard error), and the squared difference
-    of the pre-decision rates. The layer is simulated on the same inputs ``repeats``
-    times with fixed noise draws (so the objective is a deterministic function of the
-    parameters); Nelder-Mead on the logs of the positive parameters. ``R`` stays at
-    ``start.rate``.
+    per bin, the squared differences in the probability of choosing the larger input, in
+    the mean decision time and (``spread``) in the standard deviation of the decision
+    times, each over its standard error (``sd / sqrt(2 (m - 1))`` for an SD of ``m``
+    times), and the squared difference of the pre-decision rates. Matching the spread
+    as well as the mean makes the layer's decision times the network's in
+    distribution, not only on average: a layer whose noise is too large for the drive
+    decides too early on easy inputs and too late on hard ones. The layer is simulated
+    on the same inputs ``repeats`` times with fixed noise draws (so the objective is a
+    deterministic function of the parameters); Nelder-Mead on the logs of the positive
+    parameters. ``R`` stays at ``start.rate`` (:meth:`DecisionAttractor.calibrate` reads
+    it from the network: :meth:`DecisionAttractor.winner_rate`).
     """
     from scipy.optimize import minimize
 
@@ -356,7 +380,7 @@ def fit_decision_layer(u, choice, time, pre_rate, start: DecisionParams | None =
     big = np.argmax(u, axis=1)
 
     def stats(ch, tm, wh, bg):
-        p, p_se, t, t_se, out = [], [], [], [], []
+        p, p_se, t, t_se, sd, sd_se, out = [], [], [], [], [], [], []
         for b in range(n_bins):
             sel = wh == b
             ok = sel & (ch >= 0)
@@ -365,11 +389,17 @@ def fit_decision_layer(u, choice, time, pre_rate, start: DecisionParams | None =
             p_se.append(math.sqrt(max(p[-1] * (1 - p[-1]), 0.05) / max(k.size, 1)))
             tt = tm[ok]
             t.append(tt.mean() if tt.size else rule["view"])
-            t_se.append(tt.std(ddof=1) / math.sqrt(tt.size) if tt.size > 1 else 0.1)
+            spread_b = tt.std(ddof=1) if tt.size > 1 else 0.0
+            t_se.append(spread_b / math.sqrt(tt.size) if tt.size > 1 else 0.1)
+            sd.append(spread_b)
+            # SE of an SD of m values: sd / sqrt(2 (m - 1)), at least 20 ms of SD; a bin
+            # with fewer than 3 decisions has no spread to match
+            sd_se.append(max(spread_b, 0.02) / math.sqrt(2.0 * (tt.size - 1))
+                         if tt.size >= 3 else math.inf)
             out.append(1.0 - ok.sum() / max(sel.sum(), 1))
-        return np.array(p), np.array(p_se), np.array(t), np.array(t_se), np.array(out)
+        return tuple(np.array(x) for x in (p, p_se, t, t_se, sd, sd_se, out))
 
-    ref_p, ref_pse, ref_t, ref_tse, ref_out = stats(choice, time, which, big)
+    ref_p, ref_pse, ref_t, ref_tse, ref_sd, ref_sdse, ref_out = stats(choice, time, which, big)
     ref_pre = float(np.nanmean(pre_rate))
     steps = int(round((rule["pre"] + rule["view"]) / rule["dt"]))
     rng = np.random.default_rng([int(seed), 0xDEC1])
@@ -389,8 +419,10 @@ def fit_decision_layer(u, choice, time, pre_rate, start: DecisionParams | None =
         p = _LayerPoint(math.exp(th[0]), start.rate, th[1], math.exp(th[2]),
                         math.exp(th[3]), math.exp(th[4]))
         ch, tm, pre = _decide(p, full, z, rule)
-        lp, _, lt, _, lout = stats(ch, tm, wh_l, bg_l)
+        lp, _, lt, _, lsd, _, lout = stats(ch, tm, wh_l, bg_l)
         err = np.sum(((lp - ref_p) / ref_pse) ** 2) + np.sum(((lt - ref_t) / ref_tse) ** 2)
+        if spread:
+            err += np.sum(((lsd - ref_sd) / ref_sdse) ** 2)
         err += np.sum(((lout - ref_out) / 0.05) ** 2)
         err += ((float(np.mean(pre)) - ref_pre) / 0.5) ** 2
         return float(err) + _regime_penalty(p, rule)
@@ -683,7 +715,27 @@ class DecisionAttractor(Mechanism):
         rec = self.agent("spiking", trials.spec, backend, dt, params=params).run(trials,
                                                                                progress)
         choice, time, pre = read_decisions(rec.rates)
-        return fit_decision_layer(u, choice, time, pre, self.to_softmax(spec), seed=seed)
+        start = self.to_softmax(spec)
+        rate = self.winner_rate(u, backend, seed, dt, **params)
+        if np.isfinite(rate) and rate > DECISION_RULE["threshold"]:
+            start = DecisionParams(**dict(start.params(), rate=rate))
+        return fit_decision_layer(u, choice, time, pre, start, seed=seed)
+
+    def winner_rate(self, inputs, backend: str = "numba", seed: int = 0, dt: float = 1e-4,
+                    runs: int = 4, **params) -> float:
+        """The network's committed winner's rate (Hz), the layer's ``R``: the ``runs``
+        strongest of ``inputs`` [m, 2] held for 1.5 s (no stop at commitment), the leading
+        pool's mean rate over the last 0.5 s (:func:`winner_rate`). The calibration's own
+        trials end at the commitment, before the winner plateaus, so they cannot show it.
+        ``params``: the network's (e.g. ``n``)."""
+        u = np.asarray(inputs, dtype=np.float64)
+        runs = check_int(runs, f"{self.name}.winner_rate.runs", minimum=1)
+        strong = u[np.argsort(-np.abs(u[:, 0] - u[:, 1]), kind="stable")[:runs]]
+        rule = dict(DECISION_RULE, view=1.5)
+        trials = constant_trials(strong, seed + 1, rule)
+        rec = DecisionSpikingAgent(trials.spec, backend, dt, self.resolve(**params),
+                                   stop=False).run(trials)
+        return winner_rate(rec.rates, rule)
 
     def _inputs(self, inputs, where: str, seed: int) -> np.ndarray:
         from neuroattn.model.trials import drive
