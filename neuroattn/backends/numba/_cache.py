@@ -85,6 +85,14 @@ def guard(dispatcher, depends=()) -> None:
         pass
 
 
+def guard_all(namespace: dict, depends=()) -> None:
+    """``guard`` every numba dispatcher with a disk cache among ``namespace``'s values
+    (a module's ``globals()``, called at its end), with the same ``depends``."""
+    for value in list(namespace.values()):
+        if hasattr(value, "overloads") and hasattr(value, "_cache"):
+            guard(value, depends)
+
+
 def _source_hash(module) -> str:
     path = getattr(module, "__file__", None)
     try:

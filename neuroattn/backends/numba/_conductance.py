@@ -749,3 +749,15 @@ def _recording(spec, layout, results, threads, stop=None) -> Recording:
     if stop is not None:
         meta["stop"] = dict(stop._asdict(), bins=simulated.tolist())
     return Recording(rates, spec.bin_width, net.rate_units(), spikes, v, meta)
+
+
+# numba's disk cache, safe for processes compiling at once (see ``_cache``); the code
+# holds the Mg-block constants of ``neuroattn.neurons.conductance``
+def _guard_cache():
+    from neuroattn.backends.numba import _cache
+    from neuroattn.neurons import conductance
+
+    _cache.guard_all(globals(), (conductance,))
+
+
+_guard_cache()

@@ -79,3 +79,14 @@ def first_crossing(rates, bin_width, threshold, window, onset):
                 time[t] = (j + 1) * bin_width - onset * bin_width
                 break
     return choice, time
+
+
+# numba's disk cache, safe for processes compiling at once
+# (``neuroattn.backends.numba._cache``)
+def _guard_cache():
+    from neuroattn.backends.numba import _cache
+
+    _cache.guard_all(globals())
+
+
+_guard_cache()
