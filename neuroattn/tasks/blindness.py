@@ -4,18 +4,22 @@ While the observer attends to a task, a salient but unexpected stimulus often go
 unnoticed (Mack & Rock 1998). In the global-workspace account (Dehaene & Changeux
 2005) the attended stimulus has ignited the workspace, and for as long as that
 ignition lasts it blocks any other: the unexpected stimulus drives its processors as
-strongly as ever but does not ignite. Two items are presented to the agent, each with
-its own processor and readout:
+strongly as ever but does not ignite. As in Mack & Rock's displays, the primary is
+followed by a pattern mask. Three items are presented to the agent, each with its own
+processor and readout:
 
 * item 0, the **primary** stimulus (the task: a target, ``bias`` on its item);
 * item 1, the **probe**, the unexpected stimulus: stronger (``probe`` evidence) but
-  outside the task set (``probe_bias``, 0: neither a target nor to be ignored).
+  outside the task set (``probe_bias``, 0: neither a target nor to be ignored);
+* item 2, the **mask** that follows the primary (``mask`` evidence, ``mask_bias``: -1,
+  to be ignored, like a distractor of a stream).
 
 Conditions (alternating over trials):
 
-* ``busy`` -- the primary comes on at ``onset`` for ``primary_duration``; the probe
-  ``delay`` seconds after the primary's onset, for ``probe_duration``;
-* ``rest`` -- the same probe at the same time, no primary.
+* ``busy`` -- the primary comes on at ``onset`` for ``primary_duration``, the mask right
+  after it for ``mask_duration``; the probe ``delay`` seconds after the primary's onset,
+  for ``probe_duration``;
+* ``rest`` -- the same mask and probe at the same times, no primary.
 
 A stimulus is **seen** (ignites) when its readout (the workspace assembly, in the
 workspace mechanism), averaged over ``smooth`` s, passes ``seen_rate`` Hz within
@@ -43,7 +47,7 @@ from neuroattn.tasks.targets import target
 __all__ = ["Blindness"]
 
 CONDITIONS = ("busy", "rest")
-PRIMARY, PROBE = 0, 1
+PRIMARY, PROBE, MASK = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,16 @@ class Blindness(Task):
         which starts 100-200 ms after its onset, holds the workspace).
     primary, probe : float
         Evidence of the primary (1.0) and of the probe (1.5: salient).
+    mask : float
+        Evidence of the mask that follows the primary (1.0; 0: no mask).
+    mask_duration : float, seconds
+        How long the mask stays on (100 ms, from the primary's offset).
     bias : float
         Task set on the primary's item (1.0: a target).
     probe_bias : float
         Task set on the probe's item (0.0: unexpected, outside the task set).
+    mask_bias : float
+        Task set on the mask's item (-1.0: to be ignored).
     noise : float
         Std of the Gaussian noise per row on each evidence channel (0.3).
     seen_rate : float, hertz
@@ -93,8 +103,11 @@ class Blindness(Task):
     delay: float = 0.2
     primary: float = 1.0
     probe: float = 1.5
+    mask: float = 1.0
+    mask_duration: float = 0.1
     bias: float = 1.0
     probe_bias: float = 0.0
+    mask_bias: float = -1.0
     noise: float = 0.3
     seen_rate: float = 15.0
     smooth: float = 0.05
@@ -110,28 +123,29 @@ class Blindness(Task):
         Column("trials", "n", None, fmt="{:.0f}"),
     )
     units = {"onset": "s", "primary_duration": "s", "probe_duration": "s", "delay": "s",
-             "smooth": "s", "window": "s", "tail": "s", "dt": "s", "seen_rate": "Hz"}
+             "mask_duration": "s", "smooth": "s", "window": "s", "tail": "s", "dt": "s",
+             "seen_rate": "Hz"}
 
     def spec(self) -> TaskSpec:
-        """Items in time: the primary and the probe."""
-        return TaskSpec("time", 2)
+        """Items in time: the primary, the probe and the mask."""
+        return TaskSpec("time", 3)
 
     def validate(self) -> None:
         """Check every parameter; raise ValidationError naming it."""
-        for name in ("onset", "primary_duration", "probe_duration", "delay", "smooth",
-                     "window", "dt", "seen_rate", "tail"):
+        for name in ("onset", "primary_duration", "probe_duration", "delay", "mask_duration",
+                     "smooth", "window", "dt", "seen_rate", "tail"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"Blindness.{name}: expected a number (got {value!r})")
             check_positive(value, "Hz" if name == "seen_rate" else "s", f"Blindness.{name}",
                            allow_zero=name == "tail")
-        for name in ("primary", "probe", "bias", "probe_bias", "noise"):
+        for name in ("primary", "probe", "mask", "bias", "probe_bias", "mask_bias", "noise"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     np.isfinite(value):
                 raise ValidationError(f"Blindness.{name}: expected a finite number (got "
                                       f"{value!r})")
-        for name in ("primary", "probe", "noise"):
+        for name in ("primary", "probe", "mask", "noise"):
             check_positive(getattr(self, name), "1", f"Blindness.{name}", allow_zero=True)
         if self.dt > min(self.primary_duration, self.probe_duration):
             raise ValidationError(f"Blindness.dt: must be shorter than the stimuli "
@@ -158,24 +172,27 @@ class Blindness(Task):
         p1 = p0 + max(1, int(round(self.primary_duration / self.dt)))
         q0 = int(round(self.probe_onset / self.dt))
         q1 = q0 + max(1, int(round(self.probe_duration / self.dt)))
-        stim = np.zeros((n, steps, 4), dtype=np.float32)
+        m1 = min(steps, p1 + int(round(self.mask_duration / self.dt)))
+        stim = np.zeros((n, steps, 6), dtype=np.float32)
         rows = []
         for t in range(n):
             cond = CONDITIONS[t % len(CONDITIONS)]
             if cond == "busy":
                 stim[t, p0:p1, PRIMARY] = self.primary
+            stim[t, p1:m1, MASK] = self.mask
             stim[t, q0:q1, PROBE] = self.probe
-            stim[t, :, 2 + PRIMARY] = self.bias
-            stim[t, :, 2 + PROBE] = self.probe_bias
+            stim[t, :, 3 + PRIMARY] = self.bias
+            stim[t, :, 3 + PROBE] = self.probe_bias
+            stim[t, :, 3 + MASK] = self.mask_bias
             if self.noise > 0:
                 rng = task_rng(seed, t, 17)
-                stim[t, :, :2] += rng.normal(0.0, self.noise, (steps, 2)).astype(np.float32)
+                stim[t, :, :3] += rng.normal(0.0, self.noise, (steps, 3)).astype(np.float32)
             rows.append({"trial": t, "condition": cond, "seed": seed})
         return Trials(stim, self.dt, self.spec(), pd.DataFrame(rows), seed, self.name)
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per trial, the items while the primary's slot is on and while the probe is on:
-        ``[2 trials, 4]`` (evidence, then bias)."""
+        ``[2 trials, 6]`` (evidence, then bias)."""
         ev = trials.role("evidence").astype(np.float64)
         bias = trials.role("bias").astype(np.float64)
         spans = []

@@ -50,16 +50,20 @@ def bimodality_coefficient(x) -> float:
 
     ``g`` is the sample skewness and ``k`` the sample excess kurtosis (both with the
     small-sample corrections); values above 5/9 (0.555, a uniform distribution) point
-    to a bimodal distribution. NaN for fewer than 4 finite values or no spread.
+    to a bimodal distribution. NaN for fewer than 4 finite values or no spread (a range
+    below ``1e-9`` of the largest magnitude, or of 1: rounding differences in a
+    constant sample, whose coefficient would say nothing).
 
     Examples
     --------
     >>> round(bimodality_coefficient([0.0] * 20 + [1.0] * 20), 2)
     0.88
+    >>> bimodality_coefficient([0.0] * 9 + [1e-12])
+    nan
     """
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
-    if x.size < 4 or np.ptp(x) == 0:
+    if x.size < 4 or np.ptp(x) <= 1e-9 * max(1.0, float(np.abs(x).max())):
         return float("nan")
     return float(_bimodality(x[None, :])[0])
 

@@ -1,5 +1,6 @@
-"""The workspace's integration window (lag-1 sparing) at both tiers, and the
-inattentional-blindness task (trials, scoring oracle, the spiking tier)."""
+"""The workspace's integration window (lag-1 sparing) and the blank-after-T1 control
+on the softmax tier, and the inattentional-blindness task (trials, scoring oracle, the
+spiking tier)."""
 
 from __future__ import annotations
 
@@ -31,20 +32,30 @@ def _layer_blink(params, lags, n, seed):
     return res.summary.set_index(["paradigm", "lag"])["accuracy"]
 
 
-def test_layer_spares_lag1_through_its_lagging_inhibition():
-    """The layer with the circuit's lagging inhibition (``to_softmax``: 150 ms, recruited
-    at ~60 % of an ignition): T2 at lag 1 ignites with T1, at lag 3 it is blocked, at
-    lag 7 seen. The same layer whose inhibition follows the ignition at once blocks lag
-    1 as well: the sparing comes from the lag."""
+def test_layer_blocks_after_a_competitor_and_spares_lag1_and_the_blank():
+    """The layer with the circuit's inhibition (``to_softmax``: recruited by an ignition
+    together with a competitor's processor, through the processors' 150 ms synapses;
+    rate, temperature, threshold and adaptation near a calibration's): T2 at lag 1
+    ignites with T1, at lag 3 it is blocked, at lag 7 seen; with a blank after T1 it is
+    seen at lag 3 too. The same layer whose competitors act at once, or whose ignition
+    recruits the inhibition alone, blocks T2 after the blank as well: the control comes
+    from the competitor's slow drive."""
     c = WorkspaceCircuit(k=3)
-    adapt_onset, lateral_onset = bridge._onsets(c, 35.0)
-    p = replace(bridge.to_softmax(c), rate=35.0, temperature=0.0063, threshold=1.2,
-                adapt_gain=2.25, adapt_onset=adapt_onset, lateral_onset=lateral_onset)
-    assert p.tau_lateral == pytest.approx(c.tau_wi) and 0.3 < p.lateral_onset < 0.9
+    adapt_onset, lateral_onset = bridge._onsets(c, 41.0)
+    p = replace(bridge.to_softmax(c), rate=41.0, temperature=0.0016, threshold=1.64,
+                adapt_gain=2.2, adapt_onset=adapt_onset, lateral_onset=lateral_onset,
+                competition=bridge._competition(c, 41.0))
+    assert p.tau_compete == pytest.approx(c.tau_pi) and p.tau_block == pytest.approx(
+        c.tau_block)
+    # an ignition alone stays below the inhibition's onset; with a competitor above it
+    assert 1.0 / (1.0 + p.competition) < p.lateral_onset < 0.9
     acc = _layer_blink(p, (1, 3, 7), 18, 2)
     assert acc["dual", 1] == 1.0 and acc["dual", 3] <= 0.34 and acc["dual", 7] == 1.0
-    at_once = _layer_blink(replace(p, tau_lateral=1e-3, lateral_onset=0.0), (1, 3, 7), 18, 2)
-    assert at_once["dual", 1] <= 0.34 and at_once["dual", 7] == 1.0
+    assert acc["t1_blank", 3] == 1.0 and acc["t1_ignored", 3] == 1.0
+    at_once = _layer_blink(replace(p, tau_compete=1e-3), (3,), 6, 2)
+    assert at_once["t1_blank", 3] == 0.0 and at_once["t1_ignored", 3] == 1.0
+    alone = _layer_blink(replace(p, competition=0.0, lateral_onset=0.5), (3,), 6, 2)
+    assert alone["t1_blank", 3] == 0.0 and alone["t1_ignored", 3] == 1.0
 
 
 # -- inattentional blindness ----------------------------------------------------------
@@ -62,10 +73,16 @@ def test_blindness_trials_and_validation():
     assert ev[1, probe, 1] == task.probe and ev[1, probe - 1, 1] == 0.0
     assert np.all(bias[:, :, 0] == task.bias) and np.all(bias[:, :, 1] == task.probe_bias)
     assert task.duration == pytest.approx(task.probe_onset + task.window)
-    assert task.bridge_inputs(tr).shape == (8, 4)
+    assert np.all(bias[:, :, 2] == task.mask_bias)
+    mask = int(round((task.onset + task.primary_duration) / tr.dt))
+    for t in range(2):                                         # the same mask after the
+        assert ev[t, mask, 2] == task.mask and ev[t, mask - 1, 2] == 0.0   # primary's slot
+        assert ev[t, mask + int(round(task.mask_duration / tr.dt)), 2] == 0.0
+    assert task.bridge_inputs(tr).shape == (8, 6)
     for kw, name in (({"delay": -0.1}, "Blindness.delay"), ({"probe": float("nan")},
                      "Blindness.probe"), ({"dt": 0.5}, "Blindness.dt"),
-                     ({"noise": -1.0}, "Blindness.noise")):
+                     ({"noise": -1.0}, "Blindness.noise"),
+                     ({"mask_duration": 0.0}, "Blindness.mask_duration")):
         with pytest.raises(ValidationError, match=name):
             Blindness(**kw).make_trials(2)
 

@@ -8,7 +8,10 @@ assembly.
 
 * :func:`to_softmax` -- analytic, no simulation: mean-field (Siegert) rates of the
   circuit's populations in the ignited state give the lateral and adaptation logits as
-  currents divided by ``bias_gain``; the threshold is the saddle-node at which a
+  currents divided by ``bias_gain``; the competitors' processor -> inhibition input
+  over the ignition's gives ``competition``, and the synapses' time constants the
+  layer's (``tau_wi``, ``tau_pi``, ``tau_block`` -> ``tau_lateral``, ``tau_compete``,
+  ``tau_block``); the threshold is the saddle-node at which a
   workspace assembly's low state vanishes, the recurrent logit the distance from there
   to the saddle-node at which its ignited state vanishes; the temperature is the workspace neurons' membrane noise over
   ``r_m bias_gain``.
@@ -41,6 +44,9 @@ __all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "layer_share
 SETTLE = 0.1
 #: Smallest share the layer reports (see :func:`layer_shares`).
 SHARE_FLOOR = 1e-12
+#: Peak, as a fraction of the ignited rate, from which :func:`calibrate` counts a
+#: circuit's ignition as full when it matches the layer's ignition durations.
+FULL_IGNITION = 0.75
 
 
 def _check_circuit(circuit, where: str) -> None:
@@ -103,14 +109,35 @@ def _high_vanishes(circuit: WorkspaceCircuit, saddle: float | None = None) -> fl
 
 def _onsets(c: WorkspaceCircuit, rate: float) -> tuple:
     """``(adapt_onset, lateral_onset)``: the fraction of an ignition at ``rate`` Hz at
-    which the adaptation and the inhibitory neurons, silent below their threshold, are
-    recruited (their threshold current over their input from the ignited assembly)."""
-    out = []
-    for pop, w, tau in ((c.adapt, c.w_wa, c.tau_adapt), (c.inh, c.w_wi, c.tau_wi)):
-        full = c.n_ws * w * tau * rate
-        need = max((pop.v_th - pop.v_rest) / pop.r_m - pop.i_bias, 0.0)
-        out.append(min(need / full, 0.95) if full > 0 else 0.0)
-    return tuple(out)
+    which the adaptation neurons, silent below their threshold, are recruited (their
+    threshold current over their input from the ignited assembly), and the fraction of
+    the inhibitory neurons' input with an ignition at ``rate`` Hz and one competitor (a
+    processor driven by one unit of evidence, :func:`_inhibition_inputs`) at which they
+    are recruited (the processors' resting input already counted)."""
+    full = c.n_ws * c.w_wa * c.tau_adapt * rate
+    need = max((c.adapt.v_th - c.adapt.v_rest) / c.adapt.r_m - c.adapt.i_bias, 0.0)
+    adapt = min(need / full, 0.95) if full > 0 else 0.0
+    own, comp, rest = _inhibition_inputs(c, rate)
+    need = max((c.inh.v_th - c.inh.v_rest) / c.inh.r_m - c.inh.i_bias - rest, 0.0)
+    lateral = min(need / (own + comp), 0.95) if own + comp > 0 else 0.0
+    return adapt, lateral
+
+
+def _inhibition_inputs(c: WorkspaceCircuit, rate: float) -> tuple:
+    """Currents (A) onto an inhibitory population ``I{k}``: from its assembly ignited
+    at ``rate`` Hz, from one competitor's processor driven by one unit of evidence
+    (above its resting rate), and from all other processors at rest."""
+    r_p0, r_p1 = _rate(0.0, c.proc), _rate(c.input_gain, c.proc)
+    own = c.n_ws * c.w_wi * c.tau_wi * rate
+    per = c.n_proc * c.w_pi * c.tau_pi
+    return own, per * (r_p1 - r_p0), per * (c.k - 1) * r_p0
+
+
+def _competition(c: WorkspaceCircuit, rate: float) -> float:
+    """The layer's ``competition``: one competitor's input to the inhibition over that
+    of an ignition at ``rate`` Hz."""
+    own, comp, _ = _inhibition_inputs(c, rate)
+    return comp / own if own > 0 else 0.0
 
 
 def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
@@ -138,9 +165,10 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
     # two saddle-nodes
     saddle = _saddle_node(c)
     recurrent = (saddle - _high_vanishes(c, saddle)) / unit
-    full_i = c.n_ws * c.w_wi * c.tau_wi * rate           # inhibitory input when ignited
-    r_i = _rate(full_i, c.inh)
-    lateral = c.n_inh * c.w_iw * c.tau_inh * r_i / unit
+    own, comp, rest = _inhibition_inputs(c, rate)
+    # inhibitory input when ignited, with one competitor
+    r_i = _rate(own + comp + rest, c.inh)
+    lateral = c.n_inh * c.w_iw * c.tau_block * r_i / unit
     full = c.n_ws * c.w_wa * c.tau_adapt * rate          # adaptation input when ignited
     r_a = _rate(full, c.adapt)
     adapt = c.n_adapt * c.w_aw * c.tau_inh * r_a / unit
@@ -151,7 +179,9 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
                            input_gain=input_gain, recurrent=recurrent, lateral=lateral,
                            adapt_gain=adapt, adapt_onset=onset, rate=rate, tau_proc=c.proc.tau_mem,
                            tau_slow=c.tau_slow, tau_adapt=c.tau_adapt,
-                           lateral_onset=lateral_onset, tau_lateral=c.tau_wi)
+                           lateral_onset=lateral_onset, tau_lateral=c.tau_wi,
+                           competition=_competition(c, rate), tau_compete=c.tau_pi,
+                           tau_block=c.tau_block)
 
 
 def to_spiking(params: WorkspaceParams, template: WorkspaceCircuit | None = None):
@@ -336,7 +366,8 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
        constrain them: they are normalised over the items, blind to the null key); and
        its adaptation gain
        (bisection) makes the layer's mean ignition -- the time its most active item
-       spends above ``level`` Hz -- as long as the circuit's.
+       spends above ``level`` Hz -- as long as the circuit's on the inputs on which
+       the circuit ignites fully (``FULL_IGNITION``) and the layer ignites.
     """
     from scipy.optimize import minimize
 
@@ -383,21 +414,31 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
         # a full ignition: items outside the task set ignite partly (lower peaks)
         rate = float(np.quantile(peak[ignited], 0.9))
         onset, lateral_onset = _onsets(circuit, rate)
-        best = replace(best, rate=rate, adapt_onset=onset, lateral_onset=lateral_onset)
+        best = replace(best, rate=rate, adapt_onset=onset, lateral_onset=lateral_onset,
+                       competition=_competition(circuit, rate))
         # shares do not say whether anything ignites (a softmax over the items alone is
         # blind to the null key): the threshold is the one at which the layer ignites on
         # the same inputs as the circuit
         best, agree = _match_ignitions(best, trials, ignited, level)
         extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
                      temperature_shares=float(fitted(res.x).temperature))
-        target = float(dur[ignited].mean())
+        # durations compared on the inputs on which the circuit ignites fully (a peak
+        # of at least FULL_IGNITION of the rate) and the layer ignites: the layer's
+        # ignitions are all-or-none, and matching, on average, the circuit's brief
+        # partial ones (items outside the task set) would cut every ignition short
+        full = ignited & (peak >= FULL_IGNITION * rate)
+        full = full if full.any() else ignited
         lo, hi = math.log(0.05), math.log(50.0)
-        got = math.nan
+        got = target = math.nan
         for _ in range(12):
             mid = 0.5 * (lo + hi)
             p = replace(best, adapt_gain=math.exp(mid))
             lp, ld = _ignition(_layer_rates(p, trials), trials.dt, level)
-            got = float(ld[lp > level].mean()) if np.any(lp > level) else 0.0
+            both = full & (lp > level)
+            if not both.any():                 # the layer no longer ignites: too strong
+                hi = mid
+                continue
+            target, got = float(dur[both].mean()), float(ld[both].mean())
             lo, hi = (mid, hi) if got > target else (lo, mid)
         best = replace(best, adapt_gain=float(math.exp(0.5 * (lo + hi))))
         extra.update(spiking_ignition_s=target, layer_ignition_s=got)

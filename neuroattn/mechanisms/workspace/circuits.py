@@ -17,11 +17,20 @@ For each item (stimulus) k:
   synapses of ``tau_adapt``): it stands in for the adaptation and synaptic depression
   that end an ignition after a few hundred ms, which the engines' neuron models lack.
 
-* ``I{k}`` -- an inhibitory population recruited once ``W{k}`` is high (~25 Hz),
-  through slow (``tau_wi``, 150 ms) synapses; it inhibits every *other* workspace
-  assembly: the workspace assemblies compete. Because the inhibition lags an ignition
-  by ~100-150 ms, an item that arrives while another is still igniting can ignite too
-  (it joins the same episode: lag-1 sparing); one that arrives later is blocked.
+* ``I{k}`` -- an inhibitory population that guards an ignition: it is driven by
+  ``W{k}`` (``tau_wi``, 20 ms) and, through slow synapses (``tau_pi``, 150 ms), by every
+  *other* item's processor, and it inhibits every other workspace assembly through
+  slow, GABA-B-like synapses (``tau_block``, 100 ms): the workspace assemblies compete.
+  Neither input alone recruits it: an ignited ``W{k}`` (~40 Hz) brings its neurons to
+  ~55 % of their threshold current, the other processors at rest add ~17 %, and a
+  competitor's processor (one unit of evidence) ~60 % more once its slow synapses have
+  charged: the threshold is crossed ~90 ms after the competitor appears. So an ignition
+  blocks the others only once a competitor -- in a stream, the item that follows and
+  masks it -- has been driving its processor for a while: an item that arrives within
+  that time ignites too (it joins the episode: lag-1 sparing); one that arrives later
+  is blocked, for as long as the slow inhibition outlasts it; and when nothing follows
+  the ignited item (a blank), the inhibition is not recruited before the ignition is
+  over, and nothing is blocked (the blank-after-T1 control of the attentional blink).
 
 A tonic current ``drive`` onto every workspace neuron is the neuromodulatory (arousal)
 drive that sets excitability.
@@ -31,7 +40,8 @@ input the assembly decays back to its low state, above it the slow reverberation
 it to a high, self-sustained state -- all-or-none, whatever the size of the stimulus
 that crossed it. While one assembly is ignited, its ``I{k}`` holds every other one far
 below its threshold, so a new stimulus, though it drives its processor as strongly as ever,
-does not ignite (it is blocked), until ``A{k}`` ends the ignition.
+does not ignite (it is blocked), until ``A{k}`` ends the ignition and the slow
+inhibition decays.
 """
 
 from __future__ import annotations
@@ -60,8 +70,8 @@ def _ws_default() -> LIFParams:
 
 
 def _inh_default() -> LIFParams:
-    # no bias and little noise: silent until its workspace assembly's slowly filtered
-    # rate passes ~25 Hz (the ignited state), then steeply recruited
+    # no bias and little noise: silent until an ignition of its workspace assembly and
+    # a competitor's processor together bring it to threshold, then steeply recruited
     return LIFParams(tau_mem=10e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
                      t_ref=1e-3, sigma=1e-3, i_bias=0.0)
 
@@ -75,8 +85,9 @@ def _adapt_default() -> LIFParams:
 
 _UNITS = (("input_gain", "A"), ("bias_gain", "A"), ("drive", "A"), ("w_pw", "A"),
           ("w_ww", "A"), ("w_wp", "A"), ("w_wi", "A"), ("w_iw", "A"), ("w_iw_self", "A"),
-          ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("tau_fast", "s"), ("tau_slow", "s"),
-          ("tau_inh", "s"), ("tau_wi", "s"), ("tau_adapt", "s"), ("bin_width", "s"))
+          ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("w_pi", "A"), ("tau_fast", "s"),
+          ("tau_slow", "s"), ("tau_inh", "s"), ("tau_wi", "s"), ("tau_pi", "s"),
+          ("tau_block", "s"), ("tau_adapt", "s"), ("bin_width", "s"))
 
 
 @dataclass(frozen=True)
@@ -107,11 +118,17 @@ class WorkspaceCircuit(CircuitParams):
     w_wp : float, amperes
         Workspace -> processor top-down weight (slow synapses) (0.25 pA).
     w_wi : float, amperes
-        Workspace assembly -> its inhibitory population ``I{k}`` (1.6 pA through
-        synapses of ``tau_wi``: recruited once the assembly has been above ~25 Hz for
-        ~100 ms).
+        Workspace assembly -> its inhibitory population ``I{k}`` (3.4 pA through
+        synapses of ``tau_wi``: an ignition at ~40 Hz gives ~110 pA, ~55 % of the
+        inhibitory neurons' threshold current, which it does not reach alone).
+    w_pi : float, amperes
+        Each other item's processor -> ``I{k}`` (0.63 pA through synapses of
+        ``tau_pi``: a processor driven by one unit of evidence, ~37 Hz, adds ~120 pA
+        once charged; at rest, ~4.5 Hz, ~17 pA each). 0: the ignition alone recruits
+        the inhibition.
     w_iw : float, amperes
-        ``I{k}`` -> every other workspace assembly (4 pA): competition, blocking.
+        ``I{k}`` -> every other workspace assembly (0.4 pA through synapses of
+        ``tau_block``): competition, blocking.
     w_iw_self : float, amperes
         ``I{k}`` -> its own assembly (0: it stabilised graded intermediate states).
     w_boost : float, amperes
@@ -126,9 +143,15 @@ class WorkspaceCircuit(CircuitParams):
     tau_inh : float, seconds
         GABA-A-like time constant of the inhibition (10 ms).
     tau_wi : float, seconds
-        Time constant of the workspace -> inhibition synapses (150 ms, long-range
-        NMDA-like): the blocking inhibition lags an ignition by ~100-150 ms, the
-        integration window in which a second item can still ignite (lag-1 sparing).
+        Time constant of the workspace -> inhibition synapses (20 ms).
+    tau_pi : float, seconds
+        Time constant of the processor -> inhibition synapses (150 ms, NMDA-like): the
+        blocking inhibition is recruited ~80 ms after a competitor appears during an
+        ignition, the integration window in which a second item can still ignite
+        (lag-1 sparing).
+    tau_block : float, seconds
+        Time constant of the inhibition -> other workspace assemblies synapses (100 ms,
+        GABA-B-like): the blocking outlasts the inhibitory neurons' firing.
     tau_adapt : float, seconds
         Time constant with which an ignition recruits its adaptation (300 ms).
     bin_width : float, seconds
@@ -156,14 +179,17 @@ class WorkspaceCircuit(CircuitParams):
     w_pw: float = 9e-12
     w_ww: float = 1.25e-12
     w_wp: float = 0.25e-12
-    w_wi: float = 1.6e-12
-    w_iw: float = 4e-12
+    w_wi: float = 3.4e-12
+    w_iw: float = 0.4e-12
     w_iw_self: float = 0.0
     w_boost: float = 0.0
     w_wa: float = 1.3e-12
     w_aw: float = 5e-12
+    w_pi: float = 0.63e-12
     tau_fast: float = 5e-3
-    tau_wi: float = 150e-3
+    tau_wi: float = 20e-3
+    tau_pi: float = 150e-3
+    tau_block: float = 100e-3
     tau_slow: float = 100e-3
     tau_inh: float = 10e-3
     tau_adapt: float = 300e-3
@@ -199,8 +225,13 @@ class WorkspaceCircuit(CircuitParams):
                 Projection(a, w, self.w_aw, AllToAll(), self.tau_inh, 0.0, "inh"),
             ]
             projs += [Projection(inh, f"W{j}", self.w_iw if j != i else self.w_iw_self,
-                                 AllToAll(), self.tau_inh, 0.0, "inh") for j in k
-                      if self.w_iw > 0 or j == i]
+                                 AllToAll(), self.tau_block if j != i else self.tau_inh,
+                                 0.0, "inh") for j in k if self.w_iw > 0 or j == i]
+            if self.w_pi > 0:
+                # the other items' processors: a competitor arriving while W{i} is
+                # ignited recruits the inhibition that guards it
+                projs += [Projection(f"P{j}", inh, self.w_pi, AllToAll(), self.tau_pi, 0.0,
+                                     "exc") for j in k if j != i]
             if self.w_boost > 0:
                 projs += [Projection(w, f"W{j}", self.w_boost, AllToAll(), self.tau_fast, 0.0,
                                      "exc") for j in k if j != i]

@@ -11,7 +11,7 @@ from neuroattn.model.units import check_int, check_positive, to_si
 
 __all__ = ["WorkspaceParams"]
 
-_TIMES = ("tau_proc", "tau_slow", "tau_adapt", "tau_lateral")
+_TIMES = ("tau_proc", "tau_slow", "tau_adapt", "tau_lateral", "tau_compete", "tau_block")
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,31 @@ class WorkspaceParams:
         Level of the adaptation trace (0-1, a fraction of a full ignition's) at which
         the adaptation is recruited (the adaptation neurons' threshold).
     lateral_onset : float
-        Level of an item's inhibition trace (0-1, a fraction of a full ignition's) at
-        which it starts to take logit from the others (the inhibitory neurons'
-        threshold; 0: at once).
+        Level of an item's inhibition drive (0-1, a fraction of that of a full ignition
+        with one competitor, see ``competition``) at which it starts to take logit from
+        the others (the inhibitory neurons' threshold; 0: at once).
     tau_proc, tau_slow, tau_adapt : float, seconds
         Processor filter (20 ms), slow reverberation (100 ms), adaptation (300 ms).
     tau_lateral : float, seconds
         Time constant of the inhibition trace through which an ignition blocks the
-        others (1 ms: at once; the circuit's workspace -> inhibition synapses, 150 ms,
-        through :func:`~neuroattn.mechanisms.workspace.bridge.to_softmax`).
+        others (1 ms: at once; the circuit's workspace -> inhibition synapses through
+        :func:`~neuroattn.mechanisms.workspace.bridge.to_softmax`).
+    competition : float
+        Weight, in the drive of an item's inhibition trace, of each other item's
+        processor activity (one unit of evidence), relative to the item's own full
+        ignition (0: the inhibition follows the ignition alone). The drive is
+        ``(q + competition c) / (1 + competition)``, with ``q`` the ignition trace and
+        ``c`` the competitors' processor trace; with ``lateral_onset`` above
+        ``1 / (1 + competition)`` an ignition alone stays below onset, and an ignited
+        item blocks the others only once a competitor has driven its processor for a
+        while (the circuit's processor -> inhibition synapses).
+    tau_compete : float, seconds
+        Time constant with which the competitors' processors drive the inhibition trace
+        (150 ms: the circuit's ``tau_pi``).
+    tau_block : float, seconds
+        Time constant of the inhibition's action on the other items (1 ms: at once; the
+        circuit's ``tau_block``, slow GABA-B-like synapses, outlasts the inhibitory
+        neurons' firing).
     rate : float, hertz
         Rate of a fully ignited item.
 
@@ -78,6 +94,9 @@ class WorkspaceParams:
     tau_adapt: float = 300e-3
     lateral_onset: float = 0.0
     tau_lateral: float = 1e-3
+    competition: float = 0.0
+    tau_compete: float = 150e-3
+    tau_block: float = 1e-3
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "WorkspaceParams.rate"))
@@ -94,7 +113,8 @@ class WorkspaceParams:
         """Check every attribute; raise ValidationError naming it."""
         check_int(self.k, "WorkspaceParams.k", minimum=1)
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
-                     "adapt_gain", "adapt_onset", "lateral_onset", "rate", *_TIMES):
+                     "adapt_gain", "adapt_onset", "lateral_onset", "competition", "rate",
+                     *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     math.isfinite(value):
@@ -102,7 +122,7 @@ class WorkspaceParams:
                                       f"(got {value!r})")
         check_positive(float(self.temperature), "1", "WorkspaceParams.temperature")
         check_positive(self.rate, "Hz", "WorkspaceParams.rate")
-        for name in ("input_gain", "recurrent", "lateral", "adapt_gain"):
+        for name in ("input_gain", "recurrent", "lateral", "adapt_gain", "competition"):
             check_positive(float(getattr(self, name)), "1", f"WorkspaceParams.{name}",
                            allow_zero=True)
         for name in _TIMES:

@@ -14,17 +14,20 @@
   ``a_k`` (``tau_adapt``). At every step the items compete for the workspace against a
   null competitor at the ignition threshold::
 
-      z_k = input_gain p_k + b_k + recurrent s_k
-            - lateral sum_{j != k} max(q_j - lateral_onset, 0) / (1 - lateral_onset)
+      z_k = input_gain p_k + b_k + recurrent s_k - lateral sum_{j != k} h_j
             - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
       o   = softmax([z_1 .. z_K, threshold] / temperature)[:K]          (the write)
       tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
+      tau_compete dc_k/dt = sum_{j != k} max(p_j, 0) - c_k     (competitors' processors)
+      g_k = max((q_k + competition c_k) / (1 + competition) - lateral_onset, 0)
+            / (1 - lateral_onset),                tau_block dh/dt = g - h
       r_k = rate * s_k
 
   ``recurrent`` makes an ignited item self-sustaining (all-or-none at low
   temperature), ``lateral`` lets it block the others -- through the trace ``q``, which
   lags the ignition by ``tau_lateral`` (an item that arrives while another is still
-  igniting can ignite too) --, ``adapt_gain`` ends it. The write
+  igniting can ignite too) and, with ``competition``, needs a competitor's processor
+  to be driven while the item is ignited --, ``adapt_gain`` ends it. The write
   weights go through :func:`neuroattn.attention.scaled_dot_product_attention`: one query
   attends over keys that are the logits, with the threshold as a null key.
 """
@@ -218,10 +221,13 @@ class WorkspaceLayer(MechanismLayer):
         self.log_rate = self._parameter(math.log(params.rate))
         self.adapt_onset = float(params.adapt_onset)
         self.lateral_onset = float(params.lateral_onset)
+        self.competition = self._parameter(float(params.competition))
         self.max_step = float(max_step)
         self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
                                          math.log(params.tau_adapt),
-                                         math.log(params.tau_lateral)])
+                                         math.log(params.tau_lateral),
+                                         math.log(params.tau_compete),
+                                         math.log(params.tau_block)])
 
     def write(self, z: torch.Tensor) -> torch.Tensor:
         """Write weights [n, K] of logits ``z`` [n, K] against the null key (the ignition
@@ -266,17 +272,24 @@ class WorkspaceLayer(MechanismLayer):
         s = torch.zeros_like(p)
         a = torch.zeros_like(p)
         q = torch.zeros_like(p)
+        c = torch.zeros_like(p)
+        h = torch.zeros_like(p)
+        comp = torch.relu(self.competition)
         out = []
         for t in range(blocks):
             p = p + alpha[0] * (x[:, t] - p)
-            inh = torch.relu(q - self.lateral_onset) / (1 - self.lateral_onset)
-            others = inh.sum(dim=1, keepdim=True) - inh
+            others = h.sum(dim=1, keepdim=True) - h
             z = (self.input_gain * p + b[:, t] + self.recurrent * s - self.lateral * others
                  - self.adapt_gain * torch.relu(a - self.adapt_onset) / (1 - self.adapt_onset))
             o = self.write(z)
             s = s + alpha[1] * (o - s)
             a = a + alpha[2] * (s - a)
             q = q + alpha[3] * (s - q)
+            pos = torch.relu(p)
+            c = c + alpha[4] * (pos.sum(dim=1, keepdim=True) - pos - c)
+            g = torch.relu((q + comp * c) / (1 + comp) - self.lateral_onset) / (
+                1 - self.lateral_onset)
+            h = h + alpha[5] * (g - h)
             out.append(s)
         rates = torch.exp(self.log_rate) * torch.stack(out, dim=1)
         return rates.repeat_interleave(per, dim=1)[:, :steps]
@@ -297,4 +310,6 @@ class WorkspaceLayer(MechanismLayer):
                                adapt_onset=self.adapt_onset, tau_proc=float(taus[0]),
                                tau_slow=float(taus[1]), tau_adapt=float(taus[2]),
                                lateral_onset=self.lateral_onset,
-                               tau_lateral=float(taus[3]))
+                               tau_lateral=float(taus[3]),
+                               competition=max(val(self.competition), 0.0),
+                               tau_compete=float(taus[4]), tau_block=float(taus[5]))
