@@ -24,13 +24,22 @@ item in configuration search, where nothing guides). Empty locations receive not
 
 One more unit competes with the items: the **quit unit** (Competitive Guided Search:
 Moran, Zehetleitner, Mueller & Usher 2013), the last location the mechanism sees. Its
-input is ``quit_drive + quit_growth * ln(1 + j)`` after ``j`` rejected items: the count
-on a compressed, logarithmic scale, as numerosity is coded (Nieder & Miller 2003), so
-that through the competition's exponential dependence of rate on input the quit unit's
-share grows about in proportion to the count, as the quit weight of Competitive Guided
-Search grows by a fixed step per rejection. The items still in the competition hold it
-down through the mechanism's own shared inhibition (the more, and the more salient,
-items remain, the less it wins). Selecting it ends the search "absent".
+input is ``quit_drive + quit_growth * ln(1 + j)`` after rejecting items that count ``j``:
+the count on a compressed, logarithmic scale, as numerosity is coded (Nieder & Miller
+2003), so that through the competition's exponential dependence of rate on input the
+quit unit's share grows about in proportion to the count, as the quit weight of
+Competitive Guided Search grows by a fixed step per rejection. A rejection counts
+``exp(quit_mismatch x guidance x mismatch)`` (:meth:`Search.rejection_weight`; an item
+selected and rejected again counts again): 1 where the template does not guide
+(configuration search), more for an item the template held down, whose rejection is
+stronger evidence that no target is there -- a target would have been selected before
+it by about the factor by which guidance favours it (the competition's odds, ``exp(du /
+T)`` with its temperature T near 1/``quit_mismatch``). So the quit unit wins after a
+share of the items that shrinks as guidance grows, in step with the share inspected
+before a target is found, and the absent:present slope ratio of guided (conjunction)
+search comes down to that of unguided (configuration) search, about 2. The items still in the competition hold the quit unit down
+through the mechanism's own shared inhibition (the more, and the more salient, items
+remain, the less it wins). Selecting it ends the search "absent".
 
 A selection is one run of the mechanism's competition on these inputs (the spiking
 circuit, or the softmax layer). The competition has settled when the first unit's rate
@@ -155,11 +164,18 @@ class Search(Task):
         highest priority, so a rejected item stays below threshold when it is left alone).
     quit_drive : float
         Input of the quit unit, the competitor whose selection ends the search "absent",
-        at the start of a search (default 0.3, units of the agents' input).
+        at the start of a search (default 0.0, units of the agents' input: below the
+        activation threshold until items are rejected).
     quit_growth : float
         Growth of the quit unit's input with the log of the count: ``quit_growth *
-        ln(1 + j)`` after ``j`` rejected items (default 0.9, about the competition's
-        temperature, so that the quit unit's rate grows about in proportion to ``j``).
+        ln(1 + j)`` after rejected items that count ``j`` (default 0.9, about the
+        competition's temperature, so that the quit unit's rate grows about in
+        proportion to ``j``).
+    quit_mismatch : float
+        How much more a rejected item the template held down counts towards quitting
+        (default 1.2, per unit of input): it counts ``exp(quit_mismatch x guidance x
+        mismatch)`` (1 in configuration search, 3.5 for a conjunction distractor at the
+        defaults); 0 counts every item 1 whatever the guidance.
     criterion : float, hertz
         Rate the selection accumulators count from (default 12.5 Hz, as Posner).
     bound : float, hertz x seconds
@@ -203,8 +219,9 @@ class Search(Task):
     priority_noise: float = 0.3
     noise: float = 1.0
     inhibition: float = 5.0
-    quit_drive: float = 0.3
+    quit_drive: float = 0.0
     quit_growth: float = 0.9
+    quit_mismatch: float = 1.2
     criterion: float = 12.5
     bound: float = 1.0
     leak: float = 0.2
@@ -266,7 +283,7 @@ class Search(Task):
             raise ValidationError(f"Search.present_fraction: expected a fraction in (0, 1) "
                                   f"(got {self.present_fraction!r})")
         for name in ("salience", "feature_contrast", "guidance", "priority_noise", "noise",
-                     "inhibition", "quit_drive", "quit_growth"):
+                     "inhibition", "quit_drive", "quit_growth", "quit_mismatch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"Search.{name}: expected a number >= 0 (got {value!r})")
@@ -297,6 +314,12 @@ class Search(Task):
     def episode(self) -> float:
         """Duration (s) of one selection round: onset, window and identification."""
         return self.onset + self.selection_window + self.identification
+
+    def rejection_weight(self, bias) -> np.ndarray:
+        """What rejecting an item adds to the quit unit's count: ``exp(-quit_mismatch x
+        bias)`` for its top-down bias ``-guidance x mismatch`` (before any inhibition), 1
+        for an item the template does not suppress. Same shape as ``bias``."""
+        return np.exp(-self.quit_mismatch * np.asarray(bias, dtype=np.float64))
 
     def cells(self) -> list:
         """The (search type, set size, present) conditions, in report order."""
@@ -349,18 +372,19 @@ class Search(Task):
         table = pd.DataFrame(rows)
         extra = {"evidence": ev, "bias": bias, "items": items, "target": target,
                  "t_nd": table["t_nd"].to_numpy()}
-        stim = self._episode_stimulus(ev, bias, np.zeros((n, k + 1), bool), seed, 0)
+        stim = self._episode_stimulus(ev, bias, np.zeros((n, k + 1), bool), np.zeros(n),
+                                      seed, 0)
         return Trials(stim, self.dt, self.spec(), table, seed, self.name, extra)
 
-    def _episode_stimulus(self, ev, bias, rejected, seed: int, episode: int,
+    def _episode_stimulus(self, ev, bias, rejected, count, seed: int, episode: int,
                           rows=None) -> np.ndarray:
         """Stimulus of selection ``episode`` for the trials ``rows`` (default all): the
-        display, the quit unit's drive grown by the items rejected so far, fresh row
-        noise, and the inhibition of the rejected items."""
+        display, the quit unit's drive grown by the count of rejections so far
+        (``count`` [trials]), fresh row noise, and the inhibition of the rejected items."""
         rows = np.arange(len(ev)) if rows is None else np.asarray(rows)
         ev, bias, rejected = ev[rows].copy(), bias[rows], rejected[rows]
         n, k = ev.shape
-        ev[:, -1] += self.quit_growth * np.log1p(rejected.sum(axis=1))
+        ev[:, -1] += self.quit_growth * np.log1p(np.asarray(count, dtype=np.float64)[rows])
         steps = int(round(self.episode / self.dt))
         stim = np.zeros((n, steps, 2 * k), dtype=np.float32)
         stim[:, :, :k] = ev[:, None, :]
@@ -401,6 +425,7 @@ class Search(Task):
         n, k = ev.shape
         quit_unit = k - 1
         rejected = np.zeros((n, k), dtype=bool)
+        count = np.zeros(n)  # the quit unit's count: the rejections, weighted
         done = np.zeros(n, dtype=bool)
         chunks: list = [[] for _ in range(n)]
         meta = {}
@@ -412,7 +437,8 @@ class Search(Task):
             if done.all():
                 break
             rows = np.flatnonzero(~done)
-            stim = self._episode_stimulus(ev, bias, rejected, trials.seed, episode, rows)
+            stim = self._episode_stimulus(ev, bias, rejected, count, trials.seed, episode,
+                                          rows)
             ep = Trials(stim, self.dt, trials.spec,
                         trials.conditions.iloc[rows].reset_index(drop=True),
                         _episode_seed(trials.seed, episode), self.name)
@@ -428,6 +454,7 @@ class Search(Task):
                     done[t] = True
                 else:
                     rejected[t, item] = True
+                    count[t] += self.rejection_weight(bias[t, item])
         if not done.all():
             raise ValidationError(f"Search.inhibition: {int((~done).sum())} trials still "
                                   f"searching after {2 * k + 1} selections; rejected items "

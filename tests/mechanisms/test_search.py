@@ -11,6 +11,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism
 from neuroattn.model import Recording
 from neuroattn.tasks import Search
+from neuroattn.tasks.search import template_mismatch
 
 
 class _RateAgent:
@@ -67,38 +68,43 @@ def test_search_against_an_analytic_agent():
     window = math.ceil(task.selection_window / 5e-3 - 1e-9) * 5e-3
     assert (rows["selections"] == 0).all() and (rows["response"] == "absent").all()
     assert np.allclose(rows["rt"], window + task.t_nd)
-    # configuration, absent: each round selects item or quit unit in proportion to their
-    # rates, among the units above the criterion (items 47 Hz; quit 11 + 18 ln(1 + j) Hz
-    # after j rejections), and the first crossing, of the fastest unit, sets the time
-    conf = t[(t["search_type"] == "configuration") & ~t["present"]]
-    item = 5 + 30 * task.salience
+    # absent: each round selects item or quit unit in proportion to their rates, among the
+    # units above the criterion (configuration items 47 Hz, conjunction distractors 29 Hz;
+    # quit 11 + 18 ln(1 + w j) Hz after j rejections, each counting w = exp(quit_mismatch x
+    # guidance x mismatch): 1 in configuration search, 2.05 in conjunction search), and the
+    # first crossing, of the fastest unit, sets the time
+    for stype, share_max in (("configuration", 0.8), ("conjunction", 0.6)):
+        rows = t[(t["search_type"] == stype) & ~t["present"]]
+        mismatch = template_mismatch(stype)
+        item = 5 + 30 * (task.salience - task.guidance * mismatch)
+        w = math.exp(task.quit_mismatch * task.guidance * mismatch)
 
-    def quit_rate(j):
-        return 5 + 30 * (task.quit_drive + task.quit_growth * math.log1p(j))
+        def quit_rate(j, w=w):
+            return 5 + 30 * (task.quit_drive + task.quit_growth * math.log1p(w * j))
 
-    expected, observed, var = [], [], []
-    for _, row in conf.iterrows():
-        n, s = int(row["set_size"]), int(row["selections"])
-        fastest = [item if j < n else quit_rate(j) for j in range(s + 1)]
-        fastest = [max(f, quit_rate(j)) for j, f in enumerate(fastest)]
-        rt = sum(_dwell(f, task) for f in fastest[:s]) + _crossing(fastest[s], task)
-        assert row["response"] == "absent"
-        assert math.isclose(row["rt"], rt + task.t_nd, abs_tol=1e-6), (row, rt)
-        # the distribution of the number of items inspected before the quit unit wins
-        p_go, dist = 1.0, []
-        for j in range(n + 1):
-            xq = quit_rate(j) if quit_rate(j) > task.criterion else 0.0
-            p_quit = 1.0 if j == n else xq / (xq + (n - j) * item)
-            dist.append(p_go * p_quit)
-            p_go *= 1 - p_quit
-        mean = sum(j * p for j, p in enumerate(dist))
-        expected.append(mean)
-        var.append(sum((j - mean) ** 2 * p for j, p in enumerate(dist)))
-        observed.append(s)
-    # the quit unit ends the big displays early: far from exhaustive at 18 items
-    assert sum(expected) < 0.8 * conf["set_size"].sum()
-    z = (sum(observed) - sum(expected)) / math.sqrt(sum(var))
-    assert abs(z) < 3.5, (z, sum(observed), sum(expected))
+        expected, observed, var = [], [], []
+        for _, row in rows.iterrows():
+            n, s = int(row["set_size"]), int(row["selections"])
+            fastest = [max(item if j < n else 0.0, quit_rate(j)) for j in range(s + 1)]
+            rt = sum(_dwell(f, task) for f in fastest[:s]) + _crossing(fastest[s], task)
+            assert row["response"] == "absent"
+            assert math.isclose(row["rt"], rt + task.t_nd, abs_tol=1e-6), (row, rt)
+            # the distribution of the number of items inspected before the quit unit wins
+            p_go, dist = 1.0, []
+            for j in range(n + 1):
+                xq = quit_rate(j) if quit_rate(j) > task.criterion else 0.0
+                p_quit = 1.0 if j == n else xq / (xq + (n - j) * item)
+                dist.append(p_go * p_quit)
+                p_go *= 1 - p_quit
+            mean = sum(j * p for j, p in enumerate(dist))
+            expected.append(mean)
+            var.append(sum((j - mean) ** 2 * p for j, p in enumerate(dist)))
+            observed.append(s)
+        # the quit unit ends the big displays early, the sooner where guidance held the
+        # rejected items down: far from exhaustive at 18 items
+        assert sum(expected) < share_max * rows["set_size"].sum(), (stype, sum(expected))
+        z = (sum(observed) - sum(expected)) / math.sqrt(sum(var))
+        assert abs(z) < 3.5, (stype, z, sum(observed), sum(expected))
     assert (t["response"] != "none").all() and result.effect("false_alarms").estimate == 0
 
 
@@ -138,6 +144,47 @@ def test_the_selection_counts_from_onset_past_the_onset_burst():
     t = early.score(trials, early.run(_BurstAgent(), trials)).table
     big = t[t["present"] & (t["set_size"] == 18)]
     assert big["selections"].mean() > 3, big["selections"].describe()
+
+
+class _NoInhibitionAgent(_RateAgent):
+    """The rate agent deaf to top-down bias: a rejected item is not held down, so it is
+    selected and rejected again (as a mechanism whose bias scales rather than subtracts
+    might do). It notes the quit unit's input in every round, per trial."""
+
+    def __init__(self):
+        super().__init__()
+        self.quit_inputs = {}
+
+    def run(self, trials, progress=False):
+        u = trials.role("evidence").astype(float)
+        for i, t in enumerate(trials.conditions["trial"]):
+            self.quit_inputs.setdefault(int(t), []).append(float(u[i, :, -1].mean()))
+        per_bin = int(round(5e-3 / trials.dt))
+        n, steps, k = u.shape
+        u = u[:, : steps // per_bin * per_bin].reshape(n, -1, per_bin, k).mean(axis=2)
+        names = trials.spec.unit_names()
+        return Recording(self.base + self.gain * np.maximum(u, 0.0), 5e-3, names["items"],
+                         roles=names)
+
+
+def test_every_rejection_counts_towards_quitting_an_item_rejected_again_too():
+    # items stay at 35 Hz whatever was rejected, so they come up again; only the quit
+    # unit's count can end a search, and it grows with each rejection, repeats included
+    task = Search(noise=0.0, priority_noise=0.0, search_types=("configuration",),
+                  set_sizes=(3, 18), salience=1.0, quit_growth=2.5)
+    trials = task.make_trials(48, seed=11)
+    agent = _NoInhibitionAgent()
+    t = task.score(trials, task.run(agent, trials)).table
+    assert (t["response"] != "none").all()
+    repeated = 0
+    for trial, inputs in agent.quit_inputs.items():
+        # round r follows r rejections (each counting 1: nothing guides)
+        expected = [task.quit_drive + task.quit_growth * math.log1p(r)
+                    for r in range(len(inputs))]
+        assert np.allclose(inputs, expected, atol=1e-5), (trial, inputs)
+        repeated += len(inputs) - 1 > t.loc[trial, "set_size"]
+    # the same items came up again: more rejections than items on some trials
+    assert repeated > 0
 
 
 def test_an_open_loop_recording_is_read_without_error():
@@ -208,6 +255,7 @@ def test_slopes_follow_guidance_on_both_tiers(small_design, tier):
     ({"priority_noise": "lots"}, "priority_noise"),
     ({"quit_drive": -0.5}, "quit_drive"),
     ({"quit_growth": float("nan")}, "quit_growth"),
+    ({"quit_mismatch": -1.0}, "quit_mismatch"),
 ])
 def test_bad_parameters_are_refused_naming_them(kwargs, name):
     with pytest.raises(ValidationError, match=f"Search.{name}"):
