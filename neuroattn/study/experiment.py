@@ -286,7 +286,10 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
         js[name] = (tuple(per_window), shares[windows[-1]])
     longest = js["task"][1]
     ok = np.all(np.isfinite(longest), axis=1)
-    uniform = float(js_divergence(longest[ok], np.ones_like(longest[ok])).mean())
+    # NaN when no input gave the circuit a spike to share (e.g. a workspace that
+    # ignites on none of them): there is then no scale to judge the layer against
+    uniform = (float(js_divergence(longest[ok], np.ones_like(longest[ok])).mean())
+               if ok.any() else math.nan)
     agreement = trial_agreement(results["spiking"].table, results["softmax"].table,
                                 task.agreement, seed)
     calibration = {"method": a["softmax_from"], "backend": a["calibration_backend"],

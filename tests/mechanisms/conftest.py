@@ -97,6 +97,10 @@ BRIDGE_GAPS: dict = {
     ("workspace", "normalization"):
         "the workspace ignites one assembly among 18 positions of graded contrast; "
         "its calibrated layer's shares stay near uniform (JS 0.29 vs 0.31 nats)",
+    ("workspace", "search"):
+        "a search display shows 6-18 items at once and every other item's processor "
+        "drives each item's inhibition (w_pi), so the inhibition is charged before any "
+        "assembly ignites: no spike shares to compare",
     ("workspace", "posner"):
         "the workspace rarely crosses the Posner decision bound on both tiers, so no "
         "RTs are shared to correlate",
