@@ -25,6 +25,10 @@ class _RateAgent:
     def run(self, trials, progress=False):
         self.calls += 1
         u = trials.role("evidence").astype(float) + trials.role("bias").astype(float)
+        return self._recording(trials, u)
+
+    def _recording(self, trials, u):
+        """Rates ``base + gain * max(u, 0)`` of input ``u`` [n, steps, k] in 5 ms bins."""
         per_bin = int(round(5e-3 / trials.dt))
         n, steps, k = u.shape
         u = u[:, : steps // per_bin * per_bin].reshape(n, -1, per_bin, k).mean(axis=2)
@@ -159,12 +163,7 @@ class _NoInhibitionAgent(_RateAgent):
         u = trials.role("evidence").astype(float)
         for i, t in enumerate(trials.conditions["trial"]):
             self.quit_inputs.setdefault(int(t), []).append(float(u[i, :, -1].mean()))
-        per_bin = int(round(5e-3 / trials.dt))
-        n, steps, k = u.shape
-        u = u[:, : steps // per_bin * per_bin].reshape(n, -1, per_bin, k).mean(axis=2)
-        names = trials.spec.unit_names()
-        return Recording(self.base + self.gain * np.maximum(u, 0.0), 5e-3, names["items"],
-                         roles=names)
+        return self._recording(trials, u)
 
 
 def test_every_rejection_counts_towards_quitting_an_item_rejected_again_too():
