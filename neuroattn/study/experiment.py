@@ -389,7 +389,10 @@ def trial_agreement(a: pd.DataFrame, b: pd.DataFrame, kind: str = "choice",
     if kind == "response":
         ma = a.groupby("condition")["response"].mean()
         mb = b.groupby("condition")["response"].mean().reindex(ma.index)
-        corr = float(np.corrcoef(ma, mb)[0, 1]) if len(ma) > 2 else math.nan
+        # undefined (NaN) when a tier's condition means do not vary, e.g. a circuit
+        # that responds to none of the conditions
+        varies = len(ma) > 2 and np.ptp(ma.to_numpy()) > 0 and np.ptp(mb.to_numpy()) > 0
+        corr = float(np.corrcoef(ma, mb)[0, 1]) if varies else math.nan
         return {"response_correlation": corr,
                 "response_mean_abs_difference": float(np.mean(np.abs(ma - mb)))}
     observed, chance, kappa = cohen_kappa(a["choice"].to_numpy(), b["choice"].to_numpy())
