@@ -115,12 +115,18 @@ def _onsets(c: WorkspaceCircuit, rate: float) -> tuple:
     processor driven by one unit of evidence, :func:`_inhibition_inputs`) at which they
     are recruited (the processors' resting input already counted)."""
     full = c.n_ws * c.w_wa * c.tau_adapt * rate
-    need = max((c.adapt.v_th - c.adapt.v_rest) / c.adapt.r_m - c.adapt.i_bias, 0.0)
+    need = max(_threshold_current(c.adapt), 0.0)
     adapt = min(need / full, 0.95) if full > 0 else 0.0
     own, comp, rest = _inhibition_inputs(c, rate)
-    need = max((c.inh.v_th - c.inh.v_rest) / c.inh.r_m - c.inh.i_bias - rest, 0.0)
+    need = max(_threshold_current(c.inh) - rest, 0.0)
     lateral = min(need / (own + comp), 0.95) if own + comp > 0 else 0.0
     return adapt, lateral
+
+
+def _threshold_current(pop) -> float:
+    """Input current (A) that brings ``pop``'s neurons from rest to threshold, beyond
+    their own bias."""
+    return (pop.v_th - pop.v_rest) / pop.r_m - pop.i_bias
 
 
 def _inhibition_inputs(c: WorkspaceCircuit, rate: float) -> tuple:
