@@ -11,14 +11,19 @@ $(VENV)/bin/python:
 	$(PY) -m pip install -q --upgrade pip
 
 # `neuroattn compile` puts the numba engine's kernel in numba's on-disk cache (about
-# 5 s once), so no later process waits for the JIT compiler.
+# 5 s once), so no later process waits for the JIT compiler. compileall writes the
+# package's bytecode, as a non-editable install does: where PYTHONDONTWRITEBYTECODE is
+# set, every command would otherwise compile the package's modules from source (about
+# 0.15 CPU s of each run; docs/engines.md, "Start-up").
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
+	$(PY) -m compileall -q neuroattn
 	$(VENV)/bin/neuroattn compile
 	touch $@
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m compileall -q neuroattn
 	$(VENV)/bin/neuroattn compile
 	touch $(VENV)/.installed $@
 

@@ -21,13 +21,14 @@ a median): on a machine other jobs load, wall time counts the waiting and CPU ti
 not, so the CPU ratio is the steadier of the two there (it also counts both cores of a
 parallel simulation, so on an idle machine it is the stricter one).
 
-The warm-up runs fill numba's cache (the checkout's, or ``NUMBA_CACHE_DIR``) once; a
-warm-up that finds another process compiling the engine waits for it and loads its
-work (``backends/numba/_cache.py``), so the timed runs never compile. Where a numba
-run's CPU time goes, part by part, and what each change saved: docs/engines.md,
-"Start-up and the end-to-end run" (its figures come from ``time.process_time``
-checkpoints in one process, the code before and after interleaved, since on a loaded
-machine the totals here move by more than the changes).
+Before timing, the script byte-compiles the package as ``make install`` does
+(``compileall``), and warm-up runs fill numba's cache (the checkout's, or
+``NUMBA_CACHE_DIR``) once; a warm-up that finds another process compiling the engine
+waits for it and loads its work (``neuroattn/_numba_cache.py``), so the timed runs
+never compile. Where a numba run's CPU time goes, part by part, and what each change
+saved: docs/engines.md, "Start-up and the end-to-end run" (its figures come from
+``time.process_time`` checkpoints in one process, the code before and after
+interleaved, since on a loaded machine the totals here move by more than the changes).
 """
 
 from __future__ import annotations
@@ -123,8 +124,12 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, default=256)
     args = p.parse_args(argv)
 
-    # one warm-up so that numba's cache and Brian2's compiled code exist, as after
-    # `make install` and a first run
+    # the package's bytecode, numba's cache and Brian2's compiled code, as after
+    # `make install` (compileall, `neuroattn compile`) and a first run: where
+    # PYTHONDONTWRITEBYTECODE is set, modules edited since the install would otherwise be
+    # compiled from source by every timed process
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "neuroattn")],
+                   capture_output=True, check=False)
     _cli(["run", "posner", "--backend", "numba", "--trials", "4", "--no-progress"], 1, True)
     _cli(["run", "posner", "--backend", "brian2", "--trials", "4", "--no-progress"], 1, True)
 

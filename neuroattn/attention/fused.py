@@ -373,3 +373,16 @@ def fused_attention(call, packed=None, block_q=BLOCK_Q, block_k=BLOCK_K) -> np.n
                                 int(window), gq, gk, g, int(block_q), int(block_k),
                                 numba.get_num_threads())
     return out.reshape(batch + (call.n, call.dv))
+
+
+# numba's disk cache, safe for processes compiling at once and against entries of other
+# sources (``neuroattn._numba_cache``); the machine code holds ``_numba_math``'s
+# intrinsics and ``neuroattn._bits``' constants, so an edit of either recompiles it
+def _guard_cache() -> None:
+    from neuroattn import _bits, _numba_cache
+    from neuroattn.attention import _numba_math
+
+    _numba_cache.guard_all(globals(), depends=(_numba_math, _bits))
+
+
+_guard_cache()

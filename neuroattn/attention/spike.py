@@ -627,3 +627,16 @@ def spiking_self_attention(q, k, v, scale=None, key_mask=None):
     out = _numpy_linear(*arrays, call.scale, mask)
     dtype = q.dtype if q.dtype.is_floating_point else torch.float32
     return torch.from_numpy(out).to(device=q.device, dtype=dtype)
+
+
+# numba's disk cache, safe for processes compiling at once and against entries of other
+# sources (``neuroattn._numba_cache``); the machine code holds ``_numba_math``'s
+# intrinsics and ``neuroattn._bits``' constants, so an edit of either recompiles it
+def _guard_cache() -> None:
+    from neuroattn import _bits, _numba_cache
+    from neuroattn.attention import _numba_math
+
+    _numba_cache.guard_all(globals(), depends=(_numba_math, _bits))
+
+
+_guard_cache()

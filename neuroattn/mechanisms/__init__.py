@@ -16,19 +16,20 @@ from neuroattn.mechanisms.base import (
     js_divergence,
     register,
 )
-from neuroattn.mechanisms.biased_competition import BiasedCompetition
-from neuroattn.mechanisms.biased_competition.decision import DecisionAttractor
-from neuroattn.mechanisms.normalization.mechanism import Normalization
-from neuroattn.mechanisms.memory.mechanism import WorkingMemory
-from neuroattn.mechanisms.precision.mechanism import Precision
-from neuroattn.mechanisms.workspace.mechanism import Workspace
 
-register(BiasedCompetition())
-register(Precision())
-register(Normalization())
-register(Workspace())
-register(WorkingMemory())
-register(DecisionAttractor())
+#: name -> the mechanism's class, made (and its modules imported) on first use, so that
+#: listing the names (``neuroattn --help``) imports none of them
+_WHERE = {
+    "biased-competition": "neuroattn.mechanisms.biased_competition:BiasedCompetition",
+    "precision": "neuroattn.mechanisms.precision.mechanism:Precision",
+    "normalization": "neuroattn.mechanisms.normalization.mechanism:Normalization",
+    "workspace": "neuroattn.mechanisms.workspace.mechanism:Workspace",
+    "working-memory": "neuroattn.mechanisms.memory.mechanism:WorkingMemory",
+    "decision-attractor": "neuroattn.mechanisms.biased_competition.decision:DecisionAttractor",
+}
+for _name, _where in _WHERE.items():
+    MECHANISMS.add(_name, _where)
+del _name, _where
 
 __all__ = ["MECHANISMS", "BridgeReport", "Mechanism", "SoftmaxAgent", "SpikingAgent",
            "SpikingModel", "cohen_kappa", "get_mechanism", "js_divergence", "register"]

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from neuroattn._lazy import LazyRegistry
 from neuroattn.exceptions import ValidationError
 from neuroattn.model import Recording, Stimulus
 from neuroattn.model.units import check_int, check_positive, to_si
@@ -609,8 +610,9 @@ def _check_spec(trials, spec, where: str) -> None:
                               f"task.spec()")
 
 
-#: mechanism name (as the CLI spells it) -> Mechanism instance
-MECHANISMS: dict = {}
+#: mechanism name (as the CLI spells it) -> Mechanism instance (``mechanisms/__init__.py``
+#: adds each built-in one by where its class lives: made on first use)
+MECHANISMS = LazyRegistry(instance=True)
 
 
 def register(mechanism: Mechanism) -> Mechanism:

@@ -174,6 +174,9 @@ def _import_figure_modules() -> None:
     import matplotlib.figure  # noqa: F401
 
     import neuroattn.study.plots  # noqa: F401
+    from neuroattn.study.store import package_versions
+
+    package_versions()  # environment.json's package versions: file reads, read once
 
 
 def _import_figures_while_simulating() -> None:
@@ -182,7 +185,8 @@ def _import_figures_while_simulating() -> None:
     The figure needs the results, but not its modules: importing them (about 0.35 CPU
     seconds) in a helper thread while the engine's GIL-free workers simulate overlaps
     the two on a machine with more than one core (``while_simulating``). The same
-    modules are imported, the same figure drawn.
+    modules are imported, the same figure drawn. The package versions that
+    environment.json records are read there too (``store.package_versions``).
     """
     from neuroattn.backends import get_backend
 

@@ -10,6 +10,7 @@ answered from the store unless forced.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -26,7 +27,7 @@ import numpy as np
 from neuroattn.exceptions import ValidationError
 
 __all__ = ["config_id", "run_path", "is_stored", "save_run", "load_summary", "to_toml", "toml_value",
-           "environment", "check_writable", "FIGURE_FORMATS"]
+           "environment", "package_versions", "check_writable", "FIGURE_FORMATS"]
 
 #: figure file formats a run can be saved in
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -136,8 +137,13 @@ def _git_commit() -> str | None:
         return None
 
 
-def environment(seed: int) -> dict:
-    """Versions of Python and the packages that shape results, the seed, the git commit."""
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict:
+    """Versions of the packages that shape results (None: not installed).
+
+    Read from the installed packages' metadata once per process (a few tens of ms of
+    file reads, which ``neuroattn run`` does while its simulation runs).
+    """
     versions = {}
     for pkg in ("neuroattn", "numpy", "brian2", "torch", "snntorch", "numba", "pandas",
                 "networkx", "scipy"):
@@ -145,8 +151,13 @@ def environment(seed: int) -> dict:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
+    return versions
+
+
+def environment(seed: int) -> dict:
+    """Versions of Python and the packages that shape results, the seed, the git commit."""
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "packages": versions, "seed": seed, "git_commit": _git_commit()}
+            "packages": dict(package_versions()), "seed": seed, "git_commit": _git_commit()}
 
 
 def _release(fig) -> None:

@@ -1,25 +1,33 @@
-"""Paradigms: a Task makes Trials, an Agent runs them, the Task reads out and scores."""
+"""Paradigms: a Task makes Trials, an Agent runs them, the Task reads out and scores.
 
+Each task's module is imported when the task is first used (``TASKS[name]``, or its
+class from this package): listing the names imports none of them.
+"""
+
+from neuroattn._lazy import LazyRegistry, lazy_exports
 from neuroattn.exceptions import ValidationError
-from neuroattn.tasks.base import Effect, Task, TaskResult, TaskSpec, Trials
-from neuroattn.tasks.blindness import Blindness
-from neuroattn.tasks.blink import Blink
-from neuroattn.tasks.capacity import Capacity
-from neuroattn.tasks.cue_combination import CueCombination
-from neuroattn.tasks.gain import Gain
-from neuroattn.tasks.masking import Masking
-from neuroattn.tasks.normalization import Normalization
-from neuroattn.tasks.pair import Pair
-from neuroattn.tasks.posner import Posner
-from neuroattn.tasks.random_dots import RandomDots
-from neuroattn.tasks.search import Search
 
-#: task name (as the CLI spells it) -> class
-TASKS = {"posner": Posner, "pair": Pair, "gain": Gain, "cue-combination": CueCombination,
-         "search": Search, "decision": RandomDots, "normalization": Normalization,
-         "capacity": Capacity, "blink": Blink,
-         "masking": Masking, "blindness": Blindness}
+#: task name (as the CLI spells it) -> class (its module imported on first use)
+TASKS = LazyRegistry({
+    "posner": "neuroattn.tasks.posner:Posner",
+    "pair": "neuroattn.tasks.pair:Pair",
+    "gain": "neuroattn.tasks.gain:Gain",
+    "cue-combination": "neuroattn.tasks.cue_combination:CueCombination",
+    "search": "neuroattn.tasks.search:Search",
+    "decision": "neuroattn.tasks.random_dots:RandomDots",
+    "normalization": "neuroattn.tasks.normalization:Normalization",
+    "capacity": "neuroattn.tasks.capacity:Capacity",
+    "blink": "neuroattn.tasks.blink:Blink",
+    "masking": "neuroattn.tasks.masking:Masking",
+    "blindness": "neuroattn.tasks.blindness:Blindness",
+})
 
+_EXPORTS = {"Effect": "base", "Task": "base", "TaskResult": "base", "TaskSpec": "base",
+            "Trials": "base", "Blindness": "blindness", "Blink": "blink",
+            "Capacity": "capacity", "CueCombination": "cue_combination", "Gain": "gain",
+            "Masking": "masking", "Normalization": "normalization", "Pair": "pair",
+            "Posner": "posner", "RandomDots": "random_dots", "Search": "search"}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def get_task(name: str) -> type:

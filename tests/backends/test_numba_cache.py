@@ -252,3 +252,31 @@ def test_the_engine_functions_have_guarded_caches():
     for fn in (_kernel._noise_add, _kernel.advance_dispatcher()):
         for dep in ("_rng", "_layout"):  # the kernel's code holds their constants
             assert f"neuroattn.backends.numba.{dep}:" in fn._cache._cache_file._salt
+
+
+GUARDED_ATTENTION = """
+import json, sys
+from neuroattn._numba_cache import GuardedCacheFile
+from neuroattn.attention import fused, spike
+fns = [v for m in (fused, spike) for v in vars(m).values()
+       if hasattr(v, "overloads") and getattr(v, "_cache", None) is not None
+       and v.__module__ == m.__name__]
+print("OUT=" + json.dumps({
+    "n": len(fns),
+    "guarded": all(isinstance(f._cache._cache_file, GuardedCacheFile) for f in fns),
+    "salted": all("neuroattn.attention._numba_math:" in f._cache._cache_file._salt
+                  and "neuroattn._bits:" in f._cache._cache_file._salt for f in fns),
+    "engine": sorted(m for m in sys.modules if m.startswith("neuroattn.backends"))}))
+"""
+
+
+def test_the_attention_kernels_have_guarded_caches_without_the_engine(tmp_path):
+    """The fused and spike attention kernels use the guarded cache too, named by
+    ``_numba_math`` and ``_bits`` (their code holds both), and importing them imports
+    nothing of the spiking engine (the guard lives outside it: ``neuroattn._numba_cache``)."""
+    done = subprocess.run([sys.executable, "-c", GUARDED_ATTENTION], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads([x for x in done.stdout.splitlines() if x.startswith("OUT=")][-1][4:])
+    assert out["n"] >= 10 and out["guarded"] and out["salted"]
+    assert out["engine"] == []

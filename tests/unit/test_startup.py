@@ -23,8 +23,8 @@ print("\\nMODULES=" + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules
 """
 
 
-def _imported(argv, tmp_path) -> list:
-    code = PROBE.format(argv=argv, heavy=HEAVY)
+def _imported(argv, tmp_path, heavy=HEAVY) -> list:
+    code = PROBE.format(argv=argv, heavy=heavy)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
     assert done.returncode == 0, done.stderr
@@ -37,10 +37,24 @@ def test_help_and_list_import_no_engine(argv, tmp_path):
     assert _imported(argv, tmp_path) == []
 
 
+def test_help_imports_no_task_or_mechanism_module(tmp_path):
+    """The registries name their tasks and mechanisms without importing them, so
+    ``neuroattn --help`` imports no pandas (the tasks' tables), scipy or matplotlib."""
+    modules = ("pandas", "scipy", "matplotlib", "neuroattn.tasks.posner",
+               "neuroattn.mechanisms.biased_competition")
+    assert _imported(["--help"], tmp_path, modules) == []
+
+
 def test_a_numba_run_imports_neither_torch_nor_brian2(tmp_path):
+    """Nor what else a numba run of a current-based circuit leaves out: pyplot (its
+    figure is drawn on the Agg canvas directly), scipy.stats, networkx (graphs are built
+    on use) and the conductance engine's kernels."""
     argv = ["run", "posner", "--backend", "numba", "--trials", "4", "--out", str(tmp_path),
             "--no-progress"]
-    assert _imported(argv, tmp_path) == ["numba"]
+    unused = ("matplotlib.pyplot", "scipy.stats", "networkx",
+              "neuroattn.backends.numba._conductance")
+    drawn = ("matplotlib.figure",)  # the probe sees the figure's modules: not vacuous
+    assert _imported(argv, tmp_path, HEAVY + unused + drawn) == ["matplotlib.figure", "numba"]
 
 
 def test_a_softmax_run_needs_no_brian2(tmp_path):

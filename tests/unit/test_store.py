@@ -65,3 +65,42 @@ def test_the_summary_figure_has_one_legend_for_all_its_panels():
     [legend] = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["spiking", "softmax",
                                                           "published band"]
+
+
+def test_the_summary_figure_places_its_panels_so_that_no_labels_overlap():
+    """``place_panels`` (instead of tight_layout, which lays out every text twice): every
+    panel's frame, tick labels, axis labels and title lie inside the figure, clear of
+    every other panel's and below the figure's title and legend."""
+    from matplotlib.transforms import Bbox
+
+    from neuroattn.study.plots import summary_figure
+    from neuroattn.tasks.base import Column, Effect, TaskResult
+
+    task = type("T", (), {"name": "toy", "columns": (
+        Column("RT ms", "rt", ci=("rt_lo", "rt_hi"), scale=1e3), Column("accuracy", "acc"),
+        Column("misses", "miss"))})()
+    summary = pd.DataFrame({"condition": ["valid", "neutral", "invalid"], "rt": [0.3, 0.32, 0.34],
+                            "rt_lo": [0.28, 0.3, 0.31], "rt_hi": [0.32, 0.34, 0.37],
+                            "acc": [0.95, 0.93, 0.9], "miss": [-0.04, 0.0, 0.04]})
+    effects = (Effect.held_to("validity_rt", 0.04, 0.01, 0.07, "s", "invalid - valid RT",
+                              band=(0.02, 0.08)),
+               Effect.held_to("a_rather_long_effect_name", 0.95, 0.9, 1.0, "1", "accuracy",
+                              band=(0.9, 1.0)),
+               Effect.held_to("false_alarms", 0.01, 0.0, 0.02, "1", "false alarms",
+                              band=(0.0, 0.05)))
+    results = {tier: TaskResult(pd.DataFrame({"trial": range(10)}), effects, summary)
+               for tier in ("spiking", "softmax")}
+    fig = summary_figure(task, results)
+    assert fig.get_layout_engine() is None  # nothing left to lay out: saved with one draw
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 5
+    boxes = [ax.get_tightbbox(renderer) for ax in panels]
+    page = Bbox.from_bounds(0, 0, *fig.canvas.get_width_height())
+    heading = min(t.get_window_extent(renderer).y0 for t in [fig._suptitle, *fig.legends])
+    for i, box in enumerate(boxes):
+        assert page.containsx(box.x0) and page.containsx(box.x1), i
+        assert box.y0 >= 0 and box.y1 <= heading, i
+        for other in boxes[i + 1:]:
+            assert not box.overlaps(other)

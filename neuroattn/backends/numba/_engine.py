@@ -14,7 +14,6 @@ from numba.core import types
 from numba.experimental.function_type import _get_wrapper_address
 
 from neuroattn.backends._common import bin_counts, check_finite, on_grid, resolve_state_grid
-from neuroattn.backends.numba._conductance import is_conductance, run_conductance
 from neuroattn.backends.numba._kernel import SIGNATURES, Absent, Stages, stages
 from neuroattn.backends.numba._layout import (I_CD0, I_CD1, I_OFF, I_Q0, I_Q1, I_SIZE,
                                               build_layout)
@@ -112,10 +111,12 @@ def run(spec, progress: bool = False, **options) -> Recording:
             f"numba backend: runs of 2**32 steps or networks of 2**32 neurons or more are not "
             f"supported (got {spec.n_steps} steps, {spec.network.n_neurons} neurons); split "
             "the run or use the torch backend")
-    if is_conductance(spec.network):  # the description's own lowering (docs/engines.md)
+    if _is_conductance(spec.network):  # the description's own lowering (docs/engines.md)
         if grid is not None:
             raise ValidationError("numba backend option state_grid: networks with "
                                   "conductance-based populations are not held on a grid")
+        from neuroattn.backends.numba._conductance import run_conductance
+
         _call_pending(pending)
         return run_conductance(spec, threads, progress)
     layout = build_layout(spec)
@@ -136,6 +137,13 @@ def run(spec, progress: bool = False, **options) -> Recording:
         if bar is not None:
             bar.close()
     return _recording(spec, layout, parts, threads, batch_size)
+
+
+def _is_conductance(network) -> bool:
+    """``_conductance.is_conductance``, without importing that module: its kernels'
+    dispatchers take 15-30 ms to create, which a run of a current-based network
+    (most runs) does not need."""
+    return any(getattr(p.params, "kind", None) == "conductance" for p in network.populations)
 
 
 def _options(options: dict):
