@@ -57,22 +57,26 @@ whatever each cue's noise:
   cue's value, not pulled towards the absent one's.
 * The value errors stay near their linear regime (``value_gain`` 0.25 nats per unit of
   value), where the balance is the weighted mean, not a log-sum-exp.
-* The loop settles within ~100 ms of the evidence and is quiet with one item shown
-  (with two it is not: see the note at the end): 160 unit-error neurons
-  per sign with 1.62 pA, 100 ms synapses onto ``V`` (26 pA per Hz of error rate), at
-  error rates of 20-230 Hz, and 160 precision neurons per item with 0.25 pA each (the
-  common fluctuation of a small precision population is a fluctuating log precision,
-  which the weights average through the logistic and so compress toward 0.5). (With 40
-  neurons, 4 pA and 80 ms and a leaky ``V`` the loop fell into a ~20 Hz relaxation
-  oscillation; with 300 ms synapses it was quiet but still moving when the response
-  was read, 150-400 ms after onset.)
-
-Known limit of these defaults: with two items shown the loop gain doubles and the unit
-falls into a ~18 Hz relaxation oscillation (``V`` bursting to 100-170 Hz), so its mean
-rate is not where its errors balance (cue combination, noise-free inputs: weights 0.238
-/ 0.521 / 0.773 at ratios 1/4, 1, 4). The errors' gains are right (their log ratio is
-the bias), which is what the bridge reads. ``n_unit_err`` 320 with ``w_uv`` 0.4 pA
-removes the oscillation (docs/tasks/cue_combination.md) but is not yet the default.
+* The unit errors' gains are normalised: a pool ``UZ`` (100 noisy LIF neurons, silent
+  without input) is excited by every unit error and inhibits every unit error alike.
+  For exponential-escape neurons a common inhibitory current is a common division of
+  their gains, so the ratios ``pi_k / sum_j pi_j`` -- and with them the balance point
+  -- are untouched, while the errors' summed rate, which is the gain of the unit's
+  loop (``d(UP - UN)/dV`` is proportional to ``UP + UN``), changes by ~10-15 % between
+  one cue and two instead of doubling. Without it the loop had twice the gain, hence
+  a different speed, damping and offset, with two cues as with one: it rang or fell
+  into a ~18 Hz relaxation oscillation (``V`` bursting to 100-170 Hz) with two cues,
+  so the combined responses read high against the single ones and the weights were
+  offset toward the higher-valued cue by +0.01-0.03 (0.235 / 0.530 / 0.827 at ratios
+  1/4, 1, 4, seed 3). With the same gain in every condition whatever offset the loop
+  leaves is the same function of the unit's rate in every condition, which the
+  conflict estimator ``(both - cue1) / (cue0 - cue1)`` cancels.
+* The loop is damped and settles within ~100 ms of the evidence: 160 unit-error
+  neurons per sign with 1 pA, 50 ms synapses onto ``V`` (8 pA per Hz of error rate,
+  at summed error rates of ~120-145 Hz), and 160 precision neurons per item with
+  0.25 pA each (the common fluctuation of a small precision population is a
+  fluctuating log precision, which the weights average through the logistic and so
+  compress toward 0.5).
 """
 
 from __future__ import annotations
@@ -108,12 +112,18 @@ def _err_default() -> EscapeParams:
                         delta_u=2e-3, rho0=4.0, t_ref=0.0, i_bias=0.0, reset=False)
 
 
+def _norm_default() -> LIFParams:
+    # silent without input (rheobase 200 pA, bias 50 pA), near-threshold-linear above it
+    return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=2e-3, sigma=3e-3, i_bias=50e-12)
+
+
 def _unit_default() -> LIFParams:
     # 5 mV of noise: a near-linear f-I over the unit's range (20-60 Hz). With the
-    # recurrent excitation w_vv (2.8 pA per Hz) the bias puts the unit's own input on its
-    # f-I curve from 0 to 60 Hz: I_needed(r) ~= i_bias + 2.8 pA/Hz * r
+    # recurrent excitation w_vv (3.2 pA per Hz) the bias puts the unit's own input on its
+    # f-I curve in the circuit from 20 to 40 Hz: I_needed(r) ~= i_bias + 3.2 pA/Hz * r
     return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
-                     t_ref=2e-3, sigma=5e-3, i_bias=107e-12)
+                     t_ref=2e-3, sigma=5e-3, i_bias=102.5e-12)
 
 
 _UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("tau_ue", "s"),
@@ -121,9 +131,9 @@ _UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("tau_ue", "s"),
           ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
           ("err_offset", "A"), ("value_gain", "A"), ("value_offset", "A"), ("w_uv", "A"),
           ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("w_vv", "A"), ("tau_vv", "s"),
-          ("bin_width", "s"))
+          ("w_en", "A"), ("tau_en", "s"), ("w_ne", "A"), ("tau_ne", "s"), ("bin_width", "s"))
 _NEURONS = (("rep", LIFParams), ("mod", LIFParams), ("err", EscapeParams),
-            ("unit", LIFParams))
+            ("unit", LIFParams), ("norm", LIFParams))
 
 
 @dataclass(frozen=True)
@@ -143,8 +153,11 @@ class PCCircuit(CircuitParams):
         Neurons of each unit-level error population ``UP{k}``/``UN{k}`` (160): many
         small synapses onto the unit, so that its input is close to its mean (the
         mean-field limit); see ``w_uv``.
-    rep, mod, unit : LIFParams
-        Representation, precision and unit neurons.
+    n_norm : int
+        Neurons of the unit errors' normalisation pool ``UZ`` (100).
+    rep, mod, unit, norm : LIFParams
+        Representation, precision, unit and normalisation-pool neurons (the pool's: 3 mV
+        of noise and a 50 pA bias, silent below a summed unit-error rate of ~50 Hz).
     err : EscapeParams
         Error neurons (Poisson exponential-escape neurons, ``delta_u`` 2 mV).
     evidence_gain : float, amperes per unit of input
@@ -193,28 +206,44 @@ class PCCircuit(CircuitParams):
         mean rather than a log-sum-exp (10 pA compressed the cue-combination weights by
         0.004 at ratio 4, mean field); the unit spans ~20-40 Hz over values 0-1.
     value_offset : float, amperes
-        Bias current of ``UP``, ``UN`` (-94 pA): with the 120 pA of a shown item's evidence
-        their rates are 20-230 Hz, low enough that an escape draw per 0.1 ms step (rate
-        ``(1 - exp(-rho dt)) / dt``) saturates them by < 1.2 %.
+        Bias current of ``UP``, ``UN`` (-52 pA): with the 120 pA of a shown item's evidence
+        and the ~2.5 nats that the pool ``UZ`` takes away, the unit errors' summed rate is
+        ~120-145 Hz, low enough that an escape draw per 0.1 ms step (rate ``(1 - exp(-rho
+        dt)) / dt``) saturates them by < 1 %.
     w_uv : float, amperes
-        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 1.62 pA x 160
-        neurons x 100 ms = 26 pA per Hz of error rate.
+        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 1 pA x 160
+        neurons x 50 ms = 8 pA per Hz of error rate.
     tau_uv : float, seconds
-        Time constant of those synapses (100 ms: slow against the unit's membrane, fast
-        enough that the unit settles within ~100 ms of the evidence).
+        Time constant of those synapses (50 ms). With the integrating unit the loop is
+        of second order; 50 ms and 8 pA/Hz damp it (100 ms and 26 pA/Hz rang) while
+        the unit still settles within ~100 ms of the evidence.
     w_vu : float, amperes
         Weight of every unit neuron onto every ``UP`` (inhibitory) and ``UN``
         (excitatory) neuron: the unit's prediction.
     tau_vu : float, seconds
         Time constant of the unit's prediction synapses (5 ms).
     w_vv : float, amperes
-        Recurrent excitation of every unit neuron onto every unit neuron (0.56 pA x 50
-        neurons x 100 ms = 2.8 pA per Hz, the inverse slope of the unit's f-I curve):
-        with ``unit.i_bias`` it cancels the unit's leak, so the unit integrates its
-        errors and settles where they cancel, whatever its rate (a neural integrator).
-        0 gives a leaky unit, which the errors must hold up.
+        Recurrent excitation of every unit neuron onto every unit neuron (0.645 pA x 50
+        neurons x 100 ms = 3.2 pA per Hz, the inverse slope of the unit's f-I curve in
+        the circuit): with ``unit.i_bias`` (102.5 pA) it cancels the unit's leak, so the
+        unit integrates its errors and settles where they cancel, whatever its rate (a
+        neural integrator). Both were set on the circuit itself, where the net unit-error
+        drive onto ``V`` is then -0.2 to +0.7 Hz (mostly 0-0.3 Hz, 8 pA per Hz) from 20 to 40
+        Hz (cue combination, seeds 1-5, 8); the Siegert rate
+        of an isolated unit neuron, which misses the unit errors' slow shot noise and
+        the finite population, puts them at 2.8 pA/Hz and 107 pA, with which the errors
+        had to supply 4-12 pA. 0 gives a leaky unit, which the errors must hold up.
     tau_vv : float, seconds
         Time constant of the recurrent excitation (100 ms, NMDA-like).
+    w_en, tau_en : float, amperes and seconds
+        Weight and time constant of every unit error's excitation of every ``UZ``
+        neuron (1.5 pA, 5 ms: 1.2 pA per Hz of summed unit-error rate).
+    w_ne, tau_ne : float, amperes and seconds
+        Weight and time constant of every ``UZ`` neuron's inhibition of every unit
+        error (2 pA, 10 ms: 0.1 nats of log gain per Hz of the pool, ~2.5 nats at its
+        ~25-35 Hz). With them the summed unit-error rate grows ~1.13x where the
+        unnormalised one grows 2.4x (one cue to two, mean field). ``w_ne`` 0 removes
+        the pool.
     bin_width : float, seconds
         Rate probe bin (5 ms).
 
@@ -231,10 +260,12 @@ class PCCircuit(CircuitParams):
     n_mod: int = 160
     n_unit: int = 50
     n_unit_err: int = 160
+    n_norm: int = 100
     rep: LIFParams = field(default_factory=_rep_default)
     mod: LIFParams = field(default_factory=_mod_default)
     err: EscapeParams = field(default_factory=_err_default)
     unit: LIFParams = field(default_factory=_unit_default)
+    norm: LIFParams = field(default_factory=_norm_default)
     evidence_gain: float = 20e-12
     unit_evidence_gain: float = 60e-12
     tau_ue: float = 50e-3
@@ -248,21 +279,25 @@ class PCCircuit(CircuitParams):
     tau_re: float = 5e-3
     err_offset: float = -10e-12
     value_gain: float = 5e-12
-    value_offset: float = -94e-12
-    w_uv: float = 1.62e-12
-    tau_uv: float = 100e-3
+    value_offset: float = -52e-12
+    w_uv: float = 1.0e-12
+    tau_uv: float = 50e-3
     w_vu: float = 1.0e-12
     tau_vu: float = 5e-3
-    w_vv: float = 0.56e-12
+    w_vv: float = 0.645e-12
     tau_vv: float = 100e-3
+    w_en: float = 1.5e-12
+    tau_en: float = 5e-3
+    w_ne: float = 2.0e-12
+    tau_ne: float = 10e-3
     bin_width: float = 5e-3
 
     UNITS = _UNITS
-    COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err")
+    COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err", "n_norm")
     POSITIVE = ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er",
-                "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue")
+                "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue", "tau_en", "tau_ne")
     NONNEGATIVE = ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu",
-                   "w_vv", "tau_ue")
+                   "w_vv", "tau_ue", "w_en", "w_ne")
     FINITE = ("err_offset", "value_offset")
     NEURONS = _NEURONS
 
@@ -323,6 +358,23 @@ class PCCircuit(CircuitParams):
             probes += [Probe(f"UP{i}", "rate", self.bin_width),
                        Probe(f"UN{i}", "rate", self.bin_width)]
         probes.append(Probe("V", "rate", self.bin_width))
+        if self.w_ne > 0:
+            self._normalisation(pops, projs, probes)
+
+    def _normalisation(self, pops, projs, probes) -> None:
+        """The pool ``UZ``: excited by every unit error, it inhibits every unit error alike
+        (a common subtraction from their potentials, i.e. a common division of their
+        gains), so the unit errors' total rate, and with it the gain of the unit's loop,
+        hardly depends on how many items are shown or how precise they are."""
+        pops.append(Population("UZ", self.n_norm, self.norm,
+                               v_init=(self.norm.v_reset, self.norm.v_th)))
+        for i in range(self.k):
+            for err in (f"UP{i}", f"UN{i}"):
+                projs += [Projection(err, "UZ", self.w_en, AllToAll(), self.tau_en, 0.0,
+                                     "exc"),
+                          Projection("UZ", err, self.w_ne, AllToAll(), self.tau_ne, 0.0,
+                                     "inh")]
+        probes.append(Probe("UZ", "rate", self.bin_width))
 
     def _unit_evidence(self, col: int, target: str) -> Drive:
         """Item evidence onto a unit error population: ``unit_evidence_gain`` A per unit,
