@@ -81,12 +81,12 @@ def first_crossing(rates, bin_width, threshold, window, onset):
     return choice, time
 
 
-# numba's disk cache, safe for processes compiling at once
-# (``neuroattn.backends.numba._cache``)
+# numba's disk cache, safe for processes compiling at once (``neuroattn._numba_cache``,
+# which imports no engine)
 def _guard_cache():
-    from neuroattn.backends.numba import _cache
+    from neuroattn import _numba_cache
 
-    _cache.guard_all(globals())
+    _numba_cache.guard_all(globals())
 
 
 _guard_cache()
