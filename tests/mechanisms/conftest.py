@@ -97,15 +97,6 @@ BRIDGE_GAPS: dict = {
     ("workspace", "normalization"):
         "the workspace ignites one assembly among 18 positions of graded contrast; "
         "its calibrated layer's shares stay near uniform (JS 0.29 vs 0.31 nats)",
-    ("workspace", "search"):
-        "a search display shows 6-18 items at once and every other item's processor "
-        "drives each item's inhibition (w_pi), so the inhibition is charged before any "
-        "assembly ignites: no spike shares to compare",
-    ("workspace", "capacity"):
-        "a sample array shows up to 12 items at once and every other item's processor "
-        "drives each item's inhibition (w_pi): the circuit ignites on 5 of 10 bridge "
-        "inputs (10 of 10 with w_pi = 0) and responds to no condition of the task, so "
-        "the shares disagree (JS 0.59 against uniform's 0.55 nats)",
     ("workspace", "posner"):
         "the workspace rarely crosses the Posner decision bound on both tiers, so no "
         "RTs are shared to correlate",

@@ -34,28 +34,101 @@ def _layer_blink(params, lags, n, seed):
 
 def test_layer_blocks_after_a_competitor_and_spares_lag1_and_the_blank():
     """The layer with the circuit's inhibition (``to_softmax``: recruited by an ignition
-    together with a competitor's processor, through the processors' 150 ms synapses;
-    rate, temperature, threshold and adaptation near a calibration's): T2 at lag 1
-    ignites with T1, at lag 3 it is blocked, at lag 7 seen; with a blank after T1 it is
-    seen at lag 3 too. The same layer whose competitors act at once, or whose ignition
-    recruits the inhibition alone, blocks T2 after the blank as well: the control comes
-    from the competitor's slow drive."""
+    together with the competitors' pool, through its 125 ms synapses; rate, held rate,
+    temperature, threshold and adaptation near a calibration's): T2 at lag 1
+    ignites with T1, at the deepest of lags 2-4 it is blocked, at lag 7 seen; with a
+    blank after T1 it is seen at lags 2-4 too. The same layer whose competitors act at
+    once, or whose ignition recruits the inhibition alone, blocks T2 after the blank as
+    well: the control comes from the competitor's slow drive."""
     c = WorkspaceCircuit(k=3)
-    adapt_onset, lateral_onset = bridge._onsets(c, 41.0)
+    # a calibration's (seed 5): peak 41 Hz, an ignition holds 26 Hz
+    adapt_onset, _ = bridge._onsets(c, 41.0)
+    _, lateral_onset = bridge._onsets(c, 26.0)
     p = replace(bridge.to_softmax(c), rate=41.0, temperature=0.0016, threshold=1.64,
-                adapt_gain=2.2, adapt_onset=adapt_onset, lateral_onset=lateral_onset,
-                competition=bridge._competition(c, 41.0))
+                adapt_gain=2.2, adapt_onset=adapt_onset,
+                lateral_onset=lateral_onset, competition=bridge._competition(c, 26.0),
+                lateral_power=bridge._lateral_power(c, 26.0))
     assert p.tau_compete == pytest.approx(c.tau_pi) and p.tau_block == pytest.approx(
         c.tau_block)
     # an ignition alone stays below the inhibition's onset; with a competitor above it
     assert 1.0 / (1.0 + p.competition) < p.lateral_onset < 0.9
-    acc = _layer_blink(p, (1, 3, 7), 18, 2)
-    assert acc["dual", 1] == 1.0 and acc["dual", 3] <= 0.34 and acc["dual", 7] == 1.0
-    assert acc["t1_blank", 3] == 1.0 and acc["t1_ignored", 3] == 1.0
+    acc = _layer_blink(p, (1, 2, 3, 4, 7), 30, 2)
+    deep = [acc["dual", lag] for lag in (2, 3, 4)]
+    assert acc["dual", 1] == 1.0 and min(deep) == 0.0 and acc["dual", 7] == 1.0
+    assert all(acc["t1_blank", lag] == 1.0 and acc["t1_ignored", lag] == 1.0
+               for lag in (2, 3, 4))
     at_once = _layer_blink(replace(p, tau_compete=1e-3), (3,), 6, 2)
     assert at_once["t1_blank", 3] == 0.0 and at_once["t1_ignored", 3] == 1.0
     alone = _layer_blink(replace(p, competition=0.0, lateral_onset=0.5), (3,), 6, 2)
     assert alone["t1_blank", 3] == 0.0 and alone["t1_ignored", 3] == 1.0
+
+
+# -- displays of many items at once -------------------------------------------------
+
+
+def _display(n_trials=4, k=7, items=6, salience=2.65, seed=3):
+    """A search-like display held for 0.6 s: ``items`` salient items (one a target, bias
+    0; the rest conjunction distractors, bias -0.5), one empty location; 1 ms rows."""
+    rng = np.random.default_rng(seed)
+    stim = np.zeros((n_trials, 600, 2 * k))
+    stim[:, :, :items] = salience + 0.3 * rng.normal(size=(n_trials, 1, items))
+    stim[:, :, k + 1:k + items] = -0.5
+    return stim
+
+
+def test_a_display_of_many_items_ignites_one_through_the_saturating_pool():
+    """Six salient items at once (search's displays): each item's competitor pool is
+    saturated (the other processors at 80-100 Hz drive it hardly more than one
+    competitor does), the inhibition stays below threshold until an assembly ignites,
+    and then one item holds the workspace. (The processors' drive summed, or only
+    averaged, charged every inhibition before anything ignited: 0 of 10 search inputs.)"""
+    from neuroattn.backends import simulate
+    from neuroattn.model import Stimulus, TaskSpec
+
+    c = WorkspaceCircuit(k=7)
+    m = c.spiking_model(TaskSpec("time", 7))
+    rec = simulate(m.network, Stimulus(_display(), 1e-3, m.drives), dt=1e-4, seed=4,
+                   backend="numba")
+    names = list(rec.units)
+    late = rec.times >= 0.2
+
+    def rate(x):
+        return rec.rates[:, late][:, :, [names.index(f"{x}{i}") for i in range(6)]].mean(1)
+
+    w, pool, proc = rate("W"), rate("C"), rate("P")
+    assert proc.min() > 60                                   # strongly driven processors
+    one = bridge._competitor_rate(c, [1.0])[0]               # the pool at one unit
+    assert np.all((pool > 0.85 * one) & (pool < 1.2 * one))  # saturated, not summed
+    assert np.all(w.max(axis=1) > 15)                        # an item ignites ...
+    assert np.all((w > 15).sum(axis=1) <= 2)                 # ... and holds the rest off
+
+
+def test_layer_ignites_on_a_display_of_many_items_through_the_pool_saturation():
+    """The layer with the circuit's inhibition (to_softmax, rate and onsets near a
+    calibration's) ignites one item of the same display and holds the rest off; the
+    competitors alone (their mean evidence, 2.2 units here) stay below the inhibition's
+    onset through the pool's saturation, and would pass it if their drive were linear
+    in their mean evidence."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    c = WorkspaceCircuit(k=7)
+    _, lateral_onset = bridge._onsets(c, 30.0)
+    p = replace(bridge.to_softmax(c), rate=41.0, temperature=0.0016, threshold=1.64,
+                adapt_gain=2.2, lateral_onset=lateral_onset,
+                competition=bridge._competition(c, 30.0),
+                lateral_power=bridge._lateral_power(c, 30.0))
+    stim = torch.as_tensor(_display())
+    layer = WorkspaceLayer(p, "torch")
+    with torch.no_grad():
+        r = layer(stim[:, :, :7], stim[:, :, 7:], 1e-3).numpy()[:, 100:400, :6]
+    assert np.all(r.max(axis=(1, 2)) > 15)                   # an item ignites ...
+    assert np.all((r.max(axis=1) > 15).sum(axis=1) == 1)    # ... one only
+    mean = torch.tensor(2.65 * 5 / 6, dtype=torch.float64)  # the others' mean evidence
+    comp = p.competition / (1 + p.competition)
+    with torch.no_grad():
+        assert comp * float(layer._pooled(mean)) < p.lateral_onset < comp * float(mean)
 
 
 # -- inattentional blindness ----------------------------------------------------------

@@ -8,8 +8,11 @@ assembly.
 
 * :func:`to_softmax` -- analytic, no simulation: mean-field (Siegert) rates of the
   circuit's populations in the ignited state give the lateral and adaptation logits as
-  currents divided by ``bias_gain``; the competitors' processor -> inhibition input
-  over the ignition's gives ``competition``, and the synapses' time constants the
+  currents divided by ``bias_gain``; the competitor pool's input to the inhibition
+  (the other processors one unit of evidence above rest on average) over the
+  ignition's gives ``competition``, the pool's mean-field rate against the
+  competitors' mean evidence the layer's ``compete_onset`` and ``compete_saturation``
+  (a thresholded hyperbola fitted to it), and the synapses' time constants the
   layer's (``tau_wi``, ``tau_pi``, ``tau_block`` -> ``tau_lateral``, ``tau_compete``,
   ``tau_block``); the threshold is the saddle-node at which a
   workspace assembly's low state vanishes, the recurrent logit the distance from there
@@ -111,9 +114,9 @@ def _onsets(c: WorkspaceCircuit, rate: float) -> tuple:
     """``(adapt_onset, lateral_onset)``: the fraction of an ignition at ``rate`` Hz at
     which the adaptation neurons, silent below their threshold, are recruited (their
     threshold current over their input from the ignited assembly), and the fraction of
-    the inhibitory neurons' input with an ignition at ``rate`` Hz and one competitor (a
-    processor driven by one unit of evidence, :func:`_inhibition_inputs`) at which they
-    are recruited (the processors' resting input already counted)."""
+    the inhibitory neurons' input with an ignition at ``rate`` Hz and the competitors one
+    unit of evidence above rest on average (:func:`_inhibition_inputs`) at which they
+    are recruited (the pool's resting input already counted)."""
     full = c.n_ws * c.w_wa * c.tau_adapt * rate
     need = max(_threshold_current(c.adapt), 0.0)
     adapt = min(need / full, 0.95) if full > 0 else 0.0
@@ -129,21 +132,79 @@ def _threshold_current(pop) -> float:
     return (pop.v_th - pop.v_rest) / pop.r_m - pop.i_bias
 
 
+def _competitor_rate(c: WorkspaceCircuit, m) -> np.ndarray:
+    """Rate (Hz) of a competitor pool ``C{k}`` when the other processors' evidence is
+    ``m`` units on average (array): up to one unit, a mix of resting processors and
+    processors at one unit (the mean of their rates); beyond, every one at ``m``."""
+    from neuroattn.neurons import lif_rate_noisy
+
+    m = np.atleast_1d(np.asarray(m, dtype=np.float64))
+    r_p0, r_p1 = _rate(0.0, c.proc), _rate(c.input_gain, c.proc)
+    above = np.asarray(lif_rate_noisy(np.maximum(m, 1.0) * c.input_gain, c.proc, n_points=400))
+    mean = np.where(m <= 1.0, r_p0 + np.clip(m, 0.0, 1.0) * (r_p1 - r_p0), above)
+    return np.asarray(lif_rate_noisy(c.w_pc * c.n_proc * c.tau_fast * mean, c.pool,
+                                     n_points=400))
+
+
 def _inhibition_inputs(c: WorkspaceCircuit, rate: float) -> tuple:
     """Currents (A) onto an inhibitory population ``I{k}``: from its assembly ignited
-    at ``rate`` Hz, from one competitor's processor driven by one unit of evidence
-    (above its resting rate), and from all other processors at rest."""
-    r_p0, r_p1 = _rate(0.0, c.proc), _rate(c.input_gain, c.proc)
+    at ``rate`` Hz, from its competitor pool when the other processors are one unit of
+    evidence above rest on average (above the pool's input at rest), and from the pool
+    while they all rest."""
     own = c.n_ws * c.w_wi * c.tau_wi * rate
-    per = c.n_proc * c.w_pi * c.tau_pi
-    return own, per * (r_p1 - r_p0), per * (c.k - 1) * r_p0
+    if c.w_pi <= 0 or c.k < 2:
+        return own, 0.0, 0.0
+    r0, r1 = _competitor_rate(c, [0.0, 1.0])
+    per = c.n_pool * c.w_pi * c.tau_pi
+    return own, float(per * (r1 - r0)), float(per * r0)
+
+
+def _lateral_power(c: WorkspaceCircuit, rate: float) -> float:
+    """The layer's ``lateral_power``: the exponent ``g`` of ``x^g`` closest (least
+    squares, x in (0, 1]) to the inhibitory neurons' mean-field rate against their input
+    between their threshold (x = 0) and the input of an ignition at ``rate`` Hz with the
+    competitors one unit above rest (x = 1), relative to the rate there."""
+    from neuroattn.neurons import lif_rate_noisy
+
+    own, comp, rest = _inhibition_inputs(c, rate)
+    need = _threshold_current(c.inh)
+    top = own + comp + rest
+    if top <= need:
+        return 1.0
+    x = np.linspace(0.05, 1.0, 20)
+    r = np.asarray(lif_rate_noisy(need + x * (top - need), c.inh, n_points=400))
+    want = r / r[-1]
+    powers = np.linspace(0.1, 1.0, 91)
+    err = ((x[None, :] ** powers[:, None] - want[None, :]) ** 2).sum(axis=1)
+    return float(powers[np.argmin(err)])
 
 
 def _competition(c: WorkspaceCircuit, rate: float) -> float:
-    """The layer's ``competition``: one competitor's input to the inhibition over that
-    of an ignition at ``rate`` Hz."""
+    """The layer's ``competition``: the competitors' input to the inhibition (one unit
+    of evidence on average) over that of an ignition at ``rate`` Hz."""
     own, comp, _ = _inhibition_inputs(c, rate)
     return comp / own if own > 0 else 0.0
+
+
+def _pool_shape(c: WorkspaceCircuit) -> tuple:
+    """``(compete_onset, compete_saturation)`` of the layer: the thresholded hyperbola
+    ``x (1 + h) / (1 + h x)``, ``x = max(m - onset, 0) / (1 - onset)``, closest (least
+    squares) to the competitor pool's rate against the competitors' mean evidence ``m``
+    (0-3 units), relative to its rate at one unit (mean field, :func:`_competitor_rate`)."""
+    if c.w_pi <= 0 or c.k < 2:
+        return 0.0, 0.0
+    m = np.linspace(0.0, 3.0, 61)
+    r = _competitor_rate(c, m)
+    r0, r1 = _competitor_rate(c, [0.0, 1.0])
+    if r1 - r0 <= 1e-9:
+        return 0.0, 0.0
+    want = (r - r0) / (r1 - r0)
+    onsets = np.linspace(0.0, 0.9, 91)[:, None, None]
+    hs = np.concatenate([[0.0], np.geomspace(0.01, 100.0, 121)])[None, :, None]
+    x = np.maximum(m[None, None, :] - onsets, 0.0) / (1.0 - onsets)
+    err = ((x * (1.0 + hs) / (1.0 + hs * x) - want[None, None, :]) ** 2).sum(axis=2)
+    i, j = np.unravel_index(np.argmin(err), err.shape)
+    return float(onsets[i, 0, 0]), float(hs[0, j, 0])
 
 
 def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
@@ -179,6 +240,7 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
     r_a = _rate(full, c.adapt)
     adapt = c.n_adapt * c.w_aw * c.tau_inh * r_a / unit
     onset, lateral_onset = _onsets(c, rate)
+    pool = _pool_shape(c)
     threshold = (saddle - c.drive - c.n_proc * c.w_pw * c.tau_fast * r_p0) / unit
     temperature = c.ws.sigma / (c.ws.r_m * unit)
     return WorkspaceParams(k=c.k, temperature=temperature, threshold=threshold,
@@ -187,6 +249,8 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
                            tau_slow=c.tau_slow, tau_adapt=c.tau_adapt,
                            lateral_onset=lateral_onset, tau_lateral=c.tau_wi,
                            competition=_competition(c, rate), tau_compete=c.tau_pi,
+                           compete_onset=pool[0], compete_saturation=pool[1],
+                           lateral_power=_lateral_power(c, rate),
                            tau_block=c.tau_block)
 
 
@@ -285,25 +349,38 @@ def _mean_js(spikes, layer) -> float:
     return float(np.where(np.isfinite(d), d, math.log(2)).mean())
 
 
-def _pulse_trials(x, b, pulse: float, duration: float, dt: float = 1e-3) -> Trials:
-    """Trials of the bias from 0 and the evidence for ``pulse`` s from 50 ms."""
-    tr = _constant_trials(x, b, duration, 0, dt)
-    on, off = int(round(0.05 / dt)), int(round((0.05 + pulse) / dt))
+def _pulse_trials(x, b, pulse, duration: float, dt: float = 1e-3) -> Trials:
+    """Trials of the bias from 0 and the evidence for ``pulse`` s from 50 ms: every
+    input once per pulse duration (``pulse``: one duration or several)."""
+    pulses = np.atleast_1d(np.asarray(pulse, dtype=np.float64))
+    tr = _constant_trials(np.tile(x, (pulses.size, 1)), np.tile(b, (pulses.size, 1)),
+                          duration, 0, dt)
+    on = int(round(0.05 / dt))
     stim = tr.stimulus.copy()
     k = x.shape[1]
     stim[:, :on, :k] = 0.0
-    stim[:, off:, :k] = 0.0
+    for i, off in enumerate(np.repeat(np.round((0.05 + pulses) / dt).astype(int), len(x))):
+        stim[i, off:, :k] = 0.0
     return replace(tr, stimulus=stim)
 
 
-def _ignition(rates, bin_width: float, level: float):
+def _ignition(rates, bin_width: float, level: float, held: bool = False):
     """Per trial: the peak (Hz) of the most active item's rate averaged over 25 ms, and
-    the time (s) it spends above ``level`` Hz."""
+    the time (s) it spends above ``level`` Hz; with ``held``, also its mean rate (Hz)
+    while it is at least half its peak (the ignition's full width at half maximum; NaN
+    where it never passes ``level``)."""
     w = max(1, int(round(0.025 / bin_width)))
     kernel = np.ones(w) / w
     smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
     top = smooth.max(axis=2)
-    return top.max(axis=1), (top > level).sum(axis=1) * bin_width
+    above = top > level
+    out = (top.max(axis=1), above.sum(axis=1) * bin_width)
+    if held:
+        half = top >= 0.5 * top.max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (top * half).sum(axis=1) / half.sum(axis=1)
+        out += (np.where(above.any(axis=1), mean, np.nan),)
+    return out
 
 
 def _layer_rates(params, trials):
@@ -352,7 +429,7 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float,
 
 
 def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
-              window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse: float = 0.1,
+              window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse=0.1,
               level: float = 15.0, seed: int = 0, dt: float = 1e-4, progress: bool = False,
               **options) -> WorkspaceCalibration:
     """Fit the layer to simulations of ``circuit`` in two protocols.
@@ -364,7 +441,8 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
        against the layer's shares over the same window; the log temperature and the
        threshold minimise the mean JS divergence (Nelder-Mead from :func:`to_softmax`,
        at most ``maxfev`` evaluations).
-    2. The same inputs with the evidence on for ``pulse`` s only (an item of a stream):
+    2. The same inputs with the evidence on for ``pulse`` s only (an item of a stream;
+       several durations: each input once per duration):
        the layer's rate is the 90th percentile of the circuit's ignition peaks (a full
        ignition; the onsets of adaptation and inhibition follow from it); its
        threshold and temperature (a grid around the fitted ones) make the layer ignite on
@@ -411,17 +489,28 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
     agent = SpikingAgent(circuit.spiking_model(trials.spec), trials.spec, backend, dt,
                          "workspace", **options)
     rec = agent.run(trials, progress=progress)
-    peak, dur = _ignition(rec.rates, rec.bin_width, level)
+    peak, dur, held = _ignition(rec.rates, rec.bin_width, level, held=True)
     ignited = peak > level
     extra = {"window": window, "dt": dt, "seed": seed, "x_max": float(x.max()),
-             "b_min": float(b.min()), "b_max": float(b.max()), "pulse": pulse,
+             "b_min": float(b.min()), "b_max": float(b.max()),
+             "pulse": tuple(float(p) for p in np.atleast_1d(pulse)),
              "ignited_share": float(ignited.mean())}
     if ignited.any():
         # a full ignition: items outside the task set ignite partly (lower peaks)
         rate = float(np.quantile(peak[ignited], 0.9))
-        onset, lateral_onset = _onsets(circuit, rate)
+        onset, _ = _onsets(circuit, rate)
+        # the inhibition sees the rate an ignition holds, not its peak: the layer's
+        # ignition trace at 1 stands for the circuit's full ignitions' mean rate over
+        # their full width at half maximum (the peak overstates what an ignition gives
+        # its inhibitory population for most of its course)
+        full = ignited & (peak >= FULL_IGNITION * rate)
+        full = full if full.any() else ignited
+        plateau = float(np.median(held[full]))
+        _, lateral_onset = _onsets(circuit, plateau)
         best = replace(best, rate=rate, adapt_onset=onset, lateral_onset=lateral_onset,
-                       competition=_competition(circuit, rate))
+                       competition=_competition(circuit, plateau),
+                       lateral_power=_lateral_power(circuit, plateau))
+        extra.update(held_rate=plateau)
         # shares do not say whether anything ignites (a softmax over the items alone is
         # blind to the null key): the threshold is the one at which the layer ignites on
         # the same inputs as the circuit
@@ -432,8 +521,6 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
         # of at least FULL_IGNITION of the rate) and the layer ignites: the layer's
         # ignitions are all-or-none, and matching, on average, the circuit's brief
         # partial ones (items outside the task set) would cut every ignition short
-        full = ignited & (peak >= FULL_IGNITION * rate)
-        full = full if full.any() else ignited
         lo, hi = math.log(0.05), math.log(50.0)
         got = target = math.nan
         for _ in range(12):

@@ -18,19 +18,28 @@ For each item (stimulus) k:
   that end an ignition after a few hundred ms, which the engines' neuron models lack.
 
 * ``I{k}`` -- an inhibitory population that guards an ignition: it is driven by
-  ``W{k}`` (``tau_wi``, 20 ms) and, through slow synapses (``tau_pi``, 150 ms), by every
-  *other* item's processor, and it inhibits every other workspace assembly through
+  ``W{k}`` (``tau_wi``, 20 ms) and, through slow synapses (``tau_pi``, 125 ms), by a
+  competitor pool ``C{k}``, and it inhibits every other workspace assembly through
   slow, GABA-B-like synapses (``tau_block``, 100 ms): the workspace assemblies compete.
-  Neither input alone recruits it: an ignited ``W{k}`` (~40 Hz) brings its neurons to
-  ~55 % of their threshold current, the other processors at rest add ~17 %, and a
-  competitor's processor (one unit of evidence) ~60 % more once its slow synapses have
-  charged: the threshold is crossed ~90 ms after the competitor appears. So an ignition
+* ``C{k}`` -- the competitor pool: driven by the *mean* of every other item's processor
+  (each weighs ``w_pc / (k - 1)``), silent while they rest, and nearly saturated -- its
+  25 ms refractory period caps its rate near 40 Hz -- by one competitor driven by one
+  unit of evidence: it signals that something else is there, and a display of many, or
+  of strong, items drives it hardly more than one item does (a divisive normalisation).
+
+  Neither input alone recruits ``I{k}``: an ignited ``W{k}`` (~30-40 Hz) brings its
+  neurons to ~50-65 % of their threshold current, a saturated pool to ~70-90 %; a
+  competitor in a stream (one of the blink's three items, the pool at ~31 Hz) crosses
+  the threshold together with an ignition ~100 ms after it appears. So an ignition
   blocks the others only once a competitor -- in a stream, the item that follows and
   masks it -- has been driving its processor for a while: an item that arrives within
   that time ignites too (it joins the episode: lag-1 sparing); one that arrives later
   is blocked, for as long as the slow inhibition outlasts it; and when nothing follows
   the ignited item (a blank), the inhibition is not recruited before the ignition is
   over, and nothing is blocked (the blank-after-T1 control of the attentional blink).
+  In a display of many items at once (search, change detection) the pool is saturated
+  before anything ignites, but the inhibition stays silent until one assembly ignites,
+  and then blocks the rest (one item at a time).
 
 A tonic current ``drive`` onto every workspace neuron is the neuromodulatory (arousal)
 drive that sets excitability.
@@ -76,6 +85,13 @@ def _inh_default() -> LIFParams:
                      t_ref=1e-3, sigma=1e-3, i_bias=0.0)
 
 
+def _pool_default() -> LIFParams:
+    # silent while the other processors rest; its 25 ms refractory period caps its rate
+    # near 40 Hz, so that one competitor nearly saturates it (a divisive pool)
+    return LIFParams(tau_mem=10e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
+                     t_ref=25e-3, sigma=2e-3, i_bias=0.0)
+
+
 def _adapt_default() -> LIFParams:
     # 20 mV below threshold with little noise: silent until its workspace assembly's
     # slowly filtered rate passes ~8 Hz, then steeply recruited
@@ -85,7 +101,8 @@ def _adapt_default() -> LIFParams:
 
 _UNITS = (("input_gain", "A"), ("bias_gain", "A"), ("drive", "A"), ("w_pw", "A"),
           ("w_ww", "A"), ("w_wp", "A"), ("w_wi", "A"), ("w_iw", "A"), ("w_iw_self", "A"),
-          ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("w_pi", "A"), ("tau_fast", "s"),
+          ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("w_pc", "A"), ("w_pi", "A"),
+          ("tau_fast", "s"),
           ("tau_slow", "s"), ("tau_inh", "s"), ("tau_wi", "s"), ("tau_pi", "s"),
           ("tau_block", "s"), ("tau_adapt", "s"), ("bin_width", "s"))
 
@@ -98,11 +115,11 @@ class WorkspaceCircuit(CircuitParams):
     ----------
     k : int
         Number of items (processors and workspace assemblies), >= 1.
-    n_proc, n_ws, n_inh, n_adapt : int
+    n_proc, n_ws, n_inh, n_adapt, n_pool : int
         Neurons per processor assembly (40), per workspace assembly (40), per inhibitory
-        population (40) and per adaptation population (20).
-    proc, ws, inh, adapt : LIFParams
-        Neuron parameters of the four kinds of population.
+        population (40), per adaptation population (20) and per competitor pool (20).
+    proc, ws, inh, adapt, pool : LIFParams
+        Neuron parameters of the five kinds of population.
     input_gain : float, amperes per unit of evidence
         Current onto ``P{k}`` per unit of evidence (100 pA: 10 mV).
     bias_gain : float, amperes per unit of bias
@@ -118,14 +135,19 @@ class WorkspaceCircuit(CircuitParams):
     w_wp : float, amperes
         Workspace -> processor top-down weight (slow synapses) (0.25 pA).
     w_wi : float, amperes
-        Workspace assembly -> its inhibitory population ``I{k}`` (3.4 pA through
-        synapses of ``tau_wi``: an ignition at ~40 Hz gives ~110 pA, ~55 % of the
+        Workspace assembly -> its inhibitory population ``I{k}`` (4 pA through synapses
+        of ``tau_wi``: an ignition at ~30-40 Hz gives ~100-130 pA, 50-65 % of the
         inhibitory neurons' threshold current, which it does not reach alone).
+    w_pc : float, amperes
+        The other items' processors -> the competitor pool ``C{k}``, in all (72 pA; each
+        of the ``k - 1`` processors weighs ``w_pc / (k - 1)``, through ``tau_fast``
+        synapses): the pool's input is the processors' mean rate times 14.4 pA/Hz, below
+        its threshold at rest (~4.5 Hz), ~31 Hz of pool rate with one competitor of two at
+        one unit of evidence, ~36 Hz with all, ~39 Hz with all at 2.65 units.
     w_pi : float, amperes
-        Each other item's processor -> ``I{k}`` (0.63 pA through synapses of
-        ``tau_pi``: a processor driven by one unit of evidence, ~37 Hz, adds ~120 pA
-        once charged; at rest, ~4.5 Hz, ~17 pA each). 0: the ignition alone recruits
-        the inhibition.
+        ``C{k}`` -> ``I{k}`` (1.92 pA through synapses of ``tau_pi``: ~150 pA with one
+        competitor in a stream, at most ~190 pA, below the threshold current of 200 pA).
+        0: no pool; the ignition alone recruits the inhibition.
     w_iw : float, amperes
         ``I{k}`` -> every other workspace assembly (0.4 pA through synapses of
         ``tau_block``): competition, blocking.
@@ -145,8 +167,8 @@ class WorkspaceCircuit(CircuitParams):
     tau_wi : float, seconds
         Time constant of the workspace -> inhibition synapses (20 ms).
     tau_pi : float, seconds
-        Time constant of the processor -> inhibition synapses (150 ms, NMDA-like): the
-        blocking inhibition is recruited ~80 ms after a competitor appears during an
+        Time constant of the pool -> inhibition synapses (125 ms, NMDA-like): the
+        blocking inhibition is recruited ~100 ms after a competitor appears during an
         ignition, the integration window in which a second item can still ignite
         (lag-1 sparing).
     tau_block : float, seconds
@@ -169,26 +191,29 @@ class WorkspaceCircuit(CircuitParams):
     n_ws: int = 40
     n_inh: int = 40
     n_adapt: int = 20
+    n_pool: int = 20
     proc: LIFParams = field(default_factory=_proc_default)
     ws: LIFParams = field(default_factory=_ws_default)
     inh: LIFParams = field(default_factory=_inh_default)
     adapt: LIFParams = field(default_factory=_adapt_default)
+    pool: LIFParams = field(default_factory=_pool_default)
     input_gain: float = 100e-12
     bias_gain: float = 45e-12
     drive: float = 62e-12
     w_pw: float = 9e-12
     w_ww: float = 1.25e-12
     w_wp: float = 0.25e-12
-    w_wi: float = 3.4e-12
+    w_wi: float = 4.0e-12
     w_iw: float = 0.4e-12
     w_iw_self: float = 0.0
     w_boost: float = 0.0
     w_wa: float = 1.3e-12
     w_aw: float = 5e-12
-    w_pi: float = 0.63e-12
+    w_pc: float = 72e-12
+    w_pi: float = 1.92e-12
     tau_fast: float = 5e-3
     tau_wi: float = 20e-3
-    tau_pi: float = 150e-3
+    tau_pi: float = 125e-3
     tau_block: float = 100e-3
     tau_slow: float = 100e-3
     tau_inh: float = 10e-3
@@ -196,10 +221,10 @@ class WorkspaceCircuit(CircuitParams):
     bin_width: float = 5e-3
 
     UNITS = _UNITS
-    COUNTS = ("n_proc", "n_ws", "n_inh", "n_adapt")
+    COUNTS = ("n_proc", "n_ws", "n_inh", "n_adapt", "n_pool")
     POSITIVE = tuple(name for name, unit in _UNITS if unit == "s")
     NONNEGATIVE = tuple(name for name, unit in _UNITS if unit == "A")
-    NEURONS = tuple((name, LIFParams) for name in ("proc", "ws", "inh", "adapt"))
+    NEURONS = tuple((name, LIFParams) for name in ("proc", "ws", "inh", "adapt", "pool"))
 
     def network(self) -> Network:
         """Build the Network (rate probes on every population)."""
@@ -213,6 +238,9 @@ class WorkspaceCircuit(CircuitParams):
         pops += [Population(f"A{i}", self.n_adapt, self.adapt) for i in k]
         pops += [Population(f"I{i}", self.n_inh, self.inh,
                             v_init=(self.inh.v_reset, self.inh.v_th)) for i in k]
+        pooled = self.w_pi > 0 and self.k > 1
+        if pooled:
+            pops += [Population(f"C{i}", self.n_pool, self.pool) for i in k]
         projs = []
         for i in k:
             p, w, a, inh = f"P{i}", f"W{i}", f"A{i}", f"I{i}"
@@ -227,16 +255,21 @@ class WorkspaceCircuit(CircuitParams):
             projs += [Projection(inh, f"W{j}", self.w_iw if j != i else self.w_iw_self,
                                  AllToAll(), self.tau_block if j != i else self.tau_inh,
                                  0.0, "inh") for j in k if self.w_iw > 0 or j == i]
-            if self.w_pi > 0:
-                # the other items' processors: a competitor arriving while W{i} is
-                # ignited recruits the inhibition that guards it
-                projs += [Projection(f"P{j}", inh, self.w_pi, AllToAll(), self.tau_pi, 0.0,
-                                     "exc") for j in k if j != i]
+            if pooled:
+                # the other items' processors, averaged (each weighs w_pc / (k - 1)), drive
+                # a pool whose rate saturates (one competitor nearly fills it), and the
+                # pool drives I{i} through slow synapses: a competitor arriving while W{i}
+                # is ignited recruits the inhibition that guards it, and a display of many
+                # items recruits it no more than one competitor does
+                projs += [Projection(f"P{j}", f"C{i}", self.w_pc / (self.k - 1), AllToAll(),
+                                     self.tau_fast, 0.0, "exc") for j in k if j != i]
+                projs.append(Projection(f"C{i}", inh, self.w_pi, AllToAll(), self.tau_pi, 0.0,
+                                        "exc"))
             if self.w_boost > 0:
                 projs += [Projection(w, f"W{j}", self.w_boost, AllToAll(), self.tau_fast, 0.0,
                                      "exc") for j in k if j != i]
-        probes = [Probe(f"{x}{i}", "rate", self.bin_width) for x in ("P", "W", "A", "I")
-                  for i in k]
+        probes = [Probe(f"{x}{i}", "rate", self.bin_width)
+                  for x in ("P", "W", "A", "I") + (("C",) if pooled else ()) for i in k]
         return Network(pops, projs, probes, name=f"workspace_k{self.k}")
 
     def spiking_model(self, spec) -> SpikingModel:

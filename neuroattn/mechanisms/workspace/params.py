@@ -47,6 +47,10 @@ class WorkspaceParams:
         Level of an item's inhibition drive (0-1, a fraction of that of a full ignition
         with one competitor, see ``competition``) at which it starts to take logit from
         the others (the inhibitory neurons' threshold; 0: at once).
+    lateral_power : float
+        Exponent (0-1] of the inhibition's rise above ``lateral_onset``: its drive above
+        the onset, as a fraction of the full drive's, to this power (1: linear; about
+        0.5: as steeply as a LIF population's rate just above its threshold).
     tau_proc, tau_slow, tau_adapt : float, seconds
         Processor filter (20 ms), slow reverberation (100 ms), adaptation (300 ms).
     tau_lateral : float, seconds
@@ -62,6 +66,16 @@ class WorkspaceParams:
         ``1 / (1 + competition)`` an ignition alone stays below onset, and an ignited
         item blocks the others only once a competitor has driven its processor for a
         while (the circuit's processor -> inhibition synapses).
+    compete_onset : float
+        Mean evidence of the competitors (0-1) below which they do not drive the
+        inhibition at all (the circuit's competitor pool is silent while the other
+        processors rest; 0: at once).
+    compete_saturation : float
+        Saturation ``h`` (>= 0) of the competitors' drive: with ``x`` the competitors'
+        mean evidence above ``compete_onset`` (as a fraction of one unit's), the drive is
+        ``x (1 + h) / (1 + h x)`` -- 1 at one unit, at most ``(1 + h) / h`` however many
+        or strong the competitors (the circuit's pool, whose refractory period caps its
+        rate: a divisive normalisation); 0: linear.
     tau_compete : float, seconds
         Time constant with which the competitors' processors drive the inhibition trace
         (150 ms: the circuit's ``tau_pi``).
@@ -93,8 +107,11 @@ class WorkspaceParams:
     tau_slow: float = 100e-3
     tau_adapt: float = 300e-3
     lateral_onset: float = 0.0
+    lateral_power: float = 1.0
     tau_lateral: float = 1e-3
     competition: float = 0.0
+    compete_onset: float = 0.0
+    compete_saturation: float = 0.0
     tau_compete: float = 150e-3
     tau_block: float = 1e-3
 
@@ -113,7 +130,8 @@ class WorkspaceParams:
         """Check every attribute; raise ValidationError naming it."""
         check_int(self.k, "WorkspaceParams.k", minimum=1)
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
-                     "adapt_gain", "adapt_onset", "lateral_onset", "competition", "rate",
+                     "adapt_gain", "adapt_onset", "lateral_onset", "competition",
+                     "compete_onset", "compete_saturation", "lateral_power", "rate",
                      *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
@@ -122,12 +140,16 @@ class WorkspaceParams:
                                       f"(got {value!r})")
         check_positive(float(self.temperature), "1", "WorkspaceParams.temperature")
         check_positive(self.rate, "Hz", "WorkspaceParams.rate")
-        for name in ("input_gain", "recurrent", "lateral", "adapt_gain", "competition"):
+        for name in ("input_gain", "recurrent", "lateral", "adapt_gain", "competition",
+                     "compete_saturation"):
             check_positive(float(getattr(self, name)), "1", f"WorkspaceParams.{name}",
                            allow_zero=True)
         for name in _TIMES:
             check_positive(getattr(self, name), "s", f"WorkspaceParams.{name}")
-        for name in ("adapt_onset", "lateral_onset"):
+        if not 0.0 < self.lateral_power <= 1.0:
+            raise ValidationError(f"WorkspaceParams.lateral_power: expected an exponent in "
+                                  f"(0, 1] (got {self.lateral_power!r})")
+        for name in ("adapt_onset", "lateral_onset", "compete_onset"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValidationError(f"WorkspaceParams.{name}: expected a fraction in "
                                       f"[0, 1) (got {getattr(self, name)!r})")

@@ -18,9 +18,11 @@
             - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
       o   = softmax([z_1 .. z_K, threshold] / temperature)[:K]          (the write)
       tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
-      tau_compete dc_k/dt = sum_{j != k} max(p_j, 0) - c_k     (competitors' processors)
-      g_k = max((q_k + competition c_k) / (1 + competition) - lateral_onset, 0)
-            / (1 - lateral_onset),                tau_block dh/dt = g - h
+      m_k = mean_{j != k} max(p_j, 0),   x_k = max(m_k - compete_onset, 0) / (1 - compete_onset)
+      tau_compete dc_k/dt = x_k (1 + h) / (1 + h x_k) - c_k      (the competitors' pool;
+                                                       h = compete_saturation)
+      g_k = [max((q_k + competition c_k) / (1 + competition) - lateral_onset, 0)
+             / (1 - lateral_onset)] ^ lateral_power,     tau_block dh/dt = g - h
       r_k = rate * s_k
 
   ``recurrent`` makes an ignited item self-sustaining (all-or-none at low
@@ -221,7 +223,10 @@ class WorkspaceLayer(MechanismLayer):
         self.log_rate = self._parameter(math.log(params.rate))
         self.adapt_onset = float(params.adapt_onset)
         self.lateral_onset = float(params.lateral_onset)
+        self.lateral_power = float(params.lateral_power)
         self.competition = self._parameter(float(params.competition))
+        self.compete_onset = float(params.compete_onset)
+        self.compete_saturation = self._parameter(float(params.compete_saturation))
         self.max_step = float(max_step)
         self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
                                          math.log(params.tau_adapt),
@@ -242,6 +247,13 @@ class WorkspaceLayer(MechanismLayer):
         q = torch.ones(n, 1, 1, dtype=z.dtype, device=z.device)
         out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
         return out[:, 0]
+
+    def _pooled(self, mean: torch.Tensor) -> torch.Tensor:
+        """The competitors' drive for their mean evidence: above ``compete_onset``, as a
+        fraction ``x`` of one unit's, ``x (1 + h) / (1 + h x)`` (1 at one unit)."""
+        x = torch.relu(mean - self.compete_onset) / (1.0 - self.compete_onset)
+        h = torch.relu(self.compete_saturation)
+        return x * (1.0 + h) / (1.0 + h * x)
 
     def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
         """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K]."""
@@ -286,9 +298,12 @@ class WorkspaceLayer(MechanismLayer):
             a = a + alpha[2] * (s - a)
             q = q + alpha[3] * (s - q)
             pos = torch.relu(p)
-            c = c + alpha[4] * (pos.sum(dim=1, keepdim=True) - pos - c)
+            mean = (pos.sum(dim=1, keepdim=True) - pos) / max(k - 1, 1)
+            c = c + alpha[4] * (self._pooled(mean) - c)
             g = torch.relu((q + comp * c) / (1 + comp) - self.lateral_onset) / (
                 1 - self.lateral_onset)
+            if self.lateral_power != 1.0:
+                g = g.clamp_min(1e-12) ** self.lateral_power
             h = h + alpha[5] * (g - h)
             out.append(s)
         rates = torch.exp(self.log_rate) * torch.stack(out, dim=1)
@@ -310,6 +325,9 @@ class WorkspaceLayer(MechanismLayer):
                                adapt_onset=self.adapt_onset, tau_proc=float(taus[0]),
                                tau_slow=float(taus[1]), tau_adapt=float(taus[2]),
                                lateral_onset=self.lateral_onset,
+                               lateral_power=self.lateral_power,
                                tau_lateral=float(taus[3]),
                                competition=max(val(self.competition), 0.0),
+                               compete_onset=self.compete_onset,
+                               compete_saturation=max(val(self.compete_saturation), 0.0),
                                tau_compete=float(taus[4]), tau_block=float(taus[5]))
