@@ -362,13 +362,16 @@ def window_shares(rates, times, settle: float, windows, n_items: int | None = No
 def js_divergence(p, q) -> np.ndarray:
     """Jensen-Shannon divergence (nats) between distributions along the last axis.
 
-    Rows are normalised first; zero entries contribute nothing.
+    Rows are normalised first; zero entries contribute nothing. A row holding a
+    non-finite share (or summing to 0) has no distribution: its divergence is NaN.
 
     Examples
     --------
     >>> import numpy as np
     >>> float(js_divergence([1.0, 0.0], [0.0, 1.0])) == float(np.log(2))
     True
+    >>> js_divergence([[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5], [np.nan, 0.5]])
+    array([ 0., nan])
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
@@ -376,8 +379,9 @@ def js_divergence(p, q) -> np.ndarray:
         if np.any(d < 0):   # a negative "share" would make the divergence negative
             raise ValidationError(f"js_divergence: {name} must hold shares >= 0 (got a "
                                   f"minimum of {float(np.nanmin(d)):.3g})")
-    p = p / p.sum(axis=-1, keepdims=True)
-    q = q / q.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = p / p.sum(axis=-1, keepdims=True)
+        q = q / q.sum(axis=-1, keepdims=True)
     m = 0.5 * (p + q)
 
     def _kl(a, b):
@@ -386,7 +390,10 @@ def js_divergence(p, q) -> np.ndarray:
             terms = a * (np.log(np.where(a > 0, a, 1.0)) - np.log(np.where(b > 0, b, 1.0)))
         return np.sum(np.where(a > 0, terms, 0.0), axis=-1)
 
-    return 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
+    with np.errstate(invalid="ignore"):
+        d = 0.5 * _kl(p, m) + 0.5 * _kl(q, m)
+        defined = np.all(np.isfinite(p), axis=-1) & np.all(np.isfinite(q), axis=-1)
+    return np.where(defined, d, np.nan)
 
 
 def cohen_kappa(a, b) -> tuple[float, float, float]:

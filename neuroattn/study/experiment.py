@@ -284,8 +284,11 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
         per_window = []
         for w in windows:
             s = shares[w]
-            ok = np.all(np.isfinite(s), axis=1)
-            d = js_divergence(np.where(ok[:, None], s, 1.0), target)
+            # an input on which either tier shares nothing (no spikes; a layer that
+            # wrote nothing) scores the largest divergence, log 2, not NaN
+            ok = np.all(np.isfinite(s), axis=1) & np.all(np.isfinite(target), axis=1)
+            d = js_divergence(np.where(ok[:, None], s, 1.0),
+                              np.where(ok[:, None], target, 1.0))
             per_window.append(float(np.where(ok, d, math.log(2)).mean()))
         js[name] = (tuple(per_window), shares[windows[-1]])
     longest = js["task"][1]
