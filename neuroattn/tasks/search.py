@@ -26,20 +26,22 @@ One more unit competes with the items: the **quit unit** (Competitive Guided Sea
 Moran, Zehetleitner, Mueller & Usher 2013), the last location the mechanism sees. Its
 input is ``quit_drive + quit_growth * ln(1 + j)`` after rejecting items that count ``j``:
 the count on a compressed, logarithmic scale, as numerosity is coded (Nieder & Miller
-2003), so that through the competition's exponential dependence of rate on input the
-quit unit's share grows about in proportion to the count, as the quit weight of
-Competitive Guided Search grows by a fixed step per rejection. A rejection counts
-``exp(quit_mismatch x guidance x mismatch)`` (:meth:`Search.rejection_weight`; an item
-selected and rejected again counts again): 1 where the template does not guide
-(configuration search), more for an item the template held down, whose rejection is
-stronger evidence that no target is there -- a target would have been selected before
-it by about the factor by which guidance favours it (the competition's odds, ``exp(du /
-T)`` with its temperature T near 1/``quit_mismatch``). So the quit unit wins after a
-share of the items that shrinks as guidance grows, in step with the share inspected
-before a target is found, and the absent:present slope ratio of guided (conjunction)
-search comes down to that of unguided (configuration) search, about 2. The items still in the competition hold the quit unit down
-through the mechanism's own shared inhibition (the more, and the more salient, items
-remain, the less it wins). Selecting it ends the search "absent".
+2003). Through the competition's exponential dependence of rate on input (temperature T)
+the quit unit's weight grows as ``(1 + j) ** (quit_growth / T)``, a little faster than in
+proportion to the count (Competitive Guided Search's quit weight grows by a fixed step
+per rejection), and ``quit_drive`` (below 0) keeps it weak until a good share of the
+display has been rejected. A rejection counts ``exp(quit_mismatch x guidance x
+mismatch)`` (:meth:`Search.rejection_weight`; an item selected and rejected again counts
+again): 1 where the template does not guide (configuration search), more for an item the
+template held down, whose rejection is stronger evidence that no target is there -- a
+target would have been selected before it by the competition's odds, ``exp(guidance x
+mismatch / T)``. With ``quit_mismatch`` near ``1 / quit_growth`` the count raises the
+quit weight by about those odds, so the quit unit wins after a share of the items that
+shrinks as guidance grows, in step with the share inspected before a target is found, and
+the absent:present slope ratio of guided (conjunction) search stays near that of
+unguided (configuration) search. The items still in the competition hold the quit unit
+down through the mechanism's own shared inhibition (the more, and the more salient,
+items remain, the less it wins). Selecting it ends the search "absent".
 
 A selection is one run of the mechanism's competition on these inputs (the spiking
 circuit, or the softmax layer). The competition has settled when the first unit's rate
@@ -55,12 +57,14 @@ ends the search: it is confirmed (``verification`` s) and the observer answers
 "present"; a distractor is rejected: the observer marks it by top-down inhibition (bias
 ``-inhibition`` for the rest of the trial) and the competition starts again among the
 rest. The search ends "absent" when the quit unit wins a selection (it needs no
-identification: the response follows its selection), or by Guided Search's activation
-threshold, the decision stage's own: when no unit drives an accumulator to the bound
-within ``selection_window`` s. A miss is a quit before the target was selected, more
-likely the more distractors come first, so misses rise with set size; calling a
-distractor a target (a false alarm) needs a selection of it that identification takes
-for the target, which this observer never does.
+identification: the response follows its selection); when every item of the display has
+been rejected (nothing is left to select, as when the quit unit is all that remains in
+Competitive Guided Search: the response follows at ``onset`` into the next round); or by
+Guided Search's activation threshold, the decision stage's own: when no unit drives an
+accumulator to the bound within ``selection_window`` s. A miss is a quit before the
+target was selected, more likely the more distractors come first, so misses rise with
+set size; calling a distractor a target (a false alarm) needs a selection of it that
+identification takes for the target, which this observer never does.
 
 A selection's dwell -- ``onset``, the time the competition takes to settle on one item,
 and ``identification`` -- therefore comes from the dynamics and these parameters; no time
@@ -164,18 +168,23 @@ class Search(Task):
         highest priority, so a rejected item stays below threshold when it is left alone).
     quit_drive : float
         Input of the quit unit, the competitor whose selection ends the search "absent",
-        at the start of a search (default 0.0, units of the agents' input: below the
-        activation threshold until items are rejected).
+        at the start of a search (default -1.25, units of the agents' input: it keeps the
+        quit unit below the activation threshold until several items are rejected, so
+        that small displays are mostly searched to the end: misses at 3 items 0-9 %).
     quit_growth : float
         Growth of the quit unit's input with the log of the count: ``quit_growth *
-        ln(1 + j)`` after rejected items that count ``j`` (default 0.9, about the
-        competition's temperature, so that the quit unit's rate grows about in
-        proportion to ``j``).
+        ln(1 + j)`` after rejected items that count ``j`` (default 1.3, about 1.5 times
+        the competition's temperature: the quit unit's weight grows as about
+        ``(1 + j) ** 1.5``).
     quit_mismatch : float
         How much more a rejected item the template held down counts towards quitting
-        (default 1.2, per unit of input): it counts ``exp(quit_mismatch x guidance x
-        mismatch)`` (1 in configuration search, 3.5 for a conjunction distractor at the
-        defaults); 0 counts every item 1 whatever the guidance.
+        (default 1.0, per unit of input): it counts ``exp(quit_mismatch x guidance x
+        mismatch)`` (1 in configuration search, 2.9 for a conjunction distractor at the
+        defaults). At ``1 / quit_growth`` it would raise the quit unit's weight by the odds
+        ``exp(guidance x mismatch / T)`` the competition gave a target over the rejected
+        item for large counts; at the counts where the quit unit wins (2-8) the 1 in
+        ``ln(1 + j)`` dilutes that, and 1.0 makes up for it. 0 counts every item 1
+        whatever the guidance.
     criterion : float, hertz
         Rate the selection accumulators count from (default 12.5 Hz, as Posner).
     bound : float, hertz x seconds
@@ -219,9 +228,9 @@ class Search(Task):
     priority_noise: float = 0.3
     noise: float = 1.0
     inhibition: float = 5.0
-    quit_drive: float = 0.0
-    quit_growth: float = 0.9
-    quit_mismatch: float = 1.2
+    quit_drive: float = -1.25
+    quit_growth: float = 1.3
+    quit_mismatch: float = 1.0
     criterion: float = 12.5
     bound: float = 1.0
     leak: float = 0.2
@@ -282,8 +291,12 @@ class Search(Task):
                 and 0.0 < self.present_fraction < 1.0):
             raise ValidationError(f"Search.present_fraction: expected a fraction in (0, 1) "
                                   f"(got {self.present_fraction!r})")
+        if (isinstance(self.quit_drive, bool) or not isinstance(self.quit_drive, (int, float))
+                or not np.isfinite(self.quit_drive)):
+            raise ValidationError(f"Search.quit_drive: expected a finite number (got "
+                                  f"{self.quit_drive!r})")
         for name in ("salience", "feature_contrast", "guidance", "priority_noise", "noise",
-                     "inhibition", "quit_drive", "quit_growth", "quit_mismatch"):
+                     "inhibition", "quit_growth", "quit_mismatch"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"Search.{name}: expected a number >= 0 (got {value!r})")
@@ -424,6 +437,7 @@ class Search(Task):
         target = np.asarray(trials.extra["target"])
         n, k = ev.shape
         quit_unit = k - 1
+        items = np.asarray(trials.extra.get("items", np.zeros((n, k), dtype=bool)), bool)
         rejected = np.zeros((n, k), dtype=bool)
         count = np.zeros(n)  # the quit unit's count: the rejections, weighted
         done = np.zeros(n, dtype=bool)
@@ -434,6 +448,9 @@ class Search(Task):
             from tqdm import tqdm
             rounds = tqdm(rounds, desc="search rounds", leave=False)
         for episode in rounds:
+            # every item of the display rejected: nothing is left to select, the search
+            # ends "absent" (the readout times it at ``onset`` into the round)
+            done |= _exhausted(rejected, items)
             if done.all():
                 break
             rows = np.flatnonzero(~done)
@@ -518,10 +535,15 @@ class Search(Task):
         t_nd = np.asarray(trials.extra["t_nd"], dtype=np.float64)
         window = int(np.ceil((self.onset + self.selection_window) / bw - 1e-9))
         quit_unit = rates.shape[2] - 1
+        items = trials.extra.get("items")
         rows = []
         for t in range(rates.shape[0]):
             start, count, response, choice, decided = 0, 0, "none", -1, np.nan
+            rejected = np.zeros(rates.shape[2], dtype=bool)
             while True:
+                if items is not None and _exhausted(rejected, items[t]):
+                    response, decided = "absent", start * bw + self.onset
+                    break
                 part = rates[t, start:]
                 if len(part) < window:
                     break
@@ -538,6 +560,7 @@ class Search(Task):
                     response, choice = "present", item
                     decided = start * bw + time + self.identification + self.verification
                     break
+                rejected[item] = True
                 start += used
             rows.append({"response": response, "choice": choice, "selections": count,
                          "decision_time": decided, "rt": decided + t_nd[t]})
@@ -683,6 +706,13 @@ def _label(stype: str, present: bool, size: int) -> str:
 def _episode_seed(seed: int, episode: int) -> int:
     """The agent's seed for selection round ``episode`` (apart from every other round)."""
     return int(np.random.SeedSequence([int(seed), 0x5EA2C, int(episode)]).generate_state(1)[0])
+
+
+def _exhausted(rejected, items):
+    """Whether every item of a display has been rejected (``rejected``, ``items``: boolean
+    masks over the units [..., K]; a display without items is never exhausted)."""
+    rejected, items = np.asarray(rejected, bool), np.asarray(items, bool)
+    return items.any(axis=-1) & np.all(rejected | ~items, axis=-1)
 
 
 def _above(rates, bin_width: float, criterion: float, start: float, until: float):

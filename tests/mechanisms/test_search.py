@@ -75,7 +75,7 @@ def test_search_against_an_analytic_agent():
     # absent: each round selects item or quit unit in proportion to their rates, among the
     # units above the criterion (configuration items 47 Hz, conjunction distractors 29 Hz;
     # quit 11 + 18 ln(1 + w j) Hz after j rejections, each counting w = exp(quit_mismatch x
-    # guidance x mismatch): 1 in configuration search, 2.05 in conjunction search), and the
+    # guidance x mismatch): 1 in configuration search, 1.82 in conjunction search), and the
     # first crossing, of the fastest unit, sets the time
     for stype, share_max in (("configuration", 0.8), ("conjunction", 0.6)):
         rows = t[(t["search_type"] == stype) & ~t["present"]]
@@ -90,7 +90,10 @@ def test_search_against_an_analytic_agent():
         for _, row in rows.iterrows():
             n, s = int(row["set_size"]), int(row["selections"])
             fastest = [max(item if j < n else 0.0, quit_rate(j)) for j in range(s + 1)]
-            rt = sum(_dwell(f, task) for f in fastest[:s]) + _crossing(fastest[s], task)
+            rt = sum(_dwell(f, task) for f in fastest[:s])
+            # every item rejected: nothing left to select, the search ends at onset;
+            # else the quit unit's crossing ends it
+            rt += task.onset if s == n else _crossing(fastest[s], task)
             assert row["response"] == "absent"
             assert math.isclose(row["rt"], rt + task.t_nd, abs_tol=1e-6), (row, rt)
             # the distribution of the number of items inspected before the quit unit wins
@@ -110,6 +113,35 @@ def test_search_against_an_analytic_agent():
         z = (sum(observed) - sum(expected)) / math.sqrt(sum(var))
         assert abs(z) < 3.5, (stype, z, sum(observed), sum(expected))
     assert (t["response"] != "none").all() and result.effect("false_alarms").estimate == 0
+
+
+def test_a_search_ends_when_every_item_is_rejected():
+    # a quit unit that never reaches the criterion (input -5: rate 0): only the items end
+    # the search. Absent displays are searched exhaustively, and the last rejection ends
+    # the search "absent" at onset into the next round, without the activation threshold's
+    # wait (selection_window); nothing crosses in a feature-absent display, where the
+    # window does end it
+    task = Search(noise=0.0, priority_noise=0.0, t_nd_range=0.0, salience=1.4,
+                  guidance=1.2, quit_drive=-5.0, onset=5e-3, set_sizes=(3, 6))
+    trials = task.make_trials(72, seed=4)
+    t = task.score(trials, task.run(_RateAgent(), trials), seed=4).table
+    for stype in ("conjunction", "configuration"):
+        rows = t[(t["search_type"] == stype) & ~t["present"]]
+        item = 5 + 30 * (task.salience - task.guidance * template_mismatch(stype))
+        assert (rows["selections"] == rows["set_size"]).all(), rows
+        assert (rows["response"] == "absent").all()
+        # n dwells (each starting after onset) and the onset of the round that finds
+        # nothing left
+        dwell = math.ceil((task.onset + _crossing(item, task) + task.identification)
+                          / 5e-3 - 1e-9) * 5e-3
+        expected = rows["set_size"] * dwell + task.onset + task.t_nd
+        assert np.allclose(rows["rt"], expected, atol=1e-9), (rows["rt"], expected)
+        # present displays: every target is found (nothing quits), misses are 0
+        found = t[(t["search_type"] == stype) & t["present"]]
+        assert (found["response"] == "present").all()
+    rows = t[(t["search_type"] == "feature") & ~t["present"]]
+    window = math.ceil((task.onset + task.selection_window) / 5e-3 - 1e-9) * 5e-3
+    assert np.allclose(rows["rt"], window + task.t_nd)
 
 
 class _BurstAgent(_RateAgent):
@@ -153,16 +185,19 @@ def test_the_selection_counts_from_onset_past_the_onset_burst():
 class _NoInhibitionAgent(_RateAgent):
     """The rate agent deaf to top-down bias: a rejected item is not held down, so it is
     selected and rejected again (as a mechanism whose bias scales rather than subtracts
-    might do). It notes the quit unit's input in every round, per trial."""
+    might do). It notes the quit unit's input in every round, per trial, and how many
+    distinct items the task has marked rejected (top-down bias below -1)."""
 
     def __init__(self):
         super().__init__()
-        self.quit_inputs = {}
+        self.quit_inputs, self.marked = {}, {}
 
     def run(self, trials, progress=False):
         u = trials.role("evidence").astype(float)
+        bias = trials.role("bias").astype(float)
         for i, t in enumerate(trials.conditions["trial"]):
             self.quit_inputs.setdefault(int(t), []).append(float(u[i, :, -1].mean()))
+            self.marked.setdefault(int(t), []).append(int((bias[i, 0, :-1] < -1).sum()))
         return self._recording(trials, u)
 
 
@@ -181,8 +216,9 @@ def test_every_rejection_counts_towards_quitting_an_item_rejected_again_too():
         expected = [task.quit_drive + task.quit_growth * math.log1p(r)
                     for r in range(len(inputs))]
         assert np.allclose(inputs, expected, atol=1e-5), (trial, inputs)
-        repeated += len(inputs) - 1 > t.loc[trial, "set_size"]
-    # the same items came up again: more rejections than items on some trials
+        # fewer distinct items marked than rejections: an item was rejected again
+        repeated += any(m < r for r, m in enumerate(agent.marked[trial]))
+    # the same items came up again on some trials
     assert repeated > 0
 
 
@@ -252,7 +288,7 @@ def test_slopes_follow_guidance_on_both_tiers(small_design, tier):
     ({"selection_window": 0.0}, "selection_window"),
     ({"t_nd": 0.01, "t_nd_range": 0.1}, "t_nd"),
     ({"priority_noise": "lots"}, "priority_noise"),
-    ({"quit_drive": -0.5}, "quit_drive"),
+    ({"quit_drive": float("inf")}, "quit_drive"),
     ({"quit_growth": float("nan")}, "quit_growth"),
     ({"quit_mismatch": -1.0}, "quit_mismatch"),
 ])
