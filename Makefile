@@ -33,7 +33,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/neuroattn demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup --doctest-modules neuroattn tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=30 --doctest-modules neuroattn tests
 
 # The documentation site, warnings as errors, into site/ (the test extras include mkdocs).
 docs: $(STAMP)
