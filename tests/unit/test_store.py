@@ -19,6 +19,21 @@ def _figure():
     return fig
 
 
+def _effect(name, value, lo, hi, unit, band):
+    """An effect held to ``band`` (what the summary figure draws of it)."""
+    from neuroattn.tasks.base import Effect
+
+    return Effect.held_to(name, value, lo, hi, unit, name.replace("_", " "), band=band)
+
+
+def _both_tiers(effects, summary):
+    """Both tiers' results with the same ``effects`` and condition ``summary``."""
+    from neuroattn.tasks.base import TaskResult
+
+    return {tier: TaskResult(pd.DataFrame({"trial": range(10)}), effects, summary)
+            for tier in ("spiking", "softmax")}
+
+
 def test_a_tight_laid_out_figure_is_saved_with_one_draw_and_the_same_pixels(tmp_path):
     from matplotlib.image import imread
 
@@ -42,7 +57,7 @@ def test_the_summary_figure_has_one_legend_for_all_its_panels():
     """Tiers and the published band are named once, in a figure legend beside the title,
     not in each panel; every panel (columns and effects by unit) is still drawn."""
     from neuroattn.study.plots import summary_figure
-    from neuroattn.tasks.base import Column, Effect, TaskResult
+    from neuroattn.tasks.base import Column
 
     task = type("T", (), {"name": "toy", "columns": (
         Column("n", "n"), Column("RT ms", "rt", ci=("rt_lo", "rt_hi"), scale=1e3),
@@ -50,13 +65,9 @@ def test_the_summary_figure_has_one_legend_for_all_its_panels():
     summary = pd.DataFrame({"condition": ["valid", "invalid"], "n": [5, 5],
                             "rt": [0.30, 0.34], "rt_lo": [0.28, 0.31], "rt_hi": [0.32, 0.37],
                             "acc": [0.95, 0.9]})
-    effects = (Effect.held_to("validity_rt", 0.04, 0.01, 0.07, "s", "invalid - valid RT",
-                              band=(0.02, 0.08)),
-               Effect.held_to("accuracy_valid", 0.95, 0.9, 1.0, "1", "accuracy",
-                              band=(0.9, 1.0)))
-    results = {tier: TaskResult(pd.DataFrame({"trial": range(10)}), effects, summary)
-               for tier in ("spiking", "softmax")}
-    fig = summary_figure(task, results)
+    effects = (_effect("validity_rt", 0.04, 0.01, 0.07, "s", (0.02, 0.08)),
+               _effect("accuracy_valid", 0.95, 0.9, 1.0, "1", (0.9, 1.0)))
+    fig = summary_figure(task, _both_tiers(effects, summary))
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in panels] == [
         "RT ms by condition", "accuracy by condition",
@@ -74,7 +85,7 @@ def test_the_summary_figure_places_its_panels_so_that_no_labels_overlap():
     from matplotlib.transforms import Bbox
 
     from neuroattn.study.plots import summary_figure
-    from neuroattn.tasks.base import Column, Effect, TaskResult
+    from neuroattn.tasks.base import Column
 
     task = type("T", (), {"name": "toy", "columns": (
         Column("RT ms", "rt", ci=("rt_lo", "rt_hi"), scale=1e3), Column("accuracy", "acc"),
@@ -82,15 +93,10 @@ def test_the_summary_figure_places_its_panels_so_that_no_labels_overlap():
     summary = pd.DataFrame({"condition": ["valid", "neutral", "invalid"], "rt": [0.3, 0.32, 0.34],
                             "rt_lo": [0.28, 0.3, 0.31], "rt_hi": [0.32, 0.34, 0.37],
                             "acc": [0.95, 0.93, 0.9], "miss": [-0.04, 0.0, 0.04]})
-    effects = (Effect.held_to("validity_rt", 0.04, 0.01, 0.07, "s", "invalid - valid RT",
-                              band=(0.02, 0.08)),
-               Effect.held_to("a_rather_long_effect_name", 0.95, 0.9, 1.0, "1", "accuracy",
-                              band=(0.9, 1.0)),
-               Effect.held_to("false_alarms", 0.01, 0.0, 0.02, "1", "false alarms",
-                              band=(0.0, 0.05)))
-    results = {tier: TaskResult(pd.DataFrame({"trial": range(10)}), effects, summary)
-               for tier in ("spiking", "softmax")}
-    fig = summary_figure(task, results)
+    effects = (_effect("validity_rt", 0.04, 0.01, 0.07, "s", (0.02, 0.08)),
+               _effect("a_rather_long_effect_name", 0.95, 0.9, 1.0, "1", (0.9, 1.0)),
+               _effect("false_alarms", 0.01, 0.0, 0.02, "1", (0.0, 0.05)))
+    fig = summary_figure(task, _both_tiers(effects, summary))
     assert fig.get_layout_engine() is None  # nothing left to lay out: saved with one draw
     renderer = fig.canvas.get_renderer()
     fig.draw(renderer)
