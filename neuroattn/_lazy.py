@@ -39,6 +39,10 @@ class LazyRegistry(Mapping):
     (['ordered'], True)
     >>> reg["ordered"].__name__
     'OrderedDict'
+    >>> reg["mine"] = dict
+    >>> del reg["mine"]
+    >>> sorted(reg)
+    ['ordered']
     """
 
     def __init__(self, entries=None, instance: bool = False):
@@ -58,6 +62,11 @@ class LazyRegistry(Mapping):
 
     def __setitem__(self, name: str, obj) -> None:
         self.register(name, obj)
+
+    def __delitem__(self, name: str) -> None:
+        """Remove ``name`` (``KeyError`` if it is not registered, as a dict's)."""
+        del self._where[name]
+        self._loaded.pop(name, None)
 
     def __getitem__(self, name):
         if name in self._loaded:
