@@ -289,6 +289,40 @@ def test_bridge_shares_agree_on_task_inputs():
     assert js < 0.05 < uniform
 
 
+def test_calibration_pins_the_threshold_on_brief_pulses():
+    """Oracle: a layer of known threshold (1.8) stands for the circuit. Full 100 ms pulses
+    of a target ignite it at every evidence (0.8-1.2) and a mask never, as they would at
+    any threshold over a wide range; brief pulses (a third to two thirds of the pulse)
+    ignite it on some inputs only, and matching the probability of ignition at each
+    duration recovers the threshold."""
+    from dataclasses import replace
+
+    truth = replace(bridge.to_softmax(WorkspaceCircuit(k=2)), temperature=0.003,
+                    threshold=1.8, adapt_gain=0.0)
+    n = 20
+    x = np.zeros((n, 2))
+    x[:16, 0] = np.linspace(0.8, 1.2, 16)
+    x[16:, 1] = 1.0
+    b = np.tile([1.0, -1.0], (n, 1))
+    full = bridge._pulse_trials(x, b, 0.1, 0.5)
+    short = bridge._pulse_trials(x, b, tuple(f * 0.1 for f in bridge.BRIEF), 0.5)
+    zero = np.zeros(1)
+    ignited = bridge._layer_ignites(truth, full, zero, 15.0, 0.025, 0.5)[0]
+    seen = bridge._layer_ignites(truth, short, zero, 15.0, bridge.SEEN_SMOOTH, 0.5)[0]
+    which = np.repeat(np.arange(len(bridge.BRIEF)), n)
+    probs = [seen[which == d].mean() for d in range(len(bridge.BRIEF))]
+    assert ignited[:16].all() and not ignited[16:].any()
+    assert probs[0] < probs[-1] and 0 < sum(probs) < len(probs) * 16 / n
+    start = replace(truth, threshold=1.3)
+    fit, agree, got = bridge._match_ignitions(start, full, ignited, 15.0,
+                                              (short, seen, which), span=0.6, fine=0.02,
+                                              octaves=0)
+    assert agree == 1.0 and got == pytest.approx(probs)
+    assert fit.threshold == pytest.approx(1.8, abs=0.05)
+    with pytest.raises(ValidationError, match="calibrate.brief"):
+        bridge.calibrate(WorkspaceCircuit(k=2), brief=(0.5, 1.5))
+
+
 # -- the attentional blink ----------------------------------------------------------
 
 

@@ -50,6 +50,12 @@ SHARE_FLOOR = 1e-12
 #: Peak, as a fraction of the ignited rate, from which :func:`calibrate` counts a
 #: circuit's ignition as full when it matches the layer's ignition durations.
 FULL_IGNITION = 0.75
+#: Durations of the brief pulses, as fractions of the calibration pulse, at which
+#: :func:`calibrate` matches the layer's ignition probability to the circuit's.
+BRIEF = (1 / 3, 1 / 2, 2 / 3)
+#: Window (s) over which an assembly's rate is averaged to say whether a brief pulse
+#: ignited it (as the tasks read an item as seen).
+SEEN_SMOOTH = 0.05
 
 
 def _check_circuit(circuit, where: str) -> None:
@@ -364,12 +370,13 @@ def _pulse_trials(x, b, pulse, duration: float, dt: float = 1e-3) -> Trials:
     return replace(tr, stimulus=stim)
 
 
-def _ignition(rates, bin_width: float, level: float, held: bool = False):
-    """Per trial: the peak (Hz) of the most active item's rate averaged over 25 ms, and
-    the time (s) it spends above ``level`` Hz; with ``held``, also its mean rate (Hz)
-    while it is at least half its peak (the ignition's full width at half maximum; NaN
-    where it never passes ``level``)."""
-    w = max(1, int(round(0.025 / bin_width)))
+def _ignition(rates, bin_width: float, level: float, held: bool = False,
+              smooth: float = 0.025):
+    """Per trial: the peak (Hz) of the most active item's rate averaged over ``smooth``
+    s, and the time (s) it spends above ``level`` Hz; with ``held``, also its mean rate
+    (Hz) while it is at least half its peak (the ignition's full width at half maximum;
+    NaN where it never passes ``level``)."""
+    w = max(1, int(round(smooth / bin_width)))
     kernel = np.ones(w) / w
     smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
     top = smooth.max(axis=2)
@@ -394,44 +401,116 @@ def _layer_rates(params, trials):
             torch.as_tensor(trials.role("bias"), dtype=torch.float64), trials.dt).numpy()
 
 
-def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float,
-                     span: float = 3.0, step: float = 0.1, octaves: int = 6,
-                     horizon: float = 0.5):
-    """Threshold and temperature at which the layer's ignitions (peak above ``level``
-    Hz) agree with the circuit's ``ignited`` on the most inputs.
-
-    Thresholds within ``span`` of ``params.threshold`` on a grid of ``step``;
-    temperatures ``params.temperature`` times 2^-``octaves`` .. 2^0; the layer runs the
-    first ``horizon`` s of the trials (an ignition peaks within ~250 ms of the pulse).
-    Among equally good pairs: the lowest temperature (the most all-or-none layer), at the
-    median of its equally good thresholds. Returns the parameters and the share of
-    inputs on which the tiers then agree."""
-    shifts = np.arange(-span, span + step / 2, step)
+def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth: float,
+                   horizon: float, chunk: int = 3000, durations: bool = False):
+    """Whether the layer ignites (peak rate averaged over ``smooth`` s above ``level``
+    Hz) on each of ``trials`` with its threshold raised by each of ``shifts``: bool
+    [shifts, trials]. Raising the null key by d is lowering every item's logit by d, i.e.
+    its bias: the thresholds run as batches (of about ``chunk`` trials) of the inputs with
+    shifted biases, over their first ``horizon`` s. With ``durations``, also the time (s)
+    each spends above ``level``."""
     k = params.k
-    # raising the null key by d is lowering every item's logit by d, i.e. its bias: all
-    # thresholds run as one batch of the inputs with shifted biases
     rows = min(trials.stimulus.shape[1], max(1, int(round(horizon / trials.dt))))
-    stim = np.concatenate([trials.stimulus[:, :rows]] * shifts.size, axis=0).astype(
-        np.float64)
-    stim[:, :, k:] -= np.repeat(shifts, trials.n)[:, None, None]
-    batch = replace(trials, stimulus=stim)
+    per = max(1, chunk // trials.n)
+    out, lasts = [], []
+    for i in range(0, shifts.size, per):
+        part = shifts[i:i + per]
+        stim = np.concatenate([trials.stimulus[:, :rows]] * part.size, axis=0).astype(
+            np.float64)
+        stim[:, :, k:] -= np.repeat(part, trials.n)[:, None, None]
+        peak, dur = _ignition(_layer_rates(params, replace(trials, stimulus=stim)),
+                              trials.dt, level, smooth=smooth)
+        out.append((peak > level).reshape(part.size, trials.n))
+        lasts.append(dur.reshape(part.size, trials.n))
+    if durations:
+        return np.concatenate(out, axis=0), np.concatenate(lasts, axis=0)
+    return np.concatenate(out, axis=0)
+
+
+def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, brief=None,
+                     lasting=None, span: float = 3.0, step: float = 0.1, fine: float = 0.01,
+                     octaves: int = 6, horizon: float = 0.5, least_adapt: float = 0.05):
+    """Threshold and temperature at which the layer ignites (peak above ``level`` Hz) as
+    the circuit does.
+
+    The loss: the share of ``trials`` (full pulses) on which the layer's ignition
+    disagrees with the circuit's ``ignited``, plus, with ``brief`` -- ``(trials of brief
+    pulses, the circuit's ignitions on them (rate averaged over SEEN_SMOOTH), each
+    trial's duration index)`` --, the squared difference between the two tiers'
+    ignition probabilities at each brief duration. Per trial, a brief pulse of an item
+    near threshold ignites the circuit by chance; its probability of ignition against the
+    pulse's duration is what a masked or rapidly replaced item samples, and it pins the
+    threshold where the full pulses (which ignite, or not, whatever the threshold over a
+    wide range) leave it free.
+
+    The temperature: among ``params.temperature`` times 2^-``octaves`` .. 2^0, the lowest
+    (the most all-or-none layer) at which the agreement on the full pulses is highest
+    (thresholds within ``span`` of ``params.threshold`` on a grid of ``step``; without
+    ``brief``, the median of its equally good thresholds is the threshold). At that
+    temperature, the threshold minimises the loss on the same grid, then on a grid of
+    ``fine`` within one ``step`` of the best (the median of equally good ones). The layer
+    runs the first ``horizon`` s of the trials (an ignition peaks within ~250 ms of the
+    pulse). With ``lasting`` -- ``(the trials on which the circuit ignites fully, its
+    ignition durations (s))`` --, only thresholds at which the layer's ignitions on those
+    trials, with the least adaptation (``least_adapt``), last on average at least as
+    long as the circuit's: above, no adaptation gain makes the layer's ignitions as long
+    as the circuit's (the threshold would eat the reverberation's margin). Returns the
+    parameters, the share of full-pulse inputs on which the tiers then agree, and the
+    layer's ignition probability at each brief duration."""
+
+    def losses(p, shifts):
+        agree = (_layer_ignites(p, trials, shifts, level, 0.025, horizon)
+                 == ignited[None]).mean(axis=1)
+        loss, probs = 1.0 - agree, []
+        if brief is not None:
+            b_trials, b_ignited, which = brief
+            lay = _layer_ignites(p, b_trials, shifts, level, SEEN_SMOOTH, horizon)
+            for d in np.unique(which):
+                probs.append(lay[:, which == d].mean(axis=1))
+                loss = loss + (probs[-1] - b_ignited[which == d].mean()) ** 2
+        if lasting is not None:
+            full, dur = lasting
+            lit, last = _layer_ignites(replace(p, adapt_gain=least_adapt), trials, shifts,
+                                       level, 0.025, trials.stimulus.shape[1] * trials.dt,
+                                       durations=True)
+            both = lit & full[None]
+            with np.errstate(invalid="ignore"):
+                mean = (last * both).sum(axis=1) / both.sum(axis=1)
+            loss = np.where(both.any(axis=1) & (mean < dur[full].mean()), np.inf, loss)
+        return loss, agree, np.asarray(probs).reshape(len(probs), shifts.size)
+
+    def pick(loss):
+        return np.flatnonzero(loss <= loss.min() + 1e-12)
+
+    shifts = np.arange(-span, span + step / 2, step)
     best, best_agree = params, -1.0
     for temp in params.temperature * 2.0 ** np.arange(-octaves, 1):
         p = replace(params, adapt_gain=0.0, temperature=float(temp))
-        lp, _ = _ignition(_layer_rates(p, batch), trials.dt, level)
-        agree = ((lp > level).reshape(shifts.size, trials.n) == ignited[None]).mean(axis=1)
+        agree = (_layer_ignites(p, trials, shifts, level, 0.025, horizon)
+                 == ignited[None]).mean(axis=1)
         if agree.max() > best_agree + 1e-12:
-            tied = np.flatnonzero(agree >= agree.max() - 1e-12)
-            th = float(params.threshold + np.median(shifts[tied]))
+            th = float(params.threshold + np.median(shifts[pick(-agree)]))
             best, best_agree = replace(params, threshold=th, temperature=float(temp)), \
                 float(agree.max())
-    return best, best_agree
+    if brief is None:
+        return best, best_agree, ()
+    # at that temperature, the threshold whose brief pulses ignite as often as the
+    # circuit's (coarse grid, then a fine one: the probabilities change in finer steps)
+    p = replace(best, adapt_gain=0.0, threshold=params.threshold)
+    loss, _, _ = losses(p, shifts)
+    centre = float(np.median(shifts[pick(loss)]))
+    shifts = centre + np.arange(-step, step + fine / 2, fine)
+    loss, agree, probs = losses(p, shifts)
+    tied = pick(loss)
+    i = tied[len(tied) // 2]
+    best = replace(best, threshold=float(params.threshold + shifts[i]))
+    return best, float(agree[i]), tuple(float(v) for v in probs[:, i])
 
 
 def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
               window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse=0.1,
-              level: float = 15.0, seed: int = 0, dt: float = 1e-4, progress: bool = False,
-              **options) -> WorkspaceCalibration:
+              level: float = 15.0, brief=BRIEF, seed: int = 0, dt: float = 1e-4,
+              progress: bool = False, **options) -> WorkspaceCalibration:
     """Fit the layer to simulations of ``circuit`` in two protocols.
 
     Inputs: ``inputs`` (the task's), default ``n_inputs`` random ones (evidence uniform in
@@ -447,7 +526,11 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
        ignition; the onsets of adaptation and inhibition follow from it); its
        threshold and temperature (a grid around the fitted ones) make the layer ignite on
        the inputs on which the circuit ignites (the shares of protocol 1 do not
-       constrain them: they are normalised over the items, blind to the null key); and
+       constrain them: they are normalised over the items, blind to the null key) and,
+       with the same inputs on for ``brief`` fractions of the (longest) pulse only, as
+       often as the circuit ignites at each of those durations (the probability of
+       ignition against duration, which a masked or quickly replaced item samples: a
+       full pulse leaves the threshold free over a wide range); and
        its adaptation gain
        (bisection) makes the layer's mean ignition -- the time its most active item
        spends above ``level`` Hz -- as long as the circuit's on the inputs on which
@@ -458,6 +541,11 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
     from neuroattn.mechanisms.base import SpikingAgent
 
     _check_circuit(circuit, "calibrate")
+    brief = tuple(brief)
+    if any(isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1
+           for f in brief):
+        raise ValidationError(f"calibrate.brief: expected fractions of the pulse in (0, 1), "
+                              f"e.g. (0.33, 0.5) (got {brief!r})")
     k = circuit.k
     if inputs is None:
         rng = np.random.default_rng([seed, 1515])
@@ -513,10 +601,20 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
         extra.update(held_rate=plateau)
         # shares do not say whether anything ignites (a softmax over the items alone is
         # blind to the null key): the threshold is the one at which the layer ignites on
-        # the same inputs as the circuit
-        best, agree = _match_ignitions(best, trials, ignited, level)
+        # the same inputs as the circuit, and as often on brief pulses of them
+        short = None
+        durations = tuple(float(f * np.max(np.atleast_1d(pulse))) for f in brief)
+        if durations:
+            b_trials = _pulse_trials(x, b, durations, 0.5)
+            b_rec = agent.run(b_trials, progress=progress)
+            b_peak, _ = _ignition(b_rec.rates, b_rec.bin_width, level, smooth=SEEN_SMOOTH)
+            short = (b_trials, b_peak > level, np.repeat(np.arange(len(durations)), len(x)))
+            extra.update(brief=durations, brief_spiking=tuple(
+                float(short[1][short[2] == d].mean()) for d in range(len(durations))))
+        best, agree, probs = _match_ignitions(best, trials, ignited, level, short,
+                                              (full, dur))
         extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
-                     temperature_shares=float(fitted(res.x).temperature))
+                     temperature_shares=float(fitted(res.x).temperature), brief_layer=probs)
         # durations compared on the inputs on which the circuit ignites fully (a peak
         # of at least FULL_IGNITION of the rate) and the layer ignites: the layer's
         # ignitions are all-or-none, and matching, on average, the circuit's brief
