@@ -233,7 +233,10 @@ def _formats(args) -> tuple:
 
 
 def _run(args) -> int:
-    return _execute(args, "run", progress=not args.no_progress)
+    from neuroattn.study._startup import collection_relaxed
+
+    with collection_relaxed():  # a run's imports make objects that live to its end
+        return _execute(args, "run", progress=not args.no_progress)
 
 
 def _footer(res, t0) -> None:
@@ -246,7 +249,10 @@ def _footer(res, t0) -> None:
 
 
 def _compare(args, progress=True) -> int:
-    return _execute(args, "compare", progress=progress)
+    from neuroattn.study._startup import collection_relaxed
+
+    with collection_relaxed():  # see _run
+        return _execute(args, "compare", progress=progress)
 
 
 def _demo(args) -> int:

@@ -174,9 +174,9 @@ def _import_figure_modules() -> None:
     import matplotlib.figure  # noqa: F401
 
     import neuroattn.study.plots  # noqa: F401
-    from neuroattn.study.store import package_versions
+    from neuroattn.study.store import environment
 
-    package_versions()  # environment.json's package versions: file reads, read once
+    environment(0)  # environment.json's versions, platform and commit: read once
 
 
 def _import_figures_while_simulating() -> None:
@@ -185,8 +185,9 @@ def _import_figures_while_simulating() -> None:
     The figure needs the results, but not its modules: importing them (about 0.35 CPU
     seconds) in a helper thread while the engine's GIL-free workers simulate overlaps
     the two on a machine with more than one core (``while_simulating``). The same
-    modules are imported, the same figure drawn. The package versions that
-    environment.json records are read there too (``store.package_versions``).
+    modules are imported, the same figure drawn. What environment.json records (package
+    versions, platform, git commit: file reads and a child process) is found there too
+    (``store.environment``).
     """
     from neuroattn.backends import get_backend
 

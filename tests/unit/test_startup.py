@@ -63,6 +63,33 @@ def test_a_softmax_run_needs_no_brian2(tmp_path):
     assert "brian2" not in _imported(argv, tmp_path)
 
 
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_run_and_compare_relax_the_cyclic_collector_and_restore_it(command, monkeypatch):
+    """A run's start-up makes objects that live until it ends; the collector passes over
+    them less often while the command runs (``study._startup``), and the caller's
+    thresholds are back afterwards, also when the command fails."""
+    import gc
+
+    from neuroattn import cli
+    from neuroattn.exceptions import ValidationError
+    from neuroattn.study._startup import RELAXED
+
+    seen = []
+
+    def execute(args, command, progress=True):
+        seen.append((gc.isenabled(), gc.get_threshold()))
+        if args.trials == 3:
+            raise ValidationError("--trials: refused (the test's own error)")
+        return 0
+
+    monkeypatch.setattr(cli, "_execute", execute)
+    before = gc.get_threshold()
+    assert before != RELAXED
+    assert cli.main([command, "posner", "--trials", "5"]) == 0
+    assert cli.main([command, "posner", "--trials", "3"]) == 2
+    assert seen == [(True, RELAXED)] * 2 and gc.get_threshold() == before
+
+
 def _noisy_population(trials=4):
     from neuroattn.model import Drive, Network, Population, Probe, Stimulus
     from neuroattn.neurons import LIFParams
