@@ -10,7 +10,10 @@ from neuroattn.mechanisms import get_mechanism
 from neuroattn.tasks import TASKS
 
 #: trials per task: enough for CIs that separate the effects, small enough for Brian2
-_TRIALS = {"posner": 200}
+#: (gain's tuning fits hold at 5 trials per orientation and attention condition;
+#: normalization's Naka-Rushton fits do not: at 60 trials a c50 ratio came out 1.9 on
+#: Brian2 and 69 on numba)
+_TRIALS = {"posner": 200, "gain": 60}
 
 #: shorter trials where the defaults are long (the agreement, not the band, is tested):
 #: capacity's 0.9 s delay and gain's 0.45 s presentation cost torch on CPU ~2 min each
@@ -22,6 +25,14 @@ _SETTINGS = {"capacity": {"delay": 0.4, "set_sizes": (1, 2, 4, 8)},
 _LEFT_OUT = {"search": "closed loop: one engine run per selection (up to 2K+1 per trial) is "
                        "too slow on Brian2 for the suite; tests/mechanisms/test_search.py "
                        "checks it on numba and the softmax tier"}
+
+
+#: the torch engine on CPU takes 20-65 s per task here, and what it could get wrong is
+#: the lowering of the circuit, which every task builds from the same populations; it is
+#: held to Brian2 on three tasks spanning the circuit's regimes: transients after a cue
+#: (posner), simultaneous competition (pair) and self-sustained memory (capacity). The
+#: backend conformance suite runs each feature on torch as on every engine.
+_TORCH_TASKS = ("posner", "pair", "capacity")
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,6 +61,8 @@ def test_task_agreement(backend, task_name):
         pytest.skip(f"biased-competition does not run {task_name}: {reason}")
     if task_name in _LEFT_OUT:
         pytest.skip(_LEFT_OUT[task_name])
+    if backend == "torch" and task_name not in _TORCH_TASKS:
+        pytest.skip(f"torch is held to Brian2 on {', '.join(_TORCH_TASKS)} (_TORCH_TASKS)")
     ref = _result(task_name, "brian2")
     got = _result(task_name, backend)
     z = float(NormalDist().inv_cdf(1 - 0.05 / (2 * len(ref.effects))))

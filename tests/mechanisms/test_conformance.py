@@ -101,12 +101,16 @@ def test_effects_name_published_targets(pair):
 
 
 #: settings that keep a bridge check affordable: search runs the engine once per
-#: selection, on a circuit as wide as its largest display. The decision network runs at
-#: its published 2000 neurons: the bridge reads the layer's R from the network's winner
-#: rate, which a smaller network (400: 26-32 Hz against 34) holds lower, and its layer
-#: then fits closer to even shares than the network's (JS 0.0070 against the bound
-#: 0.0059 at n = 400; 0.42 of uniform's at n = 2000, about 50 CPU s)
-_SMALLER = {"search": ["task.set_sizes=[3, 6]"]}
+#: selection, on a circuit as wide as its largest display; gain's presentation and
+#: capacity's delay are shortened as in tests/backends/test_task_agreement.py. The
+#: decision network runs at its published 2000 neurons: the bridge reads the layer's R
+#: from the network's winner rate, which a smaller network (400: 26-32 Hz against 34)
+#: holds lower, and its layer then fits closer to even shares than the network's (JS
+#: 0.0070 against the bound 0.0059 at n = 400; 0.42 of uniform's at n = 2000, about 50
+#: CPU s)
+_SMALLER = {"search": ["task.set_sizes=[3, 6]"],
+            "gain": ["task.duration=0.3", "task.window=0.15"],
+            "capacity": ["task.delay=0.4", "task.set_sizes=[1, 2, 4, 8]"]}
 _SMALLER_PAIR: dict = {}
 
 
