@@ -34,6 +34,57 @@ def test_trials_cycle_the_coherences_and_favour_the_target():
     assert np.all(tr.role("evidence")[:, :on] == 0)
 
 
+def test_stimulus_is_wangs_rate_per_pool_redrawn_every_50_ms():
+    """Wang (2002): each pool's rate is mu0 (1 +/- c) plus a Gaussian draw of SD sigma =
+    4 Hz held for 50 ms, the two pools' draws independent of each other and of the draw
+    before (so the difference of the pools has SD sqrt(2) sigma)."""
+    task = RandomDots()
+    tr = task.make_trials(120, seed=0)
+    on = int(round(task.pre / task.dt))
+    per = int(round(task.noise_interval / task.dt))
+    x = tr.role("evidence")[:, on:].astype(np.float64) * task.mu0          # Hz
+    c = tr.conditions.coherence.to_numpy()[:, None] / 100
+    tgt = tr.conditions.target.to_numpy()
+    n = np.arange(tr.n)
+    seg = x.reshape(tr.n, -1, per, 2)
+    assert np.all(np.ptp(seg, axis=2) < 1e-4)                             # held 50 ms
+    draws = seg[:, :, 0]                                                    # [n, 40, 2]
+    pref = draws[n, :, tgt] - task.mu0 * (1 + c)
+    anti = draws[n, :, 1 - tgt] - task.mu0 * (1 - c)
+    for r in (pref, anti):                                    # 4800 draws: SE 0.06 Hz
+        assert abs(r.mean()) < 0.25 and r.std() == pytest.approx(task.sigma, rel=0.05)
+    assert abs(np.corrcoef(pref.ravel(), anti.ravel())[0, 1]) < 0.06          # independent
+    assert abs(np.corrcoef(pref[:, :-1].ravel(), pref[:, 1:].ravel())[0, 1]) < 0.06
+
+
+def test_slower_errors_average_the_coherences_alike():
+    """Errors slower by 0 / 60 / 150 ms at 3.2 / 6.4 / 12.8 % with 40 / 20 / 4 errors:
+    the effect is the plain mean over the coherences (70 ms), not the mean over errors
+    (28 ms), a coherence with fewer than two errors or without a commitment is left out,
+    and the CI excludes 0."""
+    import pandas as pd
+
+    from neuroattn.tasks.random_dots import _error_minus_correct
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for c, slow, n_err in ((3.2, 0.0, 40), (6.4, 0.06, 20), (12.8, 0.15, 4), (25.6, 0.5, 1)):
+        for k, n, m in ((1.0, 200, 0.8), (0.0, n_err, 0.8 + slow)):
+            rt = m + 0.01 * rng.standard_normal(n)
+            rows += [dict(coherence=c, correct=k, timeout=False, rt=x) for x in rt]
+    rows += [dict(coherence=3.2, correct=0.0, timeout=True, rt=np.nan)] * 5
+    table = pd.DataFrame(rows)
+    est, lo, hi = _error_minus_correct(table, np.random.default_rng(0))
+    assert est == pytest.approx(0.07, abs=0.005)
+    assert 0 < lo < est < hi < 0.08
+    # 25.6 % (one error) does not count even when the range includes it
+    est_wide, _, _ = _error_minus_correct(table, np.random.default_rng(0), upto=25.6)
+    assert est_wide == pytest.approx(est)
+    # too few errors anywhere: no estimate
+    few = table[(table.correct == 1) | (table.coherence == 25.6)]
+    assert all(np.isnan(_error_minus_correct(few, np.random.default_rng(0))))
+
+
 def test_weibull_fit_recovers_known_parameters():
     rng = np.random.default_rng(0)
     c = np.repeat([3.2, 6.4, 12.8, 25.6, 51.2], 400)

@@ -102,18 +102,25 @@ def test_softmax_tier_reproduces_roitman_shadlen():
         assert e.passed, e
 
 
-def test_slower_errors_need_the_recurrent_saddle():
-    """Errors are slower than correct responses because the pools integrate towards a
-    saddle (unstable difference); with the recurrence weakened until the symmetric state
-    is stable (a leaky low-pass of the input), errors are no longer slower."""
+def test_commitment_needs_the_recurrent_saddle():
+    """The pools reach the commitment because they integrate away from a saddle (an
+    unstable difference): with the recurrence weakened until the symmetric state is
+    stable (a leaky low-pass of the input, no ``tau_eff``) the layer settles below the
+    threshold and commits on no trial at any coherence (the fitted layer commits on
+    nearly every one: test_softmax_tier_reproduces_roitman_shadlen). The leaky layer's
+    errors cannot be compared with its correct responses at the task's threshold; read
+    at 5 Hz, which it reaches on about half the trials or more from 3.2 %, its errors
+    are slower too (docs/tasks/decision.md)."""
     task = RandomDots()
-    tr = task.make_trials(600, seed=11)
+    tr = task.make_trials(120, seed=11)
     m = get_mechanism("decision-attractor")
     leaky = DecisionParams(**dict(FITTED, w_self=0.6 * FITTED["w_self"]))
     assert math.isnan(leaky.tau_eff)
+    assert math.isfinite(DecisionParams(**FITTED).tau_eff)
     res = task.score(tr, m.agent("softmax", task.spec(), "torch", fitted=leaky).run(tr),
                      seed=11)
-    assert not res.effect("error_minus_correct_rt").passed
+    assert res.table.timeout.all()
+    assert np.isnan(res.effect("error_minus_correct_rt").estimate)
 
 
 def _table(means, n=200, sd=0.3, seed=0):
