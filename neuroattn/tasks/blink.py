@@ -22,7 +22,11 @@ Conditions (cycled over trials, each at every lag):
 Published result held to (bands in ``neuroattn.tasks.targets``): T2|T1 accuracy is
 spared at lag 1, falls to a minimum at lags 2-4 at least 20 points below lags 6-8 and
 recovers by lags 5-7 (500-700 ms); no blink when T1 is ignored or followed by a
-blank; at the deepest lag the T2 workspace activity is bimodal across trials.
+blank; at the deepest lag the T2 workspace activity is bimodal across trials. That
+activity is T2's readout rate averaged over the ``late`` window after its onset (200-500
+ms), where Sergent, Baillet & Dehaene (2005) find the seen and unseen T2s' responses
+apart while the early, evoked ones (~100-200 ms) are alike: its peak within ``window``
+would mix in the evoked response, which every T2 gives.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Tr
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
-__all__ = ["Blink", "bimodality_coefficient"]
+__all__ = ["Blink", "bimodality_coefficient", "late_activity"]
 
 CONDITIONS = ("dual", "t1_ignored", "t1_blank")
 T1, T2, D = 0, 1, 2
@@ -113,6 +117,9 @@ class Blink(Task):
         Averaging window of the readout rate (50 ms).
     window : float, seconds
         Time after a target's onset within which it must ignite (500 ms).
+    late : (float, float), seconds
+        Window after T2's onset over which its late activity (the sample whose
+        bimodality is scored) is averaged (200-500 ms).
     tail : float, seconds
         Time after the last item (300 ms).
     dt : float, seconds
@@ -138,6 +145,7 @@ class Blink(Task):
     seen_rate: float = 15.0
     smooth: float = 0.05
     window: float = 0.5
+    late: tuple = (0.2, 0.5)
     tail: float = 0.3
     dt: float = 1e-3
 
@@ -154,6 +162,7 @@ class Blink(Task):
         super().__post_init__()
         object.__setattr__(self, "lags", tuple(self.lags))
         object.__setattr__(self, "n_before", tuple(self.n_before))
+        object.__setattr__(self, "late", tuple(self.late))
 
     def spec(self) -> TaskSpec:
         """Items in time: T1, T2 and the distractor stream."""
@@ -176,6 +185,11 @@ class Blink(Task):
             check_positive(getattr(self, name), "Hz" if name == "seen_rate" else "s",
                            f"Blink.{name}")
         check_positive(self.tail, "s", "Blink.tail", allow_zero=True)
+        _check_late(self.late, "Blink.late")
+        if self.late[1] > (self.n_after + 1) * self.soa + self.tail + 1e-9:
+            raise ValidationError(f"Blink.late: must end within the trial after T2 "
+                                  f"({(self.n_after + 1) * self.soa + self.tail:g} s after "
+                                  f"its onset) (got {self.late!r})")
         for name in ("target", "distractor", "bias", "distractor_bias", "noise"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(
@@ -255,13 +269,16 @@ class Blink(Task):
         return out
 
     def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
-        """Per trial: T1 and T2 seen (0/1) and their peak workspace rates (Hz)."""
+        """Per trial: T1 and T2 seen (0/1), their peak workspace rates (Hz) and T2's
+        late activity (its mean rate over ``late`` after its onset, Hz)."""
         if trials is None:
             raise ValidationError("Blink.readout: needs the trials (their T1 and T2 onsets)")
         cond = trials.conditions
         p1 = self._peaks(recording, cond["t1_onset"].to_numpy())[:, T1]
         p2 = self._peaks(recording, cond["t2_onset"].to_numpy())[:, T2]
-        return pd.DataFrame({"t1_peak": p1, "t2_peak": p2,
+        late = late_activity(recording.role("items")[:, :, T2], recording.times,
+                             cond["t2_onset"].to_numpy(), self.late)
+        return pd.DataFrame({"t1_peak": p1, "t2_peak": p2, "t2_late": late,
                              "t1_seen": (p1 > self.seen_rate).astype(int),
                              "t2_seen": (p2 > self.seen_rate).astype(int)})
 
@@ -329,7 +346,7 @@ class Blink(Task):
             worst = min(means, key=means.get)
             sel = (table["paradigm"] == "dual") & (table["lag"] == worst) & table["valid"]
             effects.append(_held(f"bimodality_lag{worst}",
-                                 _bimodality_ci(table.loc[sel, "t2_peak"].to_numpy(), seed),
+                                 _bimodality_ci(table.loc[sel, "t2_late"].to_numpy(), seed),
                                  "blink.bimodality"))
         return TaskResult(table, tuple(effects), summary,
                           {"task": self.name, "params": self.__dict__.copy()})
@@ -363,6 +380,36 @@ class Blink(Task):
             ax.legend(frameon=False, fontsize=7, loc="lower right")
         fig.tight_layout()
         return fig
+
+
+def late_activity(rates, times, onsets, late) -> np.ndarray:
+    """Per trial, the mean of ``rates`` [trials, bins] (Hz) over ``late`` = (start, end)
+    s after that trial's onset (s): the late (ignition) component.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rates = np.r_[np.zeros(20), np.full(80, 30.0)][None]
+    >>> float(late_activity(rates, np.arange(100) * 0.01, [0.0], (0.2, 0.5))[0])
+    30.0
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64)
+    out = np.full(rates.shape[0], np.nan)
+    for t, onset in enumerate(np.asarray(onsets, dtype=np.float64)):
+        sel = (times >= onset + late[0] - 1e-9) & (times < onset + late[1] - 1e-9)
+        if sel.any():
+            out[t] = rates[t, sel].mean()
+    return out
+
+
+def _check_late(late, where: str) -> None:
+    """``late``: (start, end) seconds with 0 <= start < end."""
+    ok = len(late) == 2 and all(not isinstance(x, bool) and isinstance(x, (int, float))
+                                and np.isfinite(x) for x in late)
+    if not ok or not 0.0 <= late[0] < late[1]:
+        raise ValidationError(f"{where}: expected (start, end) seconds after the target's "
+                              f"onset with 0 <= start < end, e.g. (0.2, 0.5) (got {late!r})")
 
 
 def _bimodality_ci(x, seed: int, n_boot: int = 1000):

@@ -10,7 +10,9 @@ workspace mechanism), averaged over ``smooth`` s, passes ``seen_rate`` Hz within
 Published result held to (bands in ``neuroattn.tasks.targets``): visibility rises with
 SOA as a sigmoid whose 50 % threshold lies near 50 ms (35-55 ms), and the late activity
 is all-or-none across trials near the threshold (bimodal), while early activity grows
-gradually with SOA.
+gradually with SOA. The late activity is the readout's mean rate over the ``late``
+window after the target's onset (200-500 ms, where Del Cul et al. 2007 find the
+non-linear, all-or-none component; the early one, before ~250 ms, grows linearly).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
                                   check_trials_arg, task_rng)
-from neuroattn.tasks.blink import _bimodality_ci
+from neuroattn.tasks.blink import _bimodality_ci, _check_late, late_activity
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -81,6 +83,9 @@ class Masking(Task):
     smooth, window : float, seconds
         Averaging window of the readout (50 ms) and the time after onset within which the
         target must ignite (600 ms).
+    late : (float, float), seconds
+        Window after the target's onset over which its late activity (the sample whose
+        bimodality is scored) is averaged (200-500 ms).
     duration : float, seconds
         Trial length (1.0 s).
     dt : float, seconds
@@ -105,6 +110,7 @@ class Masking(Task):
     seen_rate: float = 15.0
     smooth: float = 0.05
     window: float = 0.6
+    late: tuple = (0.2, 0.5)
     duration: float = 1.0
     dt: float = 1e-3
 
@@ -112,6 +118,7 @@ class Masking(Task):
     columns = (
         Column("visibility", "visibility", ("ci_low", "ci_high"), fmt="{:.2f}"),
         Column("peak workspace rate (Hz)", "peak", None),
+        Column("late workspace rate (Hz)", "late", None),
         Column("trials", "n", None, fmt="{:.0f}"),
     )
     units = {"onset": "s", "mask_duration": "s", "smooth": "s", "window": "s",
@@ -120,6 +127,7 @@ class Masking(Task):
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "soas", tuple(float(s) for s in self.soas))
+        object.__setattr__(self, "late", tuple(self.late))
 
     def spec(self) -> TaskSpec:
         """Items in time: the target and the mask."""
@@ -151,6 +159,11 @@ class Masking(Task):
         if end > self.duration:
             raise ValidationError(f"Masking.duration: must hold the onset, the longest SOA and "
                                   f"the mask ({end:g} s) (got {self.duration:g} s)")
+        _check_late(self.late, "Masking.late")
+        if self.onset + self.late[1] > self.duration + 1e-9:
+            raise ValidationError(f"Masking.late: must end within the trial "
+                                  f"({self.duration - self.onset:g} s after the onset) "
+                                  f"(got {self.late!r})")
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
         """``n`` trials cycling over the SOAs (and the catch condition)."""
@@ -192,20 +205,25 @@ class Masking(Task):
         return np.asarray(rows)
 
     def readout(self, recording, trials: Trials | None = None) -> pd.DataFrame:
-        """Per trial: the target's peak smoothed readout rate (Hz) and whether it was seen."""
+        """Per trial: the target's peak smoothed readout rate (Hz), whether it was seen,
+        and its late activity (mean rate over ``late`` after the onset, Hz)."""
         rates = recording.role("items")[:, :, 0]
         w = max(1, int(round(self.smooth / recording.bin_width)))
         kernel = np.ones(w) / w
         sel = (recording.times >= self.onset - 1e-9) & (
             recording.times < self.onset + self.window - 1e-9)
         peak = np.array([np.convolve(r, kernel, mode="same")[sel].max() for r in rates])
-        return pd.DataFrame({"peak": peak, "seen": (peak > self.seen_rate).astype(int)})
+        late = late_activity(rates, recording.times, np.full(len(rates), self.onset),
+                             self.late)
+        return pd.DataFrame({"peak": peak, "late": late,
+                             "seen": (peak > self.seen_rate).astype(int)})
 
     def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
         """Visibility by SOA, its 50 % threshold, and the bimodality near threshold."""
         out = self.readout(recording, trials)
         table = trials.conditions.copy()
         table["peak"] = out["peak"].to_numpy()
+        table["late"] = out["late"].to_numpy()
         table["seen"] = out["seen"].to_numpy()
         table["choice"] = table["seen"]
         table["correct"] = np.where(table["condition"] == "absent", 1 - table["seen"],
@@ -219,7 +237,8 @@ class Masking(Task):
             m, lo, hi = bootstrap_mean_ci(x, seed)
             rows.append({"condition": cond, "n": int(sel.sum()), "visibility": m,
                          "ci_low": lo, "ci_high": hi,
-                         "peak": float(table.loc[sel, "peak"].mean()) if sel.any() else np.nan})
+                         "peak": float(table.loc[sel, "peak"].mean()) if sel.any() else np.nan,
+                         "late": float(table.loc[sel, "late"].mean()) if sel.any() else np.nan})
         summary = pd.DataFrame(rows)
         names = self.conditions()[:len(self.soas)]
         vis = [groups[c] for c in names]
@@ -234,14 +253,14 @@ class Masking(Task):
         near = int(np.nanargmin(np.abs(means - 0.5))) if np.isfinite(means).any() else 0
         sel = table["condition"] == names[near]
         effects.append(_held(f"bimodality_{names[near]}",
-                             _bimodality_ci(table.loc[sel, "peak"].to_numpy(), seed),
+                             _bimodality_ci(table.loc[sel, "late"].to_numpy(), seed),
                              "masking.bimodality"))
         return TaskResult(table, tuple(effects), summary,
                           {"task": self.name, "params": self.__dict__.copy()})
 
     def figure(self, results: dict):
         """Visibility against SOA per tier (Del Cul et al. 2007, Fig. 1), and the
-        histogram of the target's peak workspace rate at each SOA."""
+        histogram of the target's late workspace activity at each SOA."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -269,13 +288,13 @@ class Masking(Task):
         ax.legend(frameon=False, fontsize=7)
         for ax, (tier, res) in zip(axes[0, 1:], results.items()):
             t = res.table
-            top = max(float(t["peak"].max()), 1.0)
+            top = max(float(t["late"].max()), 1.0)
             bins = np.linspace(0, top, 25)
             for name in names:
-                ax.hist(t.loc[t["condition"] == name, "peak"], bins=bins, histtype="step",
+                ax.hist(t.loc[t["condition"] == name, "late"], bins=bins, histtype="step",
                         label=name)
-            ax.axvline(self.seen_rate, color="k", ls=":")
-            ax.set_xlabel("peak late (workspace) rate (Hz)")
+            lo, hi = (x * 1e3 for x in self.late)
+            ax.set_xlabel(f"late workspace rate, {lo:.0f}-{hi:.0f} ms (Hz)")
             ax.set_ylabel("trials")
             ax.set_title(f"{tier} tier", fontsize=10)
             ax.legend(frameon=False, fontsize=6)

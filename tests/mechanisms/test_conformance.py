@@ -111,7 +111,9 @@ def test_effects_name_published_targets(pair):
 _SMALLER = {"search": ["task.set_sizes=[3, 6]"],
             "gain": ["task.duration=0.3", "task.window=0.15"],
             "capacity": ["task.delay=0.4", "task.set_sizes=[1, 2, 4, 8]"]}
-_SMALLER_PAIR: dict = {}
+#: the decision layer's 60 trials on torch's attention kernels: the same choices and RTs
+#: as on numba's, in half the CPU time (the bridge's JS does not use this run)
+_SMALLER_PAIR: dict = {("decision-attractor", "decision"): ["agent.attention_backend=torch"]}
 
 
 @pytest.mark.slow

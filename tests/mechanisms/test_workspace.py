@@ -501,3 +501,88 @@ def test_masking_visibility_is_a_sigmoid_of_soa_on_the_spiking_tier():
     assert vis["soa16"] <= 0.34 and vis["soa100"] == 1.0
     thr = res.effect("visibility_threshold").estimate
     assert 0.03 < thr < 0.07
+
+
+def test_bimodality_reads_late_activity_not_the_evoked_response():
+    """The sample whose bimodality is scored is T2's mean rate 200-500 ms after its
+    onset (Sergent et al. 2005): every T2 also gives an evoked response ~50-100 ms after
+    onset, graded with the trial's noise, which must not count; with no late ignition at
+    the deepest lags there is no second mode, and with half of them ignited there is."""
+    task = Blink()
+    # 20 dual trials per lag: Sarle's coefficient of a perfect 50/50 sample of 10 is only
+    # 0.566 (its small-sample correction), of 20 0.767
+    tr = task.make_trials(480, seed=4)
+    rng = np.random.default_rng(2)
+
+    def record(ignite_half):
+        def seen(row, t):
+            if row.condition == "dual" and 2 <= row.lag <= 4:
+                return ignite_half and (t // 24) % 2 == 0     # every other repeat
+            return True
+
+        rec = _synthetic(task, tr, seen)
+        evoked = (rec.times[None] >= tr.conditions["t2_onset"].to_numpy()[:, None] + 0.05) & (
+            rec.times[None] < tr.conditions["t2_onset"].to_numpy()[:, None] + 0.1)
+        rates = rec.rates.copy()
+        # evoked transients: exponential heights (a skewed, unimodal spread up to ~20 Hz)
+        rates[:, :, 1] += evoked * rng.exponential(4.0, (tr.n, 1))
+        rates[:, :, 1] += rng.uniform(0.0, 1.0, rates.shape[:2])     # resting noise
+        return Recording(rates, rec.bin_width, rec.units, roles=rec.roles)
+
+    blocked = task.score(tr, record(False), seed=0)
+    half = task.score(tr, record(True), seed=0)
+    bim = {n: [e for e in r.effects if e.name.startswith("bimodality")][0]
+           for n, r in (("blocked", blocked), ("half", half))}
+    assert not bim["blocked"].passed and bim["blocked"].estimate < 0.5
+    assert bim["half"].passed and bim["half"].estimate > 0.7
+    # the late sample of an ignited T2 (40 Hz over 100-400 ms after onset): 2/3 of 40 Hz
+    # plus the resting noise; the evoked response is outside the window
+    t = half.table
+    ign = t[(t.paradigm == "dual") & (t.lag == 7)]["t2_late"]
+    assert np.all(np.abs(ign - (40 * 2 / 3 + 0.5)) < 0.2)
+    for bad in ((0.3, 0.2), (-0.1, 0.5), (0.2, 0.9)):
+        with pytest.raises(ValidationError, match="Blink.late"):
+            Blink(late=bad).validate()
+
+
+def test_masking_scores_the_bimodality_of_late_activity():
+    """Targets near threshold either ignite (40 Hz from 150 ms) or stay at rest, each with
+    an evoked response of graded height: the late sample is bimodal; the evoked peaks
+    alone are not what it reads."""
+    from neuroattn.tasks import Masking
+
+    task = Masking(soas=(0.016, 0.05, 0.1), catch=False)
+    tr = task.make_trials(60, seed=1)
+    bw = 5e-3
+    times = np.arange(int(round(task.duration / bw))) * bw
+    rng = np.random.default_rng(3)
+    rates = rng.uniform(0.0, 1.0, (tr.n, times.size, 2))
+    evoked = (times >= task.onset + 0.05) & (times < task.onset + 0.1)
+    rates[:, evoked, 0] += rng.exponential(4.0, (tr.n, 1))
+    soa = tr.conditions["soa"].to_numpy()
+    ignite = (soa >= 0.1) | ((soa == 0.05) & (np.arange(tr.n) % 2 == 0))
+    rates[ignite[:, None] & (times >= task.onset + 0.15)[None], 0] += 40.0
+    rec = Recording(rates, bw, ("item0", "item1"), roles={"items": ("item0", "item1")})
+    res = task.score(tr, rec, seed=0)
+    bim = [e for e in res.effects if e.name.startswith("bimodality")][0]
+    assert bim.name == "bimodality_soa50" and bim.passed and bim.estimate > 0.7
+    late = res.table.set_index("condition")["late"]
+    assert np.all(late["soa16"] < 1.0) and np.all(late["soa100"] > 40.0)
+    with pytest.raises(ValidationError, match="Masking.late"):
+        Masking(late=(0.2, 0.95)).validate()
+
+
+def test_a_layer_too_cold_to_write_on_resting_inputs_is_detected():
+    """At a low enough temperature the layer's write on an input far below threshold
+    underflows to exactly 0 (no shares to compare: the bridge report scores such an
+    input log 2); ``calibrate`` skips such temperatures (masking, seed 23: 205 of 400
+    held-out inputs at 0.0011, none at 0.002)."""
+    p = _params(temperature=0.2, threshold=1.855, input_gain=1.291, recurrent=1.204,
+                adapt_gain=0.0)
+    rest = np.array([[0.0, 1.0, 1.0, -1.0], [1.0, 0.0, 1.0, -1.0]])   # mask only; target
+    assert bridge._silent_rows(p, rest) == 0
+    from dataclasses import replace
+
+    cold = replace(p, temperature=0.001)
+    assert bridge._silent_rows(cold, rest) == 1          # the mask-only input
+    assert bridge._silent_rows(replace(p, temperature=0.002), rest) == 0

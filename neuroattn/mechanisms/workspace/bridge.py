@@ -427,9 +427,17 @@ def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth
     return np.concatenate(out, axis=0)
 
 
+def _silent_rows(params: WorkspaceParams, inputs) -> int:
+    """How many of ``inputs`` the layer writes exactly nothing on (its write underflows
+    to 0 on every item over the share window: no shares to compare)."""
+    share = layer_shares(params, inputs, (0.5,))[0.5]
+    return int((~np.all(np.isfinite(share), axis=1)).sum())
+
+
 def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, brief=None,
                      lasting=None, span: float = 3.0, step: float = 0.1, fine: float = 0.01,
-                     octaves: int = 6, horizon: float = 0.5, least_adapt: float = 0.05):
+                     octaves: int = 6, horizon: float = 0.5, least_adapt: float = 0.05,
+                     shares_inputs=None):
     """Threshold and temperature at which the layer ignites (peak above ``level`` Hz) as
     the circuit does.
 
@@ -445,6 +453,11 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, bri
 
     The temperature: among ``params.temperature`` times 2^-``octaves`` .. 2^0, the lowest
     (the most all-or-none layer) at which the agreement on the full pulses is highest
+    (with ``shares_inputs``, the constant inputs of the share fit, only temperatures at
+    which the layer's write on them underflows to exactly 0 on no more inputs than at
+    the warmest: a write of exactly 0, a float underflow of ``exp(-gap / temperature)``
+    for an item far below threshold, leaves no shares to compare with the circuit's
+    resting spikes)
     (thresholds within ``span`` of ``params.threshold`` on a grid of ``step``; without
     ``brief``, the median of its equally good thresholds is the threshold). At that
     temperature, the threshold minimises the loss on the same grid, then on a grid of
@@ -484,14 +497,20 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, bri
 
     shifts = np.arange(-span, span + step / 2, step)
     best, best_agree = params, -1.0
+    silent = None if shares_inputs is None else _silent_rows(params, shares_inputs)
     for temp in params.temperature * 2.0 ** np.arange(-octaves, 1):
         p = replace(params, adapt_gain=0.0, temperature=float(temp))
+        if silent is not None and temp < params.temperature and \
+                _silent_rows(p, shares_inputs) > silent:
+            continue
         agree = (_layer_ignites(p, trials, shifts, level, 0.025, horizon)
                  == ignited[None]).mean(axis=1)
         if agree.max() > best_agree + 1e-12:
             th = float(params.threshold + np.median(shifts[pick(-agree)]))
             best, best_agree = replace(params, threshold=th, temperature=float(temp)), \
                 float(agree.max())
+        if best_agree >= 1.0 - 1e-12:       # full agreement: no warmer layer can beat it
+            break
     if brief is None:
         return best, best_agree, ()
     # at that temperature, the threshold whose brief pulses ignite as often as the
@@ -612,7 +631,7 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
             extra.update(brief=durations, brief_spiking=tuple(
                 float(short[1][short[2] == d].mean()) for d in range(len(durations))))
         best, agree, probs = _match_ignitions(best, trials, ignited, level, short,
-                                              (full, dur))
+                                              (full, dur), shares_inputs=u)
         extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
                      temperature_shares=float(fitted(res.x).temperature), brief_layer=probs)
         # durations compared on the inputs on which the circuit ignites fully (a peak
