@@ -437,11 +437,17 @@ class BridgeReport:
     js_task : tuple of float, nats
         Mean JS divergence between spike shares and softmax weights, per window, on
         the task's own inputs (each trial's mean evidence + bias while items are on).
+        An input on which the circuit fired no spike in the window has no shares to
+        compare and is left out (counted in ``silent_task``); one on which the layer
+        wrote nothing while the circuit fired scores the largest divergence, log 2.
     js_random : tuple of float, nats
         The same on random inputs over the operating range.
     js_uniform : float, nats
         Spike shares (longest window, task inputs) against uniform weights: the scale.
     n_task_inputs, n_random_inputs : int
+    silent_task, silent_random : tuple of int
+        Per window, the task's (random) inputs on which the circuit fired no spike,
+        left out of ``js_task`` (``js_random``).
     choice_agreement, chance_agreement, kappa : float
         Trial-by-trial agreement of choices, the agreement two independent models at the
         same base rates would reach, and Cohen's kappa (NaN for response tasks).
@@ -466,6 +472,8 @@ class BridgeReport:
     js_uniform: float
     n_task_inputs: int
     n_random_inputs: int
+    silent_task: tuple = ()
+    silent_random: tuple = ()
     choice_agreement: float = math.nan
     chance_agreement: float = math.nan
     kappa: float = math.nan

@@ -262,6 +262,34 @@ def compare_tiers(config: dict, out="results", force: bool = False,
     return RunOutcome(path, summary, False, results, figures)
 
 
+def window_js(spike_shares, weights) -> tuple[float, int]:
+    """Mean JS divergence (nats) of one counting window's spike shares [inputs, K]
+    against the layer's weights [inputs, K], and how many inputs were left out.
+
+    An input on which the circuit fired no spike (NaN shares) has nothing to compare:
+    a short window's sampling, not a disagreement; it is left out and counted. One on
+    which the layer wrote nothing (NaN weights) while the circuit fired scores the
+    largest divergence, log 2. NaN when the circuit fired on no input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = np.array([[0.5, 0.5], [np.nan, np.nan], [1.0, 0.0]])
+    >>> w = np.array([[0.5, 0.5], [0.5, 0.5], [np.nan, np.nan]])
+    >>> d, silent = window_js(s, w)
+    >>> round(d, 4), silent      # (0 + log 2) / 2 over the two inputs that fired
+    (0.3466, 1)
+    """
+    from neuroattn.mechanisms import js_divergence
+
+    s, w = np.asarray(spike_shares, float), np.asarray(weights, float)
+    fired = np.all(np.isfinite(s), axis=1)
+    ok = fired & np.all(np.isfinite(w), axis=1)
+    d = js_divergence(np.where(ok[:, None], s, 1.0), np.where(ok[:, None], w, 1.0))
+    d = np.where(ok, d, math.log(2))[fired]
+    return (float(d.mean()) if d.size else math.nan), int((~fired).sum())
+
+
 def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -> BridgeReport:
     """The :class:`BridgeReport` of a comparison (see :func:`compare_tiers`)."""
     from neuroattn.mechanisms import js_divergence
@@ -282,16 +310,9 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
         shares = mech.spike_shares(setup.spec, u, windows, backend=a["backend"], seed=seed,
                                    dt=a["dt"], progress=progress, **setup.params)
         target = mech.softmax_shares(fitted, u)
-        per_window = []
-        for w in windows:
-            s = shares[w]
-            # an input on which either tier shares nothing (no spikes; a layer that
-            # wrote nothing) scores the largest divergence, log 2, not NaN
-            ok = np.all(np.isfinite(s), axis=1) & np.all(np.isfinite(target), axis=1)
-            d = js_divergence(np.where(ok[:, None], s, 1.0),
-                              np.where(ok[:, None], target, 1.0))
-            per_window.append(float(np.where(ok, d, math.log(2)).mean()))
-        js[name] = (tuple(per_window), shares[windows[-1]])
+        scored = [window_js(shares[w], target) for w in windows]
+        js[name] = (tuple(d for d, _ in scored), shares[windows[-1]],
+                    tuple(n for _, n in scored))
     longest = js["task"][1]
     ok = np.all(np.isfinite(longest), axis=1)
     # NaN when no input gave the circuit a spike to share (e.g. a workspace that
@@ -304,7 +325,8 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
                    "task_input_min": float(task_u.min()), "task_input_max": float(task_u.max())}
     return BridgeReport(mech.name, a["softmax_from"], _plain(fitted), windows, js["task"][0],
                         js["random"][0], uniform, len(task_u), len(rand_u),
-                        calibration=calibration, **agreement)
+                        js["task"][2], js["random"][2], calibration=calibration,
+                        **agreement)
 
 
 def load_result(path, tier: str | None = None):

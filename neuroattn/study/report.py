@@ -105,6 +105,11 @@ def _bridge_lines(b: dict) -> list[str]:
         f"    random inputs over the same range ({b['n_random_inputs']}): {js(b['js_random'])}",
         f"    scale: uniform weights score {b['js_uniform']:.4f}",
     ]
+    for kind in ("task", "random"):
+        silent = b.get(f"silent_{kind}") or ()
+        if any(silent):
+            lines.append(f"    {kind} inputs on which the circuit fired no spike (left out): "
+                         + ", ".join(f"{w} {n}" for w, n in zip(windows, silent)))
     if b.get("kappa") is not None and math.isfinite(b.get("kappa") or math.nan):
         lines.append(f"  choices: agree on {b['choice_agreement'] * 100:.1f}% of trials; chance "
                      f"(independent models at these base rates) {b['chance_agreement'] * 100:.1f}%;"
