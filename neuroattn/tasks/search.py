@@ -196,11 +196,14 @@ class Search(Task):
         search "absent" (default 0.1 s).
     onset : float, seconds
         Latency of the selection stage in each selection round: the accumulators count
-        (and the sample is drawn) from ``onset`` after the round begins, past the
-        circuit's non-selective onset burst, in which every population fires before the
-        shared inhibition arrives (default 5 ms, one rate bin).
+        (and the sample is drawn) from ``onset`` after the round begins, once the
+        circuit's competition has set up (default 10 ms, two rate bins of the spiking
+        circuit: its non-selective onset burst, in which every population fires before
+        the shared inhibition arrives, and the inhibition's overshoot after it, which
+        still lifts the suppressed items' rates).
     identification : float, seconds
-        Time to identify the selected item, target or distractor (default 0.1 s).
+        Time to identify the selected item, target or distractor (default 95 ms: with
+        ``onset`` the dwell's fixed part is 105 ms).
     verification : float, seconds
         Time to confirm an item identified as the target before the "present" response
         is made (default 0.1 s); paid once per present response.
@@ -235,17 +238,19 @@ class Search(Task):
     bound: float = 1.0
     leak: float = 0.2
     selection_window: float = 0.1
-    onset: float = 0.005
-    identification: float = 0.1
+    onset: float = 0.01
+    identification: float = 0.095
     verification: float = 0.1
     t_nd: float = 0.2
     t_nd_range: float = 0.1
     dt: float = 1e-3
 
     name = "search"
-    #: 80 trials per (search type, set size, presence) cell: a serial search's present RT
-    #: spreads over the target's place in the order, so a cell's mean needs them
-    default_trials = {"run": 1920, "compare": 1920}
+    #: 160 trials per (search type, set size, presence) cell: a serial search's present RT
+    #: spreads over the target's place in the order, so a cell's mean needs them (at 80
+    #: the absent:present ratios' sampling error alone moved them by +-0.2-0.3 between
+    #: seeds); a comparison costs about 280 CPU s on numba (docs/tasks/search.md)
+    default_trials = {"run": 3840, "compare": 3840}
     columns = (
         Column("n", "n", fmt="{:.0f}"),
         Column("RT ms [95% CI]", "rt_mean", ci=("rt_ci_low", "rt_ci_high"), scale=1e3),
