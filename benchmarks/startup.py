@@ -13,6 +13,9 @@ would start it):
 - ``neuroattn run posner --backend numba --trials 256`` against the same command with
   ``--backend brian2``, each into a fresh results directory (nothing answered from the
   store), figure included. Target: numba >= 10x faster end to end.
+  Each is run as the console script runs it (``main(..., reporter=True)``): a
+  reporter process scores, draws and writes while the command simulates
+  (``neuroattn.study._reporter``); the modules listed are the simulating process's.
 
 The modules each command imported are listed beside it. Timings on a shared machine
 are noisy: compare the ratio, measured in one run of this script. Beside the wall times
@@ -66,7 +69,7 @@ CLI = """
 import json, os, sys
 from neuroattn.cli import main
 try:
-    rc = main({argv!r})
+    rc = main({argv!r}, reporter=True)  # as the console script (neuroattn.cli.entry) runs it
 except SystemExit as exc:
     rc = exc.code
 print("MODULES=" + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))

@@ -199,7 +199,7 @@ def _configs(args, command: str) -> tuple[list, str | None, list]:
     return [one([f"{name}={toml_value(v)}"]) for v in values], name, values
 
 
-def _execute(args, command: str, progress: bool = True) -> int:
+def _execute(args, command: str, progress: bool = True, reporter: bool = False) -> int:
     from neuroattn.study.experiment import build, compare_tiers, run_series, run_task
     from neuroattn.study.report import format_compare, format_run, format_series
 
@@ -210,9 +210,12 @@ def _execute(args, command: str, progress: bool = True) -> int:
     t0 = time.perf_counter()
     fmt = format_compare if command == "compare" else format_run
     if name is None:
-        runner = compare_tiers if command == "compare" else run_task
-        res = runner(configs[0], args.out, args.force, progress=progress,
-                     formats=_formats(args))
+        if command == "compare":
+            res = compare_tiers(configs[0], args.out, args.force, progress=progress,
+                                formats=_formats(args))
+        else:
+            res = run_task(configs[0], args.out, args.force, progress=progress,
+                           formats=_formats(args), reporter=reporter)
         print(fmt(res.summary))
         _footer(res, t0)
         return 0
@@ -232,11 +235,11 @@ def _formats(args) -> tuple:
     return ("png", "pdf") if getattr(args, "pdf", False) else ("png",)
 
 
-def _run(args) -> int:
+def _run(args, reporter: bool = False) -> int:
     from neuroattn.study._startup import collection_relaxed
 
     with collection_relaxed():  # a run's imports make objects that live to its end
-        return _execute(args, "run", progress=not args.no_progress)
+        return _execute(args, "run", progress=not args.no_progress, reporter=reporter)
 
 
 def _footer(res, t0) -> None:
@@ -307,15 +310,21 @@ def _compile() -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``neuroattn`` command; returns the exit status."""
+def main(argv=None, reporter: bool = False) -> int:
+    """Entry point of the ``neuroattn`` command; returns the exit status.
+
+    ``reporter``: let ``run`` score, draw and write in a forked reporter process while
+    it simulates (``neuroattn.study._reporter``). The console script (:func:`entry`)
+    does, being a process of its own with no threads but numpy's; a caller inside a
+    larger program (a test, a notebook) runs everything in its own process by default.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
             return _list(args.check)
         if args.command == "run":
-            return _run(args)
+            return _run(args, reporter)
         if args.command == "compare":
             return _compare(args, progress=not args.no_progress)
         if args.command == "compile":
@@ -357,7 +366,7 @@ def entry() -> None:
     import os
 
     try:
-        code = main()
+        code = main(reporter=True)
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # `neuroattn list | head`: the reader left; say nothing more

@@ -107,6 +107,38 @@ class TaskSpec:
         return out
 
 
+class _Conditions:
+    """The ``conditions`` field of :class:`Trials`: a table given as rows or columns
+    becomes a pandas DataFrame when first read.
+
+    Making trials then needs no pandas: a ``neuroattn run`` imports it only to score,
+    which can happen in a process of its own while the simulation runs
+    (``neuroattn.study._reporter``). What is stored, pickled and copied is the table
+    as the task gave it.
+    """
+
+    def __set_name__(self, owner, name):
+        self._slot = f"_{name}_given"
+        self._cache = f"_{name}_frame"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # dataclass asks for a default: there is none
+            raise AttributeError("conditions")
+        d = obj.__dict__
+        if self._cache not in d:
+            given = d[self._slot]
+            if isinstance(given, (list, dict)):
+                import pandas as pd
+
+                given = pd.DataFrame(given)
+            d[self._cache] = given
+        return d[self._cache]
+
+    def __set__(self, obj, value):
+        obj.__dict__[self._slot] = value
+        obj.__dict__.pop(self._cache, None)
+
+
 @dataclass(frozen=True)
 class Trials:
     """A batch of trials: stimulus arrays plus one conditions row per trial.
@@ -120,8 +152,11 @@ class Trials:
         Duration of one row.
     spec : TaskSpec
         The roles of the columns and of the readouts the task will read.
-    conditions : pandas.DataFrame (or any table with one row per trial)
-        One row per trial (condition labels, target item, seed, ...).
+    conditions : pandas.DataFrame, list of dict or dict of sequences
+        One row per trial (condition labels, target item, seed, ...). Rows (a list of
+        dicts, one per trial) or columns (a dict of name -> sequence) are made into a
+        DataFrame the first time ``conditions`` is read, so that a task can make trials
+        without importing pandas.
     seed : int
         The seed the trials were made with; agents derive their own draws from it.
     task : str
@@ -132,7 +167,7 @@ class Trials:
     stimulus: np.ndarray
     dt: float
     spec: TaskSpec
-    conditions: object
+    conditions: object = _Conditions()
     seed: int
     task: str
     extra: dict = field(default_factory=dict)
@@ -142,6 +177,13 @@ class Trials:
             raise ValidationError(f"Trials.stimulus: expected shape [trials, steps, "
                                   f"{self.spec.n_channels}] for {self.spec} (got "
                                   f"{self.stimulus.shape})")
+        given = self.__dict__["_conditions_given"]
+        rows = (len(given) if isinstance(given, list)
+                else len(next(iter(given.values()))) if isinstance(given, dict) and given
+                else None)
+        if rows is not None and rows != self.stimulus.shape[0]:
+            raise ValidationError(f"Trials.conditions: expected one row per trial "
+                                  f"({self.stimulus.shape[0]}) (got {rows})")
 
     @property
     def n(self) -> int:

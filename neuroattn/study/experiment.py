@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import BridgeReport, get_mechanism
@@ -25,6 +25,9 @@ from neuroattn.model.units import check_choice, check_int, check_positive
 from neuroattn.study.config import flatten
 from neuroattn.study.store import is_stored, load_summary, run_path, save_run
 from neuroattn.tasks import get_task
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: not before a run simulates
+    import pandas as pd
 
 __all__ = ["RunOutcome", "Setup", "build", "run_task", "compare_tiers", "run_series",
            "fit_softmax", "trial_agreement", "series_effects", "load_result", "TIERS"]
@@ -195,12 +198,17 @@ def _import_figures_while_simulating() -> None:
 
 
 def run_task(config: dict, out="results", force: bool = False,
-             progress: bool = False, formats=("png",)) -> RunOutcome:
+             progress: bool = False, formats=("png",), reporter: bool = False) -> RunOutcome:
     """Run the config's task with its mechanism at ``config['agent']['tier']``; save it.
 
     ``formats``: the figure files to write (see :func:`~neuroattn.study.store.save_run`);
-    ``()`` writes none and does not draw them (sweep cells).
+    ``()`` writes none and does not draw them (sweep cells). ``reporter``: score, draw
+    and write in a forked process that imports pandas and matplotlib while this one
+    simulates (``neuroattn run`` does; see ``neuroattn.study._reporter``); the outcome
+    then holds the summary and the path, not the TaskResult and figures.
     """
+    from neuroattn.study import _reporter
+
     setup = build(config)
     path = run_path(out, config["experiment"], config)
     if is_stored(path) and not force:
@@ -208,24 +216,65 @@ def run_task(config: dict, out="results", force: bool = False,
     task, mech, a = setup.task, setup.mechanism, setup.agent
     trials = task.make_trials(config["trials"], config["seed"])
     tier = a["tier"]
-    if tier == "spiking":
-        agent = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
-        backend = a["backend"]
-        if formats and backend == "numba":
-            _import_figures_while_simulating()
-    else:
-        fitted = fit_softmax(setup, progress)
-        agent = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
-        backend = a["attention_backend"]
-    result = task.score(trials, task.run(agent, trials, progress), config["seed"])
-    summary = {"task": task.name, "mechanism": mech.name, "tier": tier, "backend": backend,
-               "trials": config["trials"], "seed": config["seed"], **_tier_summary(result)}
-    if tier == "softmax":
-        summary["softmax_params"] = _plain(agent.fitted)
-    figures = _figures(task, {tier: result}) if formats else {}
-    save_run(path, config, summary, result.table.assign(tier=tier), figures, config["seed"],
-             formats)
+    report = _RunReport(config, task, mech.name, trials, path, formats)
+    child = None
+    if reporter and _reporter.available():
+        child = _reporter.Reporter(report.prepare, report.finish)
+    try:
+        if tier == "spiking":
+            agent = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
+            backend, fitted = a["backend"], None
+            if formats and backend == "numba" and child is None:
+                _import_figures_while_simulating()
+        else:
+            fitted = fit_softmax(setup, progress)
+            agent = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
+            backend, fitted = a["attention_backend"], _plain(agent.fitted)
+        recording = task.run(agent, trials, progress)
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    if child is not None:
+        return RunOutcome(path, child.finish((recording, backend, fitted)), False)
+    summary, result, figures = report.write(recording, backend, fitted)
     return RunOutcome(path, summary, False, {tier: result}, figures)
+
+
+@dataclass
+class _RunReport:
+    """Score a run's Recording, draw its figure and save it: in the running process or
+    in a reporter (``prepare`` and ``finish`` are what a reporter calls)."""
+
+    config: dict
+    task: object
+    mechanism: str
+    trials: object
+    path: object
+    formats: tuple
+
+    def prepare(self) -> None:
+        import pandas  # noqa: F401
+
+        if self.formats:
+            _import_figure_modules()
+
+    def finish(self, message) -> dict:
+        return self.write(*message)[0]
+
+    def write(self, recording, backend: str, fitted) -> tuple:
+        """(summary, TaskResult, figures) of ``recording``, the run saved."""
+        config, task, tier = self.config, self.task, self.config["agent"]["tier"]
+        result = task.score(self.trials, recording, config["seed"])
+        summary = {"task": task.name, "mechanism": self.mechanism, "tier": tier,
+                   "backend": backend, "trials": config["trials"], "seed": config["seed"],
+                   **_tier_summary(result)}
+        if fitted is not None:
+            summary["softmax_params"] = fitted
+        figures = _figures(task, {tier: result}) if self.formats else {}
+        save_run(self.path, config, summary, result.table.assign(tier=tier), figures,
+                 config["seed"], self.formats)
+        return summary, result, figures
 
 
 def compare_tiers(config: dict, out="results", force: bool = False,
@@ -252,6 +301,8 @@ def compare_tiers(config: dict, out="results", force: bool = False,
                "softmax": task.score(trials, task.run(softmax, trials), seed)}
     report = bridge_report(setup, fitted, results, progress)
     bridge = report.as_dict()
+    import pandas as pd
+
     table = pd.concat([r.table.assign(tier=t) for t, r in results.items()], ignore_index=True)
     summary = {"task": task.name, "mechanism": mech.name, "backend": a["backend"],
                "attention_backend": a["attention_backend"], "trials": config["trials"],
@@ -333,6 +384,8 @@ def load_result(path, tier: str | None = None):
     """The :class:`~neuroattn.tasks.base.TaskResult` of a stored run (of ``tier`` in a
     stored comparison), rebuilt from its summary.json and trials.csv."""
     from pathlib import Path
+
+    import pandas as pd
 
     from neuroattn.tasks.base import Effect, TaskResult
 

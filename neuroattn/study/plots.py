@@ -73,49 +73,79 @@ def effects_axis(ax, results: dict, unit: str | None = None, legend: bool = True
         ax.legend(frameon=False, fontsize=7, loc="best")
 
 
+#: markers of the columns that share a panel, in their order
+_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def _columns_axis(ax, results: dict, group: list, n: int) -> None:
+    """Mean (and 95 % CI where there is one) of each column in ``group`` by condition,
+    for each of the ``n`` tiers; several columns are told apart by marker (a legend of
+    their own names them)."""
+    from matplotlib.lines import Line2D
+
+    width = 0.6 / max(1, len(group) * n)  # the points of one condition, side by side
+    for k, col in enumerate(group):
+        marker = _MARKERS[k % len(_MARKERS)] if len(group) > 1 else "o"
+        for i, (tier, res) in enumerate(results.items()):
+            s = res.summary
+            slot = k * n + i - (len(group) * n - 1) / 2
+            x = np.arange(len(s)) + slot * (width if len(group) > 1 else 0.25)
+            m = s[col.key].to_numpy(dtype=float) * col.scale
+            if col.ci is not None:
+                lo = s[col.ci[0]].to_numpy(dtype=float) * col.scale
+                hi = s[col.ci[1]].to_numpy(dtype=float) * col.scale
+                ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt=marker,
+                            color=TIER_COLORS.get(tier), capsize=3, label=tier)
+            else:
+                ax.plot(x, m, marker, color=TIER_COLORS.get(tier), label=tier)
+    if len(group) > 1:
+        handles = [Line2D([], [], marker=_MARKERS[k % len(_MARKERS)], ls="", color="0.35")
+                   for k in range(len(group))]
+        # a fixed place: loc="best" tries every position against every point
+        ax.legend(handles, [c.header for c in group], frameon=False, fontsize=7,
+                  loc="center left")
+
+
 def summary_figure(task, results: dict):
     """The task's report columns by condition for each tier, and its effects.
 
     ``results``: tier -> TaskResult. One panel per column of ``task.columns`` (mean and
-    95 % CI where the column has one; trial counts are left out) and one panel of
-    effects against their bands per unit, three panels to a row. One legend, at the
+    95 % CI where the column has one; trial counts are left out; columns that name
+    the same ``panel`` share one, told apart by marker) and one panel of
+    effects against their bands per unit, three panels to a row (two of two for four). One legend, at the
     top right beside the title, names the tiers and the published band for every panel
     (a legend per panel repeated it six times for a Posner run, and legends are a good
     part of drawing the figure: see docs/engines.md, "Start-up").
     """
-    cols = [c for c in task.columns if c.key != "n"]
+    groups: dict = {}  # panel -> its columns (Column.panel; a column alone by default)
+    for c in task.columns:
+        if c.key != "n":
+            groups.setdefault(c.panel or ("", c.key), []).append(c)
+    panels = list(groups.items())
     first = next(iter(results.values()))
     units = list(dict.fromkeys(e.unit for e in first.effects))
-    n_panels = len(cols) + len(units)
-    n_cols = min(3, n_panels)
+    n_panels = len(panels) + len(units)
+    n_cols = 2 if n_panels == 4 else min(3, n_panels)  # four panels: two rows of two
     n_rows = -(-n_panels // n_cols)
     fig, axes = new_figure(n_rows, n_cols, figsize=(4.4 * n_cols, 3.6 * n_rows), squeeze=False)
     axes = axes.ravel()
     n = len(results)
     labels = [str(c) for c in first.summary["condition"]]
-    for ax, col in zip(axes, cols):
-        for i, (tier, res) in enumerate(results.items()):
-            s = res.summary
-            x = np.arange(len(s)) + (i - (n - 1) / 2) * 0.25
-            m = s[col.key].to_numpy(dtype=float) * col.scale
-            if col.ci is not None:
-                lo = s[col.ci[0]].to_numpy(dtype=float) * col.scale
-                hi = s[col.ci[1]].to_numpy(dtype=float) * col.scale
-                ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", color=TIER_COLORS.get(tier),
-                            capsize=3, label=tier)
-            else:
-                ax.plot(x, m, "o", color=TIER_COLORS.get(tier), label=tier)
+    for ax, (name, group) in zip(axes, panels):
+        _columns_axis(ax, results, group, n)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, rotation=20, fontsize=8)
-        ax.set_ylabel(col.header)
-        ax.set_title(f"{col.header} by condition", fontsize=10)
-    for ax, unit in zip(axes[len(cols):], units):
+        header = name if isinstance(name, str) else group[0].header
+        ax.set_ylabel(header)
+        ax.set_title(f"{header} by condition", fontsize=10)
+    for ax, unit in zip(axes[len(panels):], units):
         effects_axis(ax, results, unit, legend=False)
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     tiers = " and ".join(results)
+    # the title at the left, the legend at the right: side by side on a narrow figure
     fig.suptitle(f"{task.name}: {tiers} tier{'s' if n > 1 else ''}, "
-                 f"{len(first.table)} trials", fontsize=11)
+                 f"{len(first.table)} trials", fontsize=11, x=0.02, ha="left")
     handles = {}
     for ax in axes[:n_panels]:
         for handle, label in zip(*ax.get_legend_handles_labels()):

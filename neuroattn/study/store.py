@@ -19,7 +19,6 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +144,11 @@ def package_versions() -> dict:
     """Versions of the packages that shape results (None: not installed).
 
     Read from the installed packages' metadata once per process (a few tens of ms of
-    file reads, which ``neuroattn run`` does while its simulation runs).
+    file reads, which ``neuroattn run`` does while its simulation runs; importlib.metadata
+    itself is imported here, not by every command that opens the store).
     """
+    from importlib import metadata
+
     versions = {}
     for pkg in ("neuroattn", "numpy", "brian2", "torch", "snntorch", "numba", "pandas",
                 "networkx", "scipy"):

@@ -19,15 +19,17 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.trials import (INPUT_ROLES, LAYOUTS, READOUT_ROLES, TaskSpec, Trials, drive,
                                     role_means)
 from neuroattn.model.units import check_int, to_si
+
+if TYPE_CHECKING:  # the contract's tables are DataFrames; making trials needs no pandas
+    import pandas as pd
 
 __all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
            "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg", "role_means",
@@ -114,7 +116,10 @@ class Column:
     """A column of a task's per-condition report.
 
     ``key`` names the summary column; ``ci`` the pair of CI columns (or None);
-    ``scale`` multiplies the value for display (1e3: seconds shown as ms).
+    ``scale`` multiplies the value for display (1e3: seconds shown as ms). ``panel``:
+    columns given the same panel name share one panel of the summary figure (on one
+    scale, e.g. proportions of trials), each with its own marker; by default each
+    column has a panel of its own.
     """
 
     header: str
@@ -122,6 +127,7 @@ class Column:
     ci: tuple | None = None
     scale: float = 1.0
     fmt: str = "{:.1f}"
+    panel: str | None = None
 
 
 class Task(ABC):

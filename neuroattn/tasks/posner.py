@@ -39,9 +39,9 @@ cue validity (:func:`validity_series`; ``Posner.series`` for ``--vary validity=.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_choice, check_int, check_positive
@@ -58,6 +58,9 @@ from neuroattn.tasks.base import (
 )
 from neuroattn.tasks.decision import race_to_bound, uniform_nondecision
 from neuroattn.tasks.stats import bootstrap_diff_ci, bootstrap_mean_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
 from neuroattn.tasks.targets import TARGETS
 
 __all__ = ["Posner", "learned_validity", "validity_series"]
@@ -168,9 +171,9 @@ class Posner(Task):
     columns = (
         Column("n", "n", fmt="{:.0f}"),
         Column("RT ms [95% CI]", "rt_mean", ci=("rt_ci_low", "rt_ci_high"), scale=1e3),
-        Column("accuracy", "accuracy", fmt="{:.3f}"),
-        Column("anticipations", "anticipations", fmt="{:.3f}"),
-        Column("misses", "misses", fmt="{:.3f}"),
+        Column("accuracy", "accuracy", fmt="{:.3f}", panel="proportion of trials"),
+        Column("anticipations", "anticipations", fmt="{:.3f}", panel="proportion of trials"),
+        Column("misses", "misses", fmt="{:.3f}", panel="proportion of trials"),
     )
     series = {"validity": {"validity_rt": "posner.validity_rho"}}
 
@@ -302,9 +305,9 @@ class Posner(Task):
             rows.append({"trial": t, "condition": cond, "cued": -1 if cued is None else cued,
                          "target": target, "validity": self.validity,
                          "p_cued": np.nan if cued is None else p, "t_nd": t_nd, "seed": seed})
-        table = pd.DataFrame(rows)
-        return Trials(stim, self.dt, self.spec(), table, seed, self.name,
-                      {"t_nd": table["t_nd"].to_numpy()})
+        # rows, not a DataFrame: making trials imports no pandas (start-up, Trials)
+        return Trials(stim, self.dt, self.spec(), rows, seed, self.name,
+                      {"t_nd": np.array([r["t_nd"] for r in rows], dtype=np.float64)})
 
     def _block(self, seed: int, b: int) -> list:
         """Conditions of block ``b``: fixed proportions, in a random order.
@@ -350,6 +353,8 @@ class Posner(Task):
         non-decision time, s; NaN without a response) and ``anticipation``. Without
         ``trials`` the non-decision time is ``t_nd`` on every trial.
         """
+        import pandas as pd
+
         self.validate()
         rates = recording.role("items")
         choice, time = race_to_bound(rates, recording.bin_width, self.criterion, self.bound,
@@ -370,6 +375,8 @@ class Posner(Task):
         Mean RTs are over correct trials; error RTs stay in the table (``correct`` says
         which are which).
         """
+        import pandas as pd
+
         out = self.readout(recording, trials)
         table = trials.conditions.copy()
         for col in out.columns:
@@ -488,6 +495,8 @@ def validity_series(results: dict) -> dict:
     >>> round(out["rho"], 3), out["effect"].passed
     (1.0, True)
     """
+    import pandas as pd
+
     rows = []
     for v in sorted(results):
         e = results[v].effect("validity_rt")

@@ -76,7 +76,7 @@ def test_run_and_compare_relax_the_cyclic_collector_and_restore_it(command, monk
 
     seen = []
 
-    def execute(args, command, progress=True):
+    def execute(args, command, progress=True, reporter=False):
         seen.append((gc.isenabled(), gc.get_threshold()))
         if args.trials == 3:
             raise ValidationError("--trials: refused (the test's own error)")

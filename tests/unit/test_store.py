@@ -110,3 +110,51 @@ def test_the_summary_figure_places_its_panels_so_that_no_labels_overlap():
         assert box.y0 >= 0 and box.y1 <= heading, i
         for other in boxes[i + 1:]:
             assert not box.overlaps(other)
+
+
+def test_columns_that_share_a_panel_are_drawn_in_one_with_a_marker_each():
+    """``Column.panel``: Posner's accuracy, anticipations and misses are proportions of
+    trials, drawn in one panel (four panels, two rows of two, instead of six); each
+    column has its marker and the panel names them, and the labels still clear each
+    other and the title, which now stands at the left of the figure legend."""
+    from matplotlib.transforms import Bbox
+
+    from neuroattn.study.plots import summary_figure
+    from neuroattn.tasks.base import Column
+
+    share = "proportion of trials"
+    task = type("T", (), {"name": "toy", "columns": (
+        Column("n", "n"), Column("RT ms", "rt", ci=("rt_lo", "rt_hi"), scale=1e3),
+        Column("accuracy", "acc", panel=share), Column("misses", "miss", panel=share),
+        Column("anticipations", "ant", panel=share))})()
+    summary = pd.DataFrame({"condition": ["valid", "invalid"], "n": [5, 5],
+                            "rt": [0.30, 0.34], "rt_lo": [0.28, 0.31], "rt_hi": [0.32, 0.37],
+                            "acc": [0.95, 0.9], "miss": [0.05, 0.1], "ant": [0.0, 0.0]})
+    effects = (_effect("validity_rt", 0.04, 0.01, 0.07, "s", (0.02, 0.08)),
+               _effect("accuracy_valid", 0.95, 0.9, 1.0, "1", (0.9, 1.0)))
+    fig = summary_figure(task, _both_tiers(effects, summary))
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == len(panels) == 4
+    assert [ax.get_title() for ax in panels][:2] == ["RT ms by condition",
+                                                     f"{share} by condition"]
+    shared = panels[1]
+    assert [t.get_text() for t in shared.get_legend().get_texts()] == [
+        "accuracy", "misses", "anticipations"]
+    markers = {line.get_marker() for line in shared.get_lines() if line.get_marker()
+               not in (None, "None", "")}
+    assert markers == {"o", "s", "^"}
+    points = np.concatenate([line.get_ydata() for line in shared.get_lines()
+                             if len(line.get_xdata()) == 2])
+    assert sorted(points) == sorted([0.95, 0.9, 0.05, 0.1, 0.0, 0.0] * 2)
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    boxes = [ax.get_tightbbox(renderer) for ax in panels]
+    page = Bbox.from_bounds(0, 0, *fig.canvas.get_width_height())
+    title, [legend] = fig._suptitle.get_window_extent(renderer), fig.legends
+    assert not title.overlaps(legend.get_window_extent(renderer))
+    heading = min(title.y0, legend.get_window_extent(renderer).y0)
+    for i, box in enumerate(boxes):
+        assert page.containsx(box.x0) and page.containsx(box.x1), i
+        assert box.y0 >= 0 and box.y1 <= heading, i
+        for other in boxes[i + 1:]:
+            assert not box.overlaps(other)

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, check_inputs,
@@ -326,7 +325,7 @@ def input_trials(u, duration: float, t_on: float, seed: int, dt: float = 1e-3,
     readouts = ("items", "unit") if values is not None else ("items",)
     spec = TaskSpec("space", k, inputs=("evidence",), readouts=readouts,
                     values=None if values is None else tuple(values))
-    return Trials(stim, dt, spec, pd.DataFrame({"trial": np.arange(n)}), seed, "inputs",
+    return Trials(stim, dt, spec, {"trial": np.arange(n)}, seed, "inputs",
                   {"u": u, "t_on": t_on})
 
 
