@@ -99,8 +99,10 @@ def test_precision_circuit_weights_cues_by_reliability(seed=7):
     loop behind it, in every condition: the pool keeps the unit errors' summed rate
     within 25 % of the single cues' (it doubled without it), the net error drive onto
     the integrating unit is small (< 0.8 Hz of error rate, 6 pA; a leaky unit needs
-    > 50 pA), and the unit does not oscillate (25 ms-binned std within a trial < 12 Hz;
-    it was 16-23 Hz with two cues when the loop gain doubled)."""
+    > 50 pA), and the unit does not oscillate with two cues: its 25 ms-binned std within
+    a trial stays < 16 Hz and within 1.3x the single cues' (when the loop gain doubled
+    it was 16-23 Hz with two cues against 7-8 Hz with one; the unit errors' 5 ms
+    synapses onto the unit now leave ~10-14 Hz of fast shot noise in every condition)."""
     from neuroattn.backends import simulate
     from neuroattn.model import Stimulus
 
@@ -126,13 +128,72 @@ def test_precision_circuit_weights_cues_by_reliability(seed=7):
     total = {c: sum(pop(f"U{s}{k}", c).mean() for s in "PN" for k in (0, 1))
              for c in task.conditions}
     single = (total["cue0"] + total["cue1"]) / 2
+
+    def std25(c):
+        v = pop("V", c)
+        return v[:, :v.shape[1] // 5 * 5].reshape(len(v), -1, 5).mean(axis=2).std(axis=1).mean()
+
+    one_cue = (std25("cue0") + std25("cue1")) / 2
     for c in task.conditions:
         assert total[c] < 1.25 * single, (c, total)
         net = sum(pop(f"UP{k}", c).mean() - pop(f"UN{k}", c).mean() for k in (0, 1))
         assert abs(net) < 0.8, (c, net)
-        v = pop("V", c)
-        binned = v[:, :v.shape[1] // 5 * 5].reshape(len(v), -1, 5).mean(axis=2)
-        assert binned.std(axis=1).mean() < 12.0, c
+        assert std25(c) < 16.0 and std25(c) < 1.3 * one_cue, (c, std25(c), one_cue)
+
+
+def _unit_log_gain_ratio(circuit, noise, n, seed):
+    """Per combined condition of CueCombination(noise, ratios (1/4, 4)): the log gain
+    ratio of the two cues' unit errors, ``log sqrt(UP0 UN0) - log sqrt(UP1 UN1)`` over
+    the response window (``log pi_0 - log pi_1`` whatever the value errors), less what
+    each trial's realised evidence puts there (``x_k / T_unit``, the evidence averaged
+    over the window shifted back by the unit errors' filter): the log precision ratio
+    the circuit gives the cues' reliabilities, ``ln r`` when it is right."""
+    from neuroattn.backends import simulate
+    from neuroattn.model import Stimulus
+
+    task = CueCombination(noise=noise, ratios=(0.25, 4.0))
+    model = circuit.spiking_model(task.spec())
+    trials = task.make_trials(n, seed=seed)
+    rec = simulate(model.network, Stimulus(trials.stimulus.astype(np.float64), trials.dt,
+                                           model.drives), dt=1e-4, seed=seed, backend="numba")
+    units, cond = list(rec.units), trials.conditions["condition"].to_numpy()
+    late = rec.times >= task.duration - task.window - 1e-12
+    lag = circuit.tau_ue + circuit.tau_unit_err
+    rows = np.arange(trials.stimulus.shape[1]) * trials.dt
+    shifted = (rows >= task.duration - task.window - lag) & (rows < task.duration - lag)
+    kappa = circuit.unit_evidence_gain * circuit.err.r_m / circuit.err.delta_u
+    out = {}
+    for ratio in task.ratios:
+        sel = cond == f"both_r{ratio:g}"
+        log_gain = [sum(0.5 * np.log(rec.rates[sel][:, late, units.index(f"U{s}{k}")]
+                                     .mean(axis=1)) for s in "PN") for k in (0, 1)]
+        x = trials.stimulus[sel][:, shifted, :2].mean(axis=1)
+        out[ratio] = float(np.mean(log_gain[0] - log_gain[1] - kappa * (x[:, 0] - x[:, 1])))
+    return out
+
+
+def test_very_noisy_cues_keep_their_log_precision_ratio(seed=13):
+    """At noise 1.0 (cue noise std 1.41 and 0.71 per row at r = 4, around a mean of 2)
+    the cues' unit errors keep log gain ratios within 0.12 nats of +-ln 4 (their mean
+    compression is the cue noise's Jensen term through the 50 ms membrane, ~0.05 nats).
+    The earlier input coding, Poisson afferents (tau_ue 50 ms onto a 5 ms membrane),
+    could not carry the rows where a noisy cue's input fell below 0 (8 % of them at
+    sigma 1.41): its rectified half raised the noisier cue's log precision, and the ratio
+    lost 0.16-0.22 nats (seeds 2, 3, 9, 13, 21), which put the spiking weight at r = 4
+    near 0.75-0.77 (docs/tasks/cue_combination.md). 80 trials (20 per combined
+    condition) resolve that (standard error ~0.025 nats) where the weight itself would
+    need ~1000 trials to tell 0.75 from 0.8; this runs that circuit too, so the check
+    is seen to fail where it should."""
+    from neuroattn.mechanisms.precision import PCCircuit
+
+    ln4 = np.log(4.0)
+    ratio = _unit_log_gain_ratio(PCCircuit(k=2), 1.0, 80, seed)
+    compression = ln4 - (ratio[4.0] - ratio[0.25]) / 2
+    assert abs(compression) < 0.12, ratio
+    assert abs(ratio[4.0] - ln4) < 0.15 and abs(ratio[0.25] + ln4) < 0.15, ratio
+    poisson = PCCircuit(k=2, tau_ue=0.05, tau_unit_err=0.005, w_uv=1e-12, tau_uv=0.05)
+    old = _unit_log_gain_ratio(poisson, 1.0, 80, seed)
+    assert ln4 - (old[4.0] - old[0.25]) / 2 > 0.12, old
 
 
 def _pool_shift(c, log_rates, dt):

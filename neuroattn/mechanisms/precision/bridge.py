@@ -69,8 +69,9 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     """Layer parameters from the circuit's parameters alone (no simulation).
 
     Temperature ``delta_u / (r_m evidence_gain)`` (unit level: ``unit_evidence_gain``),
-    precision scale :func:`precision_slope`, unit tau ``tau_ue + err.tau_mem`` (the
-    synapses and membrane through which the unit errors read the evidence). The logit
+    precision scale :func:`precision_slope`, unit tau ``tau_ue + tau_unit_err`` (the
+    afferent synapses, none by default, and the membrane through which the unit errors
+    read the evidence: 50 ms). The logit
     weight (1), the rate (100 Hz), the
     null logit (from the representation's resting rate) and tau (``tau_er``) are rules of
     thumb that :func:`calibrate` replaces with measurements; the unit's gain maps values
@@ -98,7 +99,7 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     slope = precision_slope(c)
     return PrecisionParams(k=c.k, temperature=temperature, precision_scale=slope, rate=rate,
                            null_logit=null, tau=c.tau_er, logit_weight=1.0,
-                           unit_temperature=unit_t, unit_tau=c.tau_ue + c.err.tau_mem,
+                           unit_temperature=unit_t, unit_tau=c.tau_ue + c.tau_unit_err,
                            **unit)
 
 

@@ -49,9 +49,15 @@ whatever each cue's noise:
 * A cue's precision is read from its input averaged over tens of milliseconds, not
   sample by sample. The gain of an error neuron is exponential in its input, so input
   noise that reaches it raises the mean gain by ``exp(var / 2)`` (Jensen), the noisier
-  cue the most: the opposite of precision. The evidence therefore reaches the unit
-  errors as Poisson afferents through ``tau_ue`` (50 ms) synapses, which pass its mean
-  and a tenth of its noise variance (through the errors' own 5 ms membrane: all of it).
+  cue the most: the opposite of precision. The unit errors therefore integrate their
+  input over a slow (``tau_unit_err``, 50 ms) membrane, which passes the evidence's mean
+  and a tenth of its noise variance (a 5 ms membrane: all of it).
+* The evidence is carried signed. It reaches the unit errors as a current, the net
+  current of a push-pull (ON/OFF) pair of afferent populations whose difference carries
+  the signed value, in the limit of many afferents. A single population of Poisson
+  afferents (``tau_ue`` > 0) cannot fire below 0 Hz: the rows where a noisy cue's input
+  ``contrast + N(0, sigma)`` falls below 0 are cut off, which raises the mean drive,
+  hence the precision, of the noisier cue (0.13-0.2 nats at ``noise`` 1.0, ratio 4).
 * An absent item carries (almost) no precision: 3 nats per unit of evidence leave an
   absent cue ``exp(-6)`` of a shown one's gain, so a single cue's response is that
   cue's value, not pulled towards the absent one's.
@@ -72,8 +78,9 @@ whatever each cue's noise:
   leaves is the same function of the unit's rate in every condition, which the
   conflict estimator ``(both - cue1) / (cue0 - cue1)`` cancels.
 * The loop is damped and settles within ~100 ms of the evidence: 160 unit-error
-  neurons per sign with 1 pA, 50 ms synapses onto ``V`` (8 pA per Hz of error rate,
-  at summed error rates of ~120-145 Hz), and 160 precision neurons per item with
+  neurons per sign with 10 pA, 5 ms synapses onto ``V`` behind their 50 ms membrane (8 pA
+  per Hz of error rate at summed error rates of ~120-145 Hz; the same second-order loop
+  as 1 pA, 50 ms synapses behind a 5 ms membrane), and 160 precision neurons per item with
   0.25 pA each (the common fluctuation of a small precision population is a
   fluctuating log precision, which the weights average through the logistic and so
   compress toward 0.5).
@@ -127,8 +134,8 @@ def _unit_default() -> LIFParams:
 
 
 _UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("tau_ue", "s"),
-          ("w_ue", "A"), ("cue_gain", "A"), ("w_mod", "A"), ("tau_mod", "s"),
-          ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
+          ("w_ue", "A"), ("tau_unit_err", "s"), ("cue_gain", "A"), ("w_mod", "A"),
+          ("tau_mod", "s"), ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
           ("err_offset", "A"), ("value_gain", "A"), ("value_offset", "A"), ("w_uv", "A"),
           ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("w_vv", "A"), ("tau_vv", "s"),
           ("w_en", "A"), ("tau_en", "s"), ("w_ne", "A"), ("tau_ne", "s"), ("bin_width", "s"))
@@ -168,15 +175,20 @@ class PCCircuit(CircuitParams):
         nats of unit-level precision per unit, so an absent item keeps ``exp(-6)``, 0.25 %,
         of a shown one's weight at the default contrast 2).
     tau_ue, w_ue : float, seconds and amperes
-        With ``tau_ue`` > 0 that evidence arrives as Poisson afferents
-        (``unit_evidence_gain / (w_ue tau_ue)`` Hz per unit, ``w_ue`` 0.1 pA each)
-        through ``tau_ue`` synapses (default 50 ms), so the errors' exponential gain sees
-        it low-passed: a cue's own noise (sigma per 1 ms row) raises its log gain by
-        ``kappa**2 sigma**2 / (4 (tau_ue + tau_mem) / 1 ms)`` nats (``kappa`` = 3 nats per
-        unit: 0.041 sigma**2), about 0.003 of weight at ratio 4. 0 gives a direct
-        current, seen through the errors' 5 ms membrane only: ``0.05 kappa**2 sigma**2``
-        nats, which compressed the cue-combination weights toward 0.5 by ~0.012 at ratio
-        4 (docs/tasks/cue_combination.md).
+        0 (default): that evidence is a signed current (the net current of push-pull
+        afferents), low-passed by the unit errors' ``tau_unit_err`` membrane. With
+        ``tau_ue`` > 0 it arrives as Poisson afferents (``unit_evidence_gain / (w_ue
+        tau_ue)`` Hz per unit, ``w_ue`` 0.1 pA each) through ``tau_ue`` synapses; their
+        rate cannot go below 0, so a noisy cue's negative rows are lost (the earlier
+        default, 50 ms onto a 5 ms membrane: the cue-combination weight at ratio 4 fell
+        to ~0.75 at ``noise`` 1.0; docs/tasks/cue_combination.md).
+    tau_unit_err : float, seconds
+        Membrane time constant of the unit errors ``UP``/``UN`` (50 ms): they read the
+        evidence low-passed, so a cue's own noise (sigma per 1 ms row) raises its log gain
+        by ``kappa**2 sigma**2 / (4 tau / 1 ms)`` nats (``kappa`` = 3 nats per unit, tau
+        = ``tau_ue + tau_unit_err``: 0.045 sigma**2), about 0.003 of weight at ratio 4
+        and ``noise`` 0.5, 0.01 at ``noise`` 1.0. Through a 5 ms membrane it would be
+        ``0.45 sigma**2`` nats. The item-level errors keep ``err.tau_mem`` (5 ms).
     cue_gain : float, amperes per unit of bias
         Current of the cue's bias onto the precision population ``M`` (59.5 pA:
         ``precision_slope`` 1.000, one nat of log precision per unit of bias).
@@ -211,12 +223,13 @@ class PCCircuit(CircuitParams):
         ~120-145 Hz, low enough that an escape draw per 0.1 ms step (rate ``(1 - exp(-rho
         dt)) / dt``) saturates them by < 1 %.
     w_uv : float, amperes
-        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 1 pA x 160
-        neurons x 50 ms = 8 pA per Hz of error rate.
+        Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 10 pA x 160
+        neurons x 5 ms = 8 pA per Hz of error rate.
     tau_uv : float, seconds
-        Time constant of those synapses (50 ms). With the integrating unit the loop is
-        of second order; 50 ms and 8 pA/Hz damp it (100 ms and 26 pA/Hz rang) while
-        the unit still settles within ~100 ms of the evidence.
+        Time constant of those synapses (5 ms). With the integrating unit and the unit
+        errors' 50 ms membrane the loop is of second order; 8 pA/Hz damps it (26 pA/Hz
+        through 100 ms rang) while the unit still settles within ~100 ms of the evidence.
+        (Before the errors' membrane was slowed, the 50 ms pole was here: 1 pA, 50 ms.)
     w_vu : float, amperes
         Weight of every unit neuron onto every ``UP`` (inhibitory) and ``UN``
         (excitatory) neuron: the unit's prediction.
@@ -268,8 +281,9 @@ class PCCircuit(CircuitParams):
     norm: LIFParams = field(default_factory=_norm_default)
     evidence_gain: float = 20e-12
     unit_evidence_gain: float = 60e-12
-    tau_ue: float = 50e-3
+    tau_ue: float = 0.0
     w_ue: float = 0.1e-12
+    tau_unit_err: float = 50e-3
     cue_gain: float = 59.5e-12
     w_mod: float = 0.25e-12
     tau_mod: float = 20e-3
@@ -280,8 +294,8 @@ class PCCircuit(CircuitParams):
     err_offset: float = -10e-12
     value_gain: float = 5e-12
     value_offset: float = -52e-12
-    w_uv: float = 1.0e-12
-    tau_uv: float = 50e-3
+    w_uv: float = 10e-12
+    tau_uv: float = 5e-3
     w_vu: float = 1.0e-12
     tau_vu: float = 5e-3
     w_vv: float = 0.645e-12
@@ -295,7 +309,8 @@ class PCCircuit(CircuitParams):
     UNITS = _UNITS
     COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err", "n_norm")
     POSITIVE = ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er",
-                "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue", "tau_en", "tau_ne")
+                "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue", "tau_en", "tau_ne",
+                "tau_unit_err")
     NONNEGATIVE = ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu",
                    "w_vv", "tau_ue", "w_en", "w_ne")
     FINITE = ("err_offset", "value_offset")
@@ -305,6 +320,10 @@ class PCCircuit(CircuitParams):
 
     def _err(self, extra: float) -> EscapeParams:
         return dataclasses.replace(self.err, i_bias=self.err.i_bias + extra)
+
+    def _unit_err(self, extra: float) -> EscapeParams:
+        """A unit error neuron: the error neurons' model with the ``tau_unit_err`` membrane."""
+        return dataclasses.replace(self._err(extra), tau_mem=self.tau_unit_err)
 
     def network(self, values=None) -> Network:
         """Build the Network; with ``values`` (K floats >= 0) add the unit level."""
@@ -347,9 +366,9 @@ class PCCircuit(CircuitParams):
         for i in range(self.k):
             drive = self.value_gain * vals[i]
             pops += [Population(f"UP{i}", self.n_unit_err,
-                                self._err(self.value_offset + drive)),
+                                self._unit_err(self.value_offset + drive)),
                      Population(f"UN{i}", self.n_unit_err,
-                                self._err(self.value_offset + self.err_offset - drive))]
+                                self._unit_err(self.value_offset + self.err_offset - drive))]
             projs += self._gain(f"M{i}", (f"UP{i}", f"UN{i}"))
             projs += [Projection(f"UP{i}", "V", self.w_uv, AllToAll(), self.tau_uv, 0.0, "exc"),
                       Projection(f"UN{i}", "V", self.w_uv, AllToAll(), self.tau_uv, 0.0, "inh"),
@@ -378,7 +397,9 @@ class PCCircuit(CircuitParams):
 
     def _unit_evidence(self, col: int, target: str) -> Drive:
         """Item evidence onto a unit error population: ``unit_evidence_gain`` A per unit,
-        as Poisson afferents through ``tau_ue`` synapses (a current with ``tau_ue`` 0)."""
+        a signed current (``tau_ue`` 0, the default: the net current of a push-pull pair
+        of afferent populations), or Poisson afferents through ``tau_ue`` synapses, whose
+        rate cannot go below 0."""
         if self.tau_ue <= 0:
             return Drive(col, target, "current", gain=self.unit_evidence_gain)
         return Drive(col, target, "poisson", gain=self.unit_evidence_gain / (

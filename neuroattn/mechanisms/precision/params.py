@@ -58,8 +58,8 @@ class PrecisionParams:
         Time constant of the low-pass through which the unit level's weights read the
         evidence (``unit_tau du_k/dt = x_k - u_k``; the precision sets the weight, not
         the speed); None: ``tau``. The circuit's unit errors read each item's evidence
-        through ``tau_ue`` synapses and their ``tau_mem`` membrane; the bridge maps
-        ``tau_ue + tau_mem`` here.
+        through their ``tau_unit_err`` membrane (and ``tau_ue`` afferent synapses, none
+        by default); the bridge maps ``tau_ue + tau_unit_err`` here.
 
     Examples
     --------
