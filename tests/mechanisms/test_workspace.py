@@ -197,8 +197,84 @@ def test_layer_refuses_bad_input():
         _params(compete_saturation=-1.0).validate()
     with pytest.raises(ValidationError, match="WorkspaceParams.compete_onset"):
         _params(compete_onset=1.0).validate()
+    with pytest.raises(ValidationError, match="WorkspaceParams.no_return"):
+        _params(no_return=1.0).validate()
+    with pytest.raises(ValidationError, match="WorkspaceParams.no_return"):
+        _params(no_return=-0.1).validate()
     with pytest.raises(ValidationError, match="WorkspaceCircuit.n_pool"):
         WorkspaceCircuit(n_pool=0)
+
+
+def test_layer_hold_matches_a_two_key_softmax_and_has_gradients():
+    """The hold of each item against its own key ``1 + recurrent no_return`` equals a
+    hand-written two-way softmax; a held item keeps writing after its input is gone
+    without taking a share from a new winner; gradients reach every parameter."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    layer = WorkspaceLayer(_params(temperature=0.5, no_return=0.3), "torch")
+    v = torch.tensor([[0.3, 1.7], [2.0, -1.0]], dtype=torch.float64)
+    key = 1.0 + 1.5 * 0.3
+    want = torch.sigmoid((v - key) / 0.5)
+    torch.testing.assert_close(layer.hold_write(v), want)
+    assert layer.params().no_return == 0.3
+    # item 0 for 60 ms, then item 1 for 60 ms from 200 ms, threshold 2: without a hold
+    # (point of no return (2 - 1) / 1.5 = 0.67 of an ignition) item 0 falls back once
+    # its input goes; with one at 0.2 it holds, and item 1 ignites beside it
+    x = torch.zeros(2, 600, 2, dtype=torch.float64)       # 1 ms rows
+    x[:, 50:110, 0] = 1.0
+    x[:, 200:260, 1] = 1.0
+    cold = dict(temperature=0.01, threshold=2.0, adapt_gain=0.0, lateral=0.0)
+    with torch.no_grad():
+        r0 = WorkspaceLayer(_params(**cold), "torch")(x, torch.ones_like(x), 1e-3).numpy()
+        r1 = WorkspaceLayer(_params(**cold, no_return=0.2), "torch")(
+            x, torch.ones_like(x), 1e-3).numpy()
+    assert r0[0, 500:].max() < 5                           # transients, both fall back
+    assert r1[0, 500:].min() > 50                          # both held, side by side
+    x = torch.zeros(1, 200, 2, dtype=torch.float64)
+    x[0, 20:120, 0] = 1.0
+    layer(x, torch.ones_like(x), 1e-3).sum().backward()
+    grads = [p.grad for p in layer.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert float(layer.recurrent.grad.abs()) > 0
+
+
+def test_layer_hold_shift_is_an_argument_per_trial():
+    """``forward(..., hold_shift=)`` lowers each trial's hold key: a float, a tensor [n]
+    and [n, 1] give the same rates, each row as if run alone with its own shift, 0 as
+    None; a lower key holds what a higher one lets fall back; bad shifts are refused by
+    name. The layer keeps no shift of its own."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    cold = dict(temperature=0.01, threshold=2.0, adapt_gain=0.0, lateral=0.0)
+    layer = WorkspaceLayer(_params(**cold, no_return=0.5), "torch")
+    assert not hasattr(layer, "hold_shift")
+    x = torch.zeros(3, 400, 2, dtype=torch.float64)
+    x[:, 50:110, 0] = 1.0
+    b = torch.ones_like(x)
+    with torch.no_grad():
+        none = layer(x, b, 1e-3)
+        torch.testing.assert_close(layer(x, b, 1e-3, hold_shift=0.0), none, rtol=0, atol=0)
+        flat = layer(x, b, 1e-3, hold_shift=0.4)
+        torch.testing.assert_close(
+            layer(x, b, 1e-3, hold_shift=torch.full((3,), 0.4, dtype=torch.float64)), flat,
+            rtol=0, atol=0)
+        per = torch.tensor([-1.0, 0.0, 0.4], dtype=torch.float64)
+        rows = layer(x, b, 1e-3, hold_shift=per[:, None])
+        for i in range(3):
+            torch.testing.assert_close(rows[i:i + 1], layer(x[i:i + 1], b[i:i + 1], 1e-3,
+                                                            hold_shift=float(per[i])))
+    # key 1 + 1.5 * 0.5 = 1.75 under an ignited item's reverberation 1 + 1.5 = 2.5: it
+    # holds; raised by 1 (2.75) it lets the item fall back once its input goes
+    assert rows[0, 350:, 0].max() < 5 and rows[1, 350:, 0].min() > 50
+    for bad, what in ((float("nan"), "finite"), (True, "float or a tensor"),
+                      ("0.1", "float or a tensor"),
+                      (torch.zeros(2, dtype=torch.float64), r"shape \[3\]")):
+        with pytest.raises(ValidationError, match=f"WorkspaceLayer.forward.hold_shift.*{what}"):
+            layer(x, b, 1e-3, hold_shift=bad)
 
 
 def test_shared_workspace_top_k_soft_and_hard():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neuroattn.mechanisms import get_mechanism
 from neuroattn.mechanisms.workspace import WorkspaceCircuit, bridge
@@ -44,3 +45,129 @@ def test_fast_ignition_makes_late_activity_all_or_none_near_the_masking_threshol
     tonic = c.drive + c.bias_gain
     assert 5e-12 < bridge._saddle_node(c) - tonic < 20e-12
     assert bridge._roots(c, tonic)[-1] > 80
+
+
+# -- the layer's point of no return ---------------------------------------------------
+
+
+def _layer_late(params, durations, dt=1e-3):
+    """The layer's target (bias 1) shown for each of ``durations`` from 100 ms, then a
+    mask (bias -1) for 200 ms, no noise: its peak rate averaged over 50 ms (how the
+    task reads it as seen) and its late activity (mean rate 200-500 ms after onset)."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    n, steps = len(durations), 700
+    x = np.zeros((n, steps, 2))
+    b = np.zeros_like(x)
+    b[..., 0], b[..., 1] = 1.0, -1.0
+    for i, d in enumerate(durations):
+        off = 100 + int(round(d / dt))
+        x[i, 100:off, 0] = 1.0
+        x[i, off:off + 200, 1] = 1.0
+    with torch.no_grad():
+        r = WorkspaceLayer(params, "torch")(torch.as_tensor(x), torch.as_tensor(b),
+                                            dt).numpy()[..., 0]
+    kernel = np.ones(50) / 50
+    peak = np.array([np.convolve(row, kernel, mode="same")[100:700].max() for row in r])
+    return peak, r[:, 300:600].mean(axis=1)
+
+
+def _calibrated_like(circuit):
+    """The layer as the masking calibration leaves it (seed 14: temperature 0.004,
+    threshold 1.96, adaptation gain 3.4, rate 42 Hz), without its hold."""
+    from dataclasses import replace
+
+    return replace(bridge.to_softmax(circuit), temperature=0.004, threshold=1.96,
+                   adapt_gain=3.4, rate=42.0, adapt_onset=bridge._onsets(circuit, 42.0)[0])
+
+
+def test_the_layers_point_of_no_return_is_the_circuits_unstable_point():
+    """Targets of 30-80 ms, then a mask. Without a hold a brief target that passes the
+    seen criterion (15 Hz) has not passed the layer's point of no return, (threshold -
+    1) / recurrent = 0.8 of an ignition: its trace falls back once the target goes, and
+    late activity is a few Hz whether it was seen or not (graded). With the hold at the
+    circuit's unstable fixed point (12.9 Hz of 42, 0.31 of an ignition), every target
+    that is seen sustains (late activity > 20 Hz) and every one that is not falls back
+    (< 2 Hz): all-or-none, with one critical duration between."""
+    from dataclasses import replace
+
+    c = WorkspaceCircuit(k=2)
+    lo, mid, hi = bridge._roots(c, c.drive + c.bias_gain)
+    assert bridge._no_return(c) == pytest.approx(mid) and lo < mid < hi
+    assert 8.0 < bridge._no_return(c) < 18.0
+    assert np.isnan(bridge._no_return(c, bias=0.0))      # no ignited state at bias 0
+    base = _calibrated_like(c)
+    durations = np.arange(0.030, 0.081, 0.002)
+    peak, late = _layer_late(base, durations)
+    seen = peak > 15.0
+    assert seen.any() and (late[seen] < 5.0).all()             # seen, but transients
+    held = replace(base, no_return=bridge._no_return(c) / 42.0)
+    peak, late = _layer_late(held, durations)
+    seen = peak > 15.0
+    assert 0 < seen.sum() < seen.size
+    assert (late[seen] > 20.0).all() and (late[~seen] < 2.0).all()
+    assert seen[np.argmax(seen):].all()                        # one critical duration
+    # masked targets with noise around that duration: two modes, nothing between
+    task = Masking(soas=(0.048, 0.054), catch=False)
+    tr = task.make_trials(40, seed=11)
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+    import torch
+
+    with torch.no_grad():
+        r = WorkspaceLayer(held, "torch")(
+            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
+            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
+    late = r[:, 300:600, 0].mean(axis=1)
+    assert 0.2 <= (late > 10).mean() <= 0.8
+    assert np.mean((late > 3) & (late < 20)) == 0.0
+    assert bimodality_coefficient(late) > 0.7
+
+
+def test_threshold_search_moves_the_hold_key_with_the_biases():
+    """The threshold search raises the threshold by lowering every bias; the hold's key
+    stays where it is when the threshold moves, so it is lowered with the biases: the
+    search's rows ignite exactly where layers built with those thresholds do."""
+    from dataclasses import replace
+
+    c = WorkspaceCircuit(k=2)
+    held = replace(_calibrated_like(c), no_return=bridge._no_return(c) / 42.0)
+    n = 12
+    x = np.zeros((n, 2))
+    x[:, 0] = np.linspace(0.6, 1.4, n)
+    b = np.tile([1.0, -1.0], (n, 1))
+    trials = bridge._pulse_trials(x, b, 0.05, 0.6)
+    shifts = np.array([-0.3, 0.0, 0.2])
+    lit, last = bridge._layer_ignites(held, trials, shifts, 15.0, 0.05, 0.6, durations=True)
+    for row, d in enumerate(shifts):
+        one, dur = bridge._layer_ignites(replace(held, threshold=held.threshold + d),
+                                         trials, np.zeros(1), 15.0, 0.05, 0.6,
+                                         durations=True)
+        np.testing.assert_array_equal(lit[row], one[0])
+        np.testing.assert_allclose(last[row], dur[0])
+    assert lit[0].sum() > lit[1].sum() > lit[2].sum() > 0
+
+
+def test_calibration_puts_the_point_of_no_return_at_the_circuits_unstable_point():
+    """Calibrated on masking's inputs, the layer's point of no return is the circuit's
+    unstable fixed point over the layer's rate (0.29-0.31 of an ignition), and masked
+    targets near the threshold leave it either at rest or ignited late, nothing between."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    c = WorkspaceCircuit(k=2)
+    task = Masking()
+    cal = bridge.calibrate(c, inputs=task.bridge_inputs(task.make_trials(7, seed=3)), seed=3)
+    p = cal.params
+    assert p.no_return == pytest.approx(bridge._no_return(c) / p.rate)
+    assert 0.2 < p.no_return < 0.4 and cal.extra["no_return"] == p.no_return
+    tr = Masking(soas=(0.042, 0.05, 0.058), catch=False).make_trials(60, seed=8)
+    with torch.no_grad():
+        r = WorkspaceLayer(p, "torch")(
+            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
+            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
+    late = r[:, 300:600, 0].mean(axis=1)
+    assert 0.1 <= (late > 10).mean() <= 0.9
+    assert np.mean((late > 3) & (late < 0.4 * p.rate)) == 0.0

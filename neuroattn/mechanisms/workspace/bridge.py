@@ -20,7 +20,9 @@ assembly.
   ``r_m bias_gain``.
 * :func:`calibrate` -- simulates the circuit on constant inputs (the task's own) and fits
   temperature and threshold (mean JS divergence between the workspace assemblies' spike
-  shares and the layer's time-averaged write shares over the same window).
+  shares and the layer's time-averaged write shares over the same window, then the
+  ignitions on pulses of them); the layer's point of no return (its hold) is the
+  circuit's unstable fixed point over the ignited rate.
 * :func:`spike_shares` / :func:`layer_shares` -- the two tiers' item shares per window.
 * :func:`to_spiking` -- the inverse of the temperature map: the workspace noise that
   gives a layer's temperature.
@@ -390,15 +392,31 @@ def _ignition(rates, bin_width: float, level: float, held: bool = False,
     return out
 
 
-def _layer_rates(params, trials):
+def _layer_rates(params, trials, hold_shift=None):
+    """The layer's rates on ``trials``; ``hold_shift``: per trial, how far its hold's key
+    is lowered (array; the threshold search lowers the biases of its rows to raise the
+    threshold, and the hold's key, which stays where it is when the threshold moves,
+    must move with the biases)."""
     import torch
 
     from neuroattn.mechanisms.workspace.softmax import WorkspaceLayer
 
     with torch.no_grad():
-        return WorkspaceLayer(params, "torch")(
-            torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
-            torch.as_tensor(trials.role("bias"), dtype=torch.float64), trials.dt).numpy()
+        layer = WorkspaceLayer(params, "torch")
+        shift = (None if hold_shift is None
+                 else torch.as_tensor(np.asarray(hold_shift, dtype=np.float64)))
+        return layer(torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
+                     torch.as_tensor(trials.role("bias"), dtype=torch.float64),
+                     trials.dt, hold_shift=shift).numpy()
+
+
+def _no_return(circuit: WorkspaceCircuit, bias: float = 1.0) -> float:
+    """The point of no return (Hz) of a workspace assembly with ``bias`` units of bias:
+    the unstable fixed point of its recurrent loop, between rest and the ignited state
+    (mean field; an assembly pushed past it climbs to the ignited state on its own, one
+    left below it falls back to rest). NaN where the loop is not bistable."""
+    roots = _roots(circuit, circuit.drive + bias * circuit.bias_gain)
+    return float(roots[-2]) if roots.size >= 3 else math.nan
 
 
 def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth: float,
@@ -408,7 +426,8 @@ def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth
     [shifts, trials]. Raising the null key by d is lowering every item's logit by d, i.e.
     its bias: the thresholds run as batches (of about ``chunk`` trials) of the inputs with
     shifted biases, over their first ``horizon`` s. With ``durations``, also the time (s)
-    each spends above ``level``."""
+    each spends above ``level``. A layer with a hold has its hold's key lowered with the
+    biases (it does not move with the threshold)."""
     k = params.k
     rows = min(trials.stimulus.shape[1], max(1, int(round(horizon / trials.dt))))
     per = max(1, chunk // trials.n)
@@ -418,7 +437,8 @@ def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth
         stim = np.concatenate([trials.stimulus[:, :rows]] * part.size, axis=0).astype(
             np.float64)
         stim[:, :, k:] -= np.repeat(part, trials.n)[:, None, None]
-        peak, dur = _ignition(_layer_rates(params, replace(trials, stimulus=stim)),
+        hold = np.repeat(part, trials.n) if params.no_return > 0 else None
+        peak, dur = _ignition(_layer_rates(params, replace(trials, stimulus=stim), hold),
                               trials.dt, level, smooth=smooth)
         out.append((peak > level).reshape(part.size, trials.n))
         lasts.append(dur.reshape(part.size, trials.n))
@@ -529,7 +549,7 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, bri
 def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
               window: float = 0.5, n_inputs: int = 24, maxfev: int = 30, pulse=0.1,
               level: float = 15.0, brief=BRIEF, seed: int = 0, dt: float = 1e-4,
-              progress: bool = False, **options) -> WorkspaceCalibration:
+              progress: bool = False, hold: bool = True, **options) -> WorkspaceCalibration:
     """Fit the layer to simulations of ``circuit`` in two protocols.
 
     Inputs: ``inputs`` (the task's), default ``n_inputs`` random ones (evidence uniform in
@@ -554,6 +574,14 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
        (bisection) makes the layer's mean ignition -- the time its most active item
        spends above ``level`` Hz -- as long as the circuit's on the inputs on which
        the circuit ignites fully (``FULL_IGNITION``) and the layer ignites.
+
+    With ``hold`` (default), before the threshold search, the layer's point of no
+    return (``no_return``) is the circuit's unstable fixed point at one unit of bias
+    (mean field, :func:`_no_return`) over the layer's rate: what crosses it sustains
+    itself, what does not falls back, as in the circuit's loop. Without it the layer
+    sustains only through the competition, whose point of no return, ``(threshold - 1)
+    / recurrent``, the fitted threshold puts far above the level at which an item counts
+    as ignited (its near-threshold ignitions are then transients).
     """
     from scipy.optimize import minimize
 
@@ -630,8 +658,13 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
             short = (b_trials, b_peak > level, np.repeat(np.arange(len(durations)), len(x)))
             extra.update(brief=durations, brief_spiking=tuple(
                 float(short[1][short[2] == d].mean()) for d in range(len(durations))))
+        # the point of no return: the circuit's unstable fixed point, as a fraction of
+        # the layer's ignition (the hold's key; it does not move with the threshold)
+        no_return = _no_return(circuit) / rate if hold else 0.0
+        best = replace(best, no_return=no_return if 0.0 < no_return < 1.0 else 0.0)
         best, agree, probs = _match_ignitions(best, trials, ignited, level, short,
                                               (full, dur), shares_inputs=u)
+        extra.update(no_return=best.no_return)
         extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
                      temperature_shares=float(fitted(res.x).temperature), brief_layer=probs)
         # durations compared on the inputs on which the circuit ignites fully (a peak

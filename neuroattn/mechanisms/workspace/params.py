@@ -85,6 +85,14 @@ class WorkspaceParams:
         neurons' firing).
     rate : float, hertz
         Rate of a fully ignited item.
+    no_return : float
+        Point of no return (0-1, a fraction of a full ignition) of an item with one unit
+        of bias (a target): past it, its reverberation alone -- its bias and
+        ``recurrent s_k``, less its inhibition and adaptation, with no input -- holds it
+        against the null key, without taking another item's share, as an ignited
+        assembly of the circuit sustains itself past the unstable fixed point of its
+        loop; below it, it falls back. The hold's key is ``1 + recurrent no_return``
+        (0: no hold; an item writes only by winning the competition).
 
     Examples
     --------
@@ -114,6 +122,7 @@ class WorkspaceParams:
     compete_saturation: float = 0.0
     tau_compete: float = 150e-3
     tau_block: float = 1e-3
+    no_return: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "WorkspaceParams.rate"))
@@ -132,7 +141,7 @@ class WorkspaceParams:
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
                      "adapt_gain", "adapt_onset", "lateral_onset", "competition",
                      "compete_onset", "compete_saturation", "lateral_power", "rate",
-                     *_TIMES):
+                     "no_return", *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     math.isfinite(value):
@@ -149,7 +158,7 @@ class WorkspaceParams:
         if not 0.0 < self.lateral_power <= 1.0:
             raise ValidationError(f"WorkspaceParams.lateral_power: expected an exponent in "
                                   f"(0, 1] (got {self.lateral_power!r})")
-        for name in ("adapt_onset", "lateral_onset", "compete_onset"):
+        for name in ("adapt_onset", "lateral_onset", "compete_onset", "no_return"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValidationError(f"WorkspaceParams.{name}: expected a fraction in "
                                       f"[0, 1) (got {getattr(self, name)!r})")

@@ -14,10 +14,12 @@
   ``a_k`` (``tau_adapt``). At every step the items compete for the workspace against a
   null competitor at the ignition threshold::
 
-      z_k = input_gain p_k + b_k + recurrent s_k - lateral sum_{j != k} h_j
+      v_k = b_k + recurrent s_k - lateral sum_{j != k} h_j
             - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
-      o   = softmax([z_1 .. z_K, threshold] / temperature)[:K]          (the write)
-      tau_slow  ds/dt = o - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
+      o   = softmax([z_1 .. z_K, threshold] / temperature)[:K],  z_k = input_gain p_k + v_k
+      u_k = softmax([v_k, 1 + recurrent no_return] / temperature)[0]   (the hold)
+      w_k = o_k + u_k - o_k u_k                                        (the write)
+      tau_slow  ds/dt = w - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
       m_k = mean_{j != k} max(p_j, 0),   x_k = max(m_k - compete_onset, 0) / (1 - compete_onset)
       tau_compete dc_k/dt = x_k (1 + h) / (1 + h x_k) - c_k      (the competitors' pool;
                                                        h = compete_saturation)
@@ -26,12 +28,18 @@
       r_k = rate * s_k
 
   ``recurrent`` makes an ignited item self-sustaining (all-or-none at low
-  temperature), ``lateral`` lets it block the others -- through the trace ``q``, which
-  lags the ignition by ``tau_lateral`` (an item that arrives while another is still
-  igniting can ignite too) and, with ``competition``, needs a competitor's processor
-  to be driven while the item is ignited --, ``adapt_gain`` ends it. The write
-  weights go through :func:`neuroattn.attention.scaled_dot_product_attention`: one query
-  attends over keys that are the logits, with the threshold as a null key.
+  temperature); with ``no_return``, an item whose reverberation alone (its bias and
+  ``recurrent s_k``, no input) passes the hold's key keeps writing without taking
+  another item's share, as an ignited assembly of the circuit sustains itself past the
+  unstable point of its loop: a target's point of no return is ``no_return`` of an
+  ignition (0: no hold, ``w = o``); ``lateral`` lets it block the others -- through
+  the trace ``q``, which lags the ignition by ``tau_lateral`` (an item that arrives
+  while another is still igniting can ignite too) and, with ``competition``, needs a
+  competitor's processor to be driven while the item is ignited --, ``adapt_gain``
+  ends it. The write weights go through
+  :func:`neuroattn.attention.scaled_dot_product_attention`: one query attends over keys
+  that are the logits, with the threshold as a null key (the hold: one query per item
+  over its own logit and the hold's key).
 """
 
 from __future__ import annotations
@@ -257,6 +265,7 @@ class WorkspaceLayer(MechanismLayer):
         self.competition = self._parameter(float(params.competition))
         self.compete_onset = float(params.compete_onset)
         self.compete_saturation = self._parameter(float(params.compete_saturation))
+        self.no_return = float(params.no_return)   # structural: without a hold, w = o
         self.max_step = float(max_step)
         self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
                                          math.log(params.tau_adapt),
@@ -278,6 +287,28 @@ class WorkspaceLayer(MechanismLayer):
         out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
         return out[:, 0]
 
+    def hold_write(self, v: torch.Tensor, hold_shift=None) -> torch.Tensor:
+        """Each item's hold [n, K] for its reverberation's logits ``v`` [n, K]: one query
+        per item over two keys, the item's logit and the hold's key ``1 + recurrent
+        no_return - hold_shift``, at the layer's temperature. ``hold_shift``: None (0), a
+        float, or a tensor [n, 1] (one shift per row; see :meth:`forward`)."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        n, k = v.shape
+        flat = v.reshape(n * k, 1)
+        key = 1.0 + self.recurrent * self.no_return
+        if hold_shift is not None:
+            key = key - hold_shift
+        key = torch.as_tensor(key, dtype=v.dtype, device=v.device)
+        key = (key.expand(n, 1) if key.dim() == 2 else key.reshape(1, 1).expand(n, 1))
+        keys = torch.cat([flat, key.repeat_interleave(k, dim=0)], dim=1)
+        keys = (keys / torch.exp(self.log_temperature).to(v.dtype))[..., None]
+        vals = torch.eye(2, 1, dtype=v.dtype, device=v.device).expand(n * k, 2, 1)
+        q = torch.ones(n * k, 1, 1, dtype=v.dtype, device=v.device)
+        out = scaled_dot_product_attention(q, keys, vals, scale=1.0,
+                                           backend=self._backend())
+        return out[:, 0, 0].reshape(n, k)
+
     def _pooled(self, mean: torch.Tensor) -> torch.Tensor:
         """The competitors' drive for their mean evidence: above ``compete_onset``, as a
         fraction ``x`` of one unit's, ``x (1 + h) / (1 + h x)`` (1 at one unit)."""
@@ -285,8 +316,16 @@ class WorkspaceLayer(MechanismLayer):
         h = torch.relu(self.compete_saturation)
         return x * (1.0 + h) / (1.0 + h * x)
 
-    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
-        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K]."""
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float,
+                hold_shift=None) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K].
+
+        ``hold_shift`` (None, a float, or a tensor [trials] or [trials, 1]): how far the
+        hold's key ``1 + recurrent no_return`` is lowered, per trial (None: not at all).
+        The key is tied to the biases, not to the threshold: a caller that lowers the
+        biases of a trial by d to raise its threshold by d (the bridge's threshold
+        search) lowers its hold's key by d with them. No effect without a hold
+        (``no_return`` 0)."""
         where = "WorkspaceLayer.forward"
         _check_tensor(x, f"{where}.x", 3)
         _check_tensor(b, f"{where}.b", 3)
@@ -299,6 +338,7 @@ class WorkspaceLayer(MechanismLayer):
         dtype = self.log_rate.dtype
         x, b = x.to(dtype), b.to(dtype)
         n, steps, k = x.shape
+        hold_shift = self._hold_shift(hold_shift, n, dtype, x.device)
         # the layer's time constants are >= 10 ms: it steps every ``per`` rows (at most
         # ``max_step``), on the inputs averaged over them, and holds its rates between
         per = max(1, min(steps, int(self.max_step / dt + 1e-9)))
@@ -314,15 +354,39 @@ class WorkspaceLayer(MechanismLayer):
         state = (p, torch.zeros_like(p), torch.zeros_like(p), torch.zeros_like(p),
                  torch.zeros_like(p), torch.zeros_like(p))
         if torch.compiler.is_compiling():         # a compiled graph sets no thread count
-            rates = self._steps(x, b, alpha, state)
+            rates = self._steps(x, b, alpha, state, hold_shift)
         else:
             with one_thread():
-                rates = self._steps(x, b, alpha, state)
+                rates = self._steps(x, b, alpha, state, hold_shift)
         return rates.repeat_interleave(per, dim=1)[:, :steps]
 
-    def _steps(self, x, b, alpha, state):
+    @staticmethod
+    def _hold_shift(shift, n: int, dtype, device):
+        """``hold_shift`` of :meth:`forward` checked, as None or a tensor [n, 1]."""
+        where = "WorkspaceLayer.forward.hold_shift"
+        if shift is None:
+            return None
+        if isinstance(shift, bool):
+            raise ValidationError(f"{where}: expected None, a float or a tensor of shape "
+                                  f"[{n}] or [{n}, 1] (got {shift!r})")
+        if isinstance(shift, (int, float)):
+            if not math.isfinite(shift):
+                raise ValidationError(f"{where}: must be finite (got {shift!r})")
+            return torch.full((n, 1), float(shift), dtype=dtype, device=device)
+        if not isinstance(shift, torch.Tensor):
+            raise ValidationError(f"{where}: expected None, a float or a tensor of shape "
+                                  f"[{n}] or [{n}, 1] (got {type(shift).__name__})")
+        if tuple(shift.shape) not in ((n,), (n, 1)):
+            raise ValidationError(f"{where}: expected shape [{n}] or [{n}, 1] (got "
+                                  f"{tuple(shift.shape)})")
+        if not bool(torch.isfinite(shift).all()):
+            raise ValidationError(f"{where}: must be finite (got non-finite values)")
+        return shift.to(dtype=dtype, device=device).reshape(n, 1)
+
+    def _steps(self, x, b, alpha, state, hold_shift=None):
         """The step loop of :meth:`forward`: rates (Hz) [trials, blocks, K] for the
-        block-averaged inputs ``x``, ``b`` and the update fractions ``alpha``."""
+        block-averaged inputs ``x``, ``b``, the update fractions ``alpha`` and the hold's
+        key shift ``hold_shift`` (None or [trials, 1])."""
         p, s, a, q, c, h = state
         k = self.k
         comp = torch.relu(self.competition)
@@ -330,9 +394,12 @@ class WorkspaceLayer(MechanismLayer):
         for t in range(x.shape[1]):
             p = p + alpha[0] * (x[:, t] - p)
             others = h.sum(dim=1, keepdim=True) - h
-            z = (self.input_gain * p + b[:, t] + self.recurrent * s - self.lateral * others
+            v = (b[:, t] + self.recurrent * s - self.lateral * others
                  - self.adapt_gain * torch.relu(a - self.adapt_onset) / (1 - self.adapt_onset))
-            o = self.write(z)
+            o = self.write(self.input_gain * p + v)
+            if self.no_return > 0:
+                u = self.hold_write(v, hold_shift)
+                o = o + u - o * u
             s = s + alpha[1] * (o - s)
             a = a + alpha[2] * (s - a)
             q = q + alpha[3] * (s - q)
@@ -368,4 +435,5 @@ class WorkspaceLayer(MechanismLayer):
                                competition=max(val(self.competition), 0.0),
                                compete_onset=self.compete_onset,
                                compete_saturation=max(val(self.compete_saturation), 0.0),
-                               tau_compete=float(taus[4]), tau_block=float(taus[5]))
+                               tau_compete=float(taus[4]), tau_block=float(taus[5]),
+                               no_return=self.no_return)
