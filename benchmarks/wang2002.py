@@ -49,6 +49,8 @@ def _subset(trials, k):
 
 
 def main(argv=None):
+    from neuroattn.tasks.random_dots import RandomDots, Wang2002Agent
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="neurons (2000: published)")
     ap.add_argument("--per-coherence", type=int, default=200)
@@ -56,13 +58,14 @@ def main(argv=None):
     ap.add_argument("--brian2-target", default="cython")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--max-time", type=float, default=2.0, help="longest viewing, s")
+    ap.add_argument("--coherence-sd", type=float, default=RandomDots.coherence_sd,
+                    help="SD of a trial's coherence around the nominal one, %% (0: Wang's "
+                         "stimulus exactly)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
-    from neuroattn.tasks.random_dots import RandomDots, Wang2002Agent
-
-    task = RandomDots(max_time=args.max_time)
+    task = RandomDots(max_time=args.max_time, coherence_sd=args.coherence_sd)
     n_trials = 6 * args.per_coherence
     trials = task.make_trials(n_trials, args.seed)
     out = {"n": args.n, "trials": n_trials, "max_seconds_per_trial": task.pre + args.max_time,

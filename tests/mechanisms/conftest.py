@@ -92,8 +92,9 @@ UNSUPPORTED: dict = {
 #: (strictly: it reports when a fix makes it pass). Open work, listed in the docs.
 BRIDGE_GAPS: dict = {
     ("normalization", "decision"):
-        "two nearly equal inputs: uniform weights already score JS 2.6e-4 nats, and "
-        "the calibrated layer's 1.4e-4 is not half of that",
+        "two nearly equal inputs: uniform weights already score JS ~2e-4 nats, and the "
+        "calibrated layer's is about half of that (ratio 0.43 / 0.44 / 0.45 / 0.54 at "
+        "seeds 4-7 with the task's trial-to-trial coherence; 0.54 before it)",
     ("workspace", "normalization"):
         "the workspace ignites one assembly among 18 positions of graded contrast; "
         "its calibrated layer's shares stay near uniform (JS 0.29 vs 0.31 nats)",
@@ -101,6 +102,11 @@ BRIDGE_GAPS: dict = {
         "the workspace rarely crosses the Posner decision bound on both tiers, so no "
         "RTs are shared to correlate",
 }
+
+
+#: gaps at the edge of the check: it passes at some seeds and fails at others, so the
+#: expected failure is not strict there
+BRIDGE_BORDERLINE = {("normalization", "decision")}
 
 
 def _pairs():

@@ -28,22 +28,27 @@ def test_trials_cycle_the_coherences_and_favour_the_target():
     ev = tr.role("evidence")[:, on:].mean(axis=1)
     tgt = tr.conditions.target.to_numpy()
     diff = ev[np.arange(12), tgt] - ev[np.arange(12), 1 - tgt]
-    c = tr.conditions.coherence.to_numpy()
-    # mean input difference is 2 c mu0 (in units of mu0: 2 c), up to the 4 Hz noise
+    c = tr.conditions.coherence_effective.to_numpy()
+    # mean input difference is 2 c mu0 (in units of mu0: 2 c) at the trial's effective
+    # coherence, up to the 4 Hz noise
     np.testing.assert_allclose(diff, 2 * c / 100, atol=0.08)  # 4 Hz noise: SD 0.022
     assert np.all(tr.role("evidence")[:, :on] == 0)
 
 
-def test_stimulus_is_wangs_rate_per_pool_redrawn_every_50_ms():
+@pytest.mark.parametrize("coherence_sd", [0.0, 5.0])
+def test_stimulus_is_wangs_rate_per_pool_redrawn_every_50_ms(coherence_sd):
     """Wang (2002): each pool's rate is mu0 (1 +/- c) plus a Gaussian draw of SD sigma =
     4 Hz held for 50 ms, the two pools' draws independent of each other and of the draw
-    before (so the difference of the pools has SD sqrt(2) sigma)."""
-    task = RandomDots()
+    before (so the difference of the pools has SD sqrt(2) sigma); c is the trial's
+    effective coherence (the nominal one with ``coherence_sd`` = 0)."""
+    task = RandomDots(coherence_sd=coherence_sd)
     tr = task.make_trials(120, seed=0)
     on = int(round(task.pre / task.dt))
     per = int(round(task.noise_interval / task.dt))
     x = tr.role("evidence")[:, on:].astype(np.float64) * task.mu0          # Hz
-    c = tr.conditions.coherence.to_numpy()[:, None] / 100
+    c = tr.conditions.coherence_effective.to_numpy()[:, None] / 100
+    if coherence_sd == 0:
+        assert np.all(tr.conditions.coherence_effective == tr.conditions.coherence)
     tgt = tr.conditions.target.to_numpy()
     n = np.arange(tr.n)
     seg = x.reshape(tr.n, -1, per, 2)
@@ -55,6 +60,47 @@ def test_stimulus_is_wangs_rate_per_pool_redrawn_every_50_ms():
         assert abs(r.mean()) < 0.25 and r.std() == pytest.approx(task.sigma, rel=0.05)
     assert abs(np.corrcoef(pref.ravel(), anti.ravel())[0, 1]) < 0.06          # independent
     assert abs(np.corrcoef(pref[:, :-1].ravel(), pref[:, 1:].ravel())[0, 1]) < 0.06
+
+
+def test_effective_coherence_varies_between_trials_and_nothing_else_changes():
+    """The trial's effective coherence is the nominal one plus a draw of SD
+    ``coherence_sd`` (percent), held for the whole trial and shared by the two pools
+    with opposite signs (the pools' mean rates are mu0 (1 +/- c_eff)); the target, the
+    50 ms noise and the non-decision time are those of the same trial without it."""
+    base = RandomDots(coherence_sd=0.0).make_trials(600, seed=5)
+    var = RandomDots(coherence_sd=5.0).make_trials(600, seed=5)
+    dev = (var.conditions.coherence_effective - var.conditions.coherence).to_numpy()
+    assert dev.std() == pytest.approx(5.0, rel=0.1) and abs(dev.mean()) < 0.6  # SE 0.2
+    np.testing.assert_array_equal(var.conditions.target, base.conditions.target)
+    np.testing.assert_array_equal(var.extra["nondecision"], base.extra["nondecision"])
+    on = int(round(RandomDots().pre / RandomDots().dt))
+    tgt = var.conditions.target.to_numpy()
+    n = np.arange(600)
+    step = (var.role("evidence")[:, on:] - base.role("evidence")[:, on:]).astype(np.float64)
+    # the change is one offset per trial, +dev/100 on the target's pool, -dev/100 on the
+    # other (in units of mu0; rates clipped at 0 never reached at these coherences)
+    np.testing.assert_allclose(step[n, :, tgt], np.repeat(dev[:, None] / 100, step.shape[1], 1),
+                               atol=1e-6)
+    np.testing.assert_allclose(step[n, :, 1 - tgt], -step[n, :, tgt], atol=1e-6)
+    with pytest.raises(ValidationError, match="coherence_sd"):
+        RandomDots(coherence_sd=-1.0).make_trials(4)
+
+
+def test_errors_come_from_trials_with_weak_evidence():
+    """Across-trial variability of the evidence (Ratcliff & Rouder 1998): at each low
+    coherence the errors are the trials whose effective coherence was low, and those
+    trials are slow -- on the rate reduction (Wong & Wang 2006), 600 trials."""
+    task = RandomDots()
+    tr = task.make_trials(600, seed=3)
+    t = task.score(tr, WongWangAgent().run(tr), seed=3).table
+    t = t[~t.timeout]
+    for c in (3.2, 6.4, 12.8):
+        g = t[t.coherence == c]
+        ce = g.coherence_effective
+        assert ce[g.correct == 0].mean() < ce[g.correct == 1].mean() - 1.0, c
+        # within a coherence, weaker evidence (|c_eff| below its median) decides later
+        weak = ce.abs() < ce.abs().median()
+        assert g.rt[weak].mean() > g.rt[~weak].mean(), c
 
 
 def test_slower_errors_average_the_coherences_alike():
