@@ -74,6 +74,21 @@ def _layer_late(params, durations, dt=1e-3):
     return peak, r[:, 300:600].mean(axis=1)
 
 
+def _late_on_masking(params, soas, n, seed):
+    """The layer's late activity (mean rate 200-500 ms after the target) on ``n``
+    noisy masking trials at ``soas`` (no catch trials)."""
+    import torch
+
+    from neuroattn.mechanisms.workspace import WorkspaceLayer
+
+    tr = Masking(soas=soas, catch=False).make_trials(n, seed=seed)
+    with torch.no_grad():
+        r = WorkspaceLayer(params, "torch")(
+            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
+            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
+    return r[:, 300:600, 0].mean(axis=1)
+
+
 def _calibrated_like(circuit):
     """The layer as the masking calibration leaves it (seed 14: temperature 0.004,
     threshold 1.96, adaptation gain 3.4, rate 42 Hz), without its hold."""
@@ -110,16 +125,7 @@ def test_the_layers_point_of_no_return_is_the_circuits_unstable_point():
     assert (late[seen] > 20.0).all() and (late[~seen] < 2.0).all()
     assert seen[np.argmax(seen):].all()                        # one critical duration
     # masked targets with noise around that duration: two modes, nothing between
-    task = Masking(soas=(0.048, 0.054), catch=False)
-    tr = task.make_trials(40, seed=11)
-    from neuroattn.mechanisms.workspace import WorkspaceLayer
-    import torch
-
-    with torch.no_grad():
-        r = WorkspaceLayer(held, "torch")(
-            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
-            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
-    late = r[:, 300:600, 0].mean(axis=1)
+    late = _late_on_masking(held, (0.048, 0.054), 40, seed=11)
     assert 0.2 <= (late > 10).mean() <= 0.8
     assert np.mean((late > 3) & (late < 20)) == 0.0
     assert bimodality_coefficient(late) > 0.7
@@ -153,21 +159,12 @@ def test_calibration_puts_the_point_of_no_return_at_the_circuits_unstable_point(
     """Calibrated on masking's inputs, the layer's point of no return is the circuit's
     unstable fixed point over the layer's rate (0.29-0.31 of an ignition), and masked
     targets near the threshold leave it either at rest or ignited late, nothing between."""
-    import torch
-
-    from neuroattn.mechanisms.workspace import WorkspaceLayer
-
     c = WorkspaceCircuit(k=2)
     task = Masking()
     cal = bridge.calibrate(c, inputs=task.bridge_inputs(task.make_trials(7, seed=3)), seed=3)
     p = cal.params
     assert p.no_return == pytest.approx(bridge._no_return(c) / p.rate)
     assert 0.2 < p.no_return < 0.4 and cal.extra["no_return"] == p.no_return
-    tr = Masking(soas=(0.042, 0.05, 0.058), catch=False).make_trials(60, seed=8)
-    with torch.no_grad():
-        r = WorkspaceLayer(p, "torch")(
-            torch.as_tensor(tr.role("evidence"), dtype=torch.float64),
-            torch.as_tensor(tr.role("bias"), dtype=torch.float64), tr.dt).numpy()
-    late = r[:, 300:600, 0].mean(axis=1)
+    late = _late_on_masking(p, (0.042, 0.05, 0.058), 60, seed=8)
     assert 0.1 <= (late > 10).mean() <= 0.9
     assert np.mean((late > 3) & (late < 0.4 * p.rate)) == 0.0

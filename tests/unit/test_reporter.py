@@ -66,32 +66,24 @@ def test_a_run_scored_by_its_reporter_writes_what_one_process_writes(tmp_path):
     assert summary["trials"] == 24 and summary["effects"]
 
 
-def test_an_error_while_scoring_fails_the_run_and_writes_nothing(tmp_path):
-    patch = """
-from neuroattn.exceptions import ValidationError
+@pytest.mark.parametrize("method, error, rc", [
+    ("score", "ValidationError", 2),   # in the reporter: its error comes back
+    ("run", "SimulationError", None),  # in the command: the reporter is stopped
+])
+def test_a_failure_on_either_side_fails_the_run_and_writes_nothing(method, error, rc,
+                                                                    tmp_path):
+    patch = f"""
+from neuroattn.exceptions import {error}
 from neuroattn.tasks.posner import Posner
 def broken(self, *a, **k):
-    raise ValidationError("Posner.score: refused (the test's own error)")
-Posner.score = broken
+    raise {error}("Posner.{method}: refused (the test's own error)")
+Posner.{method} = broken
 """
-    rc, _, done = _run(tmp_path, tmp_path / "out", True, patch)
-    assert rc == 2
-    assert "refused (the test's own error)" in done.stderr
+    got, _, done = _run(tmp_path, tmp_path / "out", True, patch)
+    assert got != 0 and (rc is None or got == rc)
+    assert f"Posner.{method}: refused (the test's own error)" in done.stderr
     assert not list((tmp_path / "out").rglob("*.csv"))  # no run, no half-written one
     assert not [p for p in (tmp_path / "out").rglob("*") if ".tmp-" in p.name]
-
-
-def test_a_failed_simulation_stops_the_reporter_before_it_writes(tmp_path):
-    patch = """
-from neuroattn.exceptions import SimulationError
-from neuroattn.tasks.posner import Posner
-def broken(self, *a, **k):
-    raise SimulationError("the test's own simulation error")
-Posner.run = broken
-"""
-    rc, _, done = _run(tmp_path, tmp_path / "out", True, patch)
-    assert rc != 0 and "the test's own simulation error" in done.stderr
-    assert not list((tmp_path / "out").rglob("*.csv"))
 
 
 REPORTER = """
