@@ -292,16 +292,24 @@ class WorkspaceLayer(MechanismLayer):
         per item over two keys, the item's logit and the hold's key ``1 + recurrent
         no_return - hold_shift``, at the layer's temperature. ``hold_shift``: None (0), a
         float, or a tensor [n, 1] (one shift per row; see :meth:`forward`)."""
-        from neuroattn.attention import scaled_dot_product_attention
+        return self._hold(v, self._hold_key(v.shape[0], v.shape[1], hold_shift, v))
 
-        n, k = v.shape
-        flat = v.reshape(n * k, 1)
+    def _hold_key(self, n: int, k: int, hold_shift, like: torch.Tensor) -> torch.Tensor:
+        """The hold's key for each of the ``n`` x ``k`` items, [n k, 1]: the same at every
+        step of a forward pass, so :meth:`_steps` makes it once."""
         key = 1.0 + self.recurrent * self.no_return
         if hold_shift is not None:
             key = key - hold_shift
-        key = torch.as_tensor(key, dtype=v.dtype, device=v.device)
-        key = (key.expand(n, 1) if key.dim() == 2 else key.reshape(1, 1).expand(n, 1))
-        keys = torch.cat([flat, key.repeat_interleave(k, dim=0)], dim=1)
+        key = torch.as_tensor(key, dtype=like.dtype, device=like.device)
+        key = key.expand(n, 1) if key.dim() == 2 else key.reshape(1, 1).expand(n, 1)
+        return key.repeat_interleave(k, dim=0)
+
+    def _hold(self, v: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """:meth:`hold_write` with the key column from :meth:`_hold_key`."""
+        from neuroattn.attention import scaled_dot_product_attention
+
+        n, k = v.shape
+        keys = torch.cat([v.reshape(n * k, 1), key], dim=1)
         keys = (keys / torch.exp(self.log_temperature).to(v.dtype))[..., None]
         vals = torch.eye(2, 1, dtype=v.dtype, device=v.device).expand(n * k, 2, 1)
         q = torch.ones(n * k, 1, 1, dtype=v.dtype, device=v.device)
@@ -389,6 +397,8 @@ class WorkspaceLayer(MechanismLayer):
         key shift ``hold_shift`` (None or [trials, 1])."""
         p, s, a, q, c, h = state
         k = self.k
+        hold_key = (self._hold_key(p.shape[0], k, hold_shift, p) if self.no_return > 0
+                    else None)
         comp = torch.relu(self.competition)
         out = []
         for t in range(x.shape[1]):
@@ -397,8 +407,8 @@ class WorkspaceLayer(MechanismLayer):
             v = (b[:, t] + self.recurrent * s - self.lateral * others
                  - self.adapt_gain * torch.relu(a - self.adapt_onset) / (1 - self.adapt_onset))
             o = self.write(self.input_gain * p + v)
-            if self.no_return > 0:
-                u = self.hold_write(v, hold_shift)
+            if hold_key is not None:
+                u = self._hold(v, hold_key)
                 o = o + u - o * u
             s = s + alpha[1] * (o - s)
             a = a + alpha[2] * (s - a)
