@@ -177,10 +177,11 @@ class Trials:
             raise ValidationError(f"Trials.stimulus: expected shape [trials, steps, "
                                   f"{self.spec.n_channels}] for {self.spec} (got "
                                   f"{self.stimulus.shape})")
-        given = self.__dict__["_conditions_given"]
-        rows = (len(given) if isinstance(given, list)
-                else len(next(iter(given.values()))) if isinstance(given, dict) and given
-                else None)
+        given, rows = self.__dict__["_conditions_given"], None  # as the task gave it
+        if isinstance(given, list):            # rows
+            rows = len(given)
+        elif isinstance(given, dict) and given:  # columns
+            rows = len(next(iter(given.values())))
         if rows is not None and rows != self.stimulus.shape[0]:
             raise ValidationError(f"Trials.conditions: expected one row per trial "
                                   f"({self.stimulus.shape[0]}) (got {rows})")

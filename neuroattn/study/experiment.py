@@ -223,21 +223,21 @@ def run_task(config: dict, out="results", force: bool = False,
     try:
         if tier == "spiking":
             agent = mech.agent("spiking", setup.spec, a["backend"], a["dt"], params=setup.params)
-            backend, fitted = a["backend"], None
+            backend, softmax_params = a["backend"], None
             if formats and backend == "numba" and child is None:
                 _import_figures_while_simulating()
         else:
             fitted = fit_softmax(setup, progress)
             agent = mech.agent("softmax", setup.spec, a["attention_backend"], fitted=fitted)
-            backend, fitted = a["attention_backend"], _plain(agent.fitted)
+            backend, softmax_params = a["attention_backend"], _plain(agent.fitted)
         recording = task.run(agent, trials, progress)
     except BaseException:
         if child is not None:
             child.cancel()
         raise
     if child is not None:
-        return RunOutcome(path, child.finish((recording, backend, fitted)), False)
-    summary, result, figures = report.write(recording, backend, fitted)
+        return RunOutcome(path, child.finish((recording, backend, softmax_params)), False)
+    summary, result, figures = report.write(recording, backend, softmax_params)
     return RunOutcome(path, summary, False, {tier: result}, figures)
 
 
@@ -262,15 +262,16 @@ class _RunReport:
     def finish(self, message) -> dict:
         return self.write(*message)[0]
 
-    def write(self, recording, backend: str, fitted) -> tuple:
-        """(summary, TaskResult, figures) of ``recording``, the run saved."""
+    def write(self, recording, backend: str, softmax_params) -> tuple:
+        """(summary, TaskResult, figures) of ``recording``, the run saved;
+        ``softmax_params``: the softmax tier's fitted parameters (None: spiking tier)."""
         config, task, tier = self.config, self.task, self.config["agent"]["tier"]
         result = task.score(self.trials, recording, config["seed"])
         summary = {"task": task.name, "mechanism": self.mechanism, "tier": tier,
                    "backend": backend, "trials": config["trials"], "seed": config["seed"],
                    **_tier_summary(result)}
-        if fitted is not None:
-            summary["softmax_params"] = fitted
+        if softmax_params is not None:
+            summary["softmax_params"] = softmax_params
         figures = _figures(task, {tier: result}) if self.formats else {}
         save_run(self.path, config, summary, result.table.assign(tier=tier), figures,
                  config["seed"], self.formats)
