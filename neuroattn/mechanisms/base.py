@@ -36,7 +36,8 @@ from neuroattn.model.units import check_int, check_positive, to_si
 __all__ = ["Mechanism", "CircuitMechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
            "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism",
            "circuit_parameters", "build_circuit", "CircuitParams", "check_circuit",
-           "split_inputs", "check_inputs", "window_rates", "window_shares", "row_shares"]
+           "split_inputs", "check_inputs", "window_rates", "window_shares", "window_counts",
+           "row_shares"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,14 @@ class Mechanism(ABC):
         """The softmax tier (an ``nn.Module``) with parameters ``fitted``."""
 
     @abstractmethod
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Item spike shares [n, n_items] per counting window for constant ``inputs``."""
+        """``{window: counts [n, n_items]}``: how many spikes each item's read-out
+        population fired in each counting window for constant ``inputs`` (whole numbers,
+        as floats). The shares are ``row_shares(counts)``; the counts also say how much a
+        share can be trusted (one spike of ``n`` moves it by ``1 / n``), which the
+        bridge report's JS estimator weighs by (:func:`neuroattn.study.experiment.window_js`).
+        """
 
     @abstractmethod
     def softmax_shares(self, fitted, inputs) -> np.ndarray:
@@ -334,9 +340,12 @@ def window_rates(rec, t_from: float, t_to: float | None = None) -> np.ndarray:
     return _window_mean(rec.rates, rec.times, t_from, t_to)
 
 
+def _in_window(times, t_from: float, t_to: float | None) -> np.ndarray:
+    return (times >= t_from - 1e-9) & ((times < t_to - 1e-9) if t_to is not None else True)
+
+
 def _window_mean(rates, times, t_from: float, t_to: float | None) -> np.ndarray:
-    sel = (times >= t_from - 1e-9) & ((times < t_to - 1e-9) if t_to is not None else True)
-    return rates[:, sel].mean(axis=1)
+    return rates[:, _in_window(times, t_from, t_to)].mean(axis=1)
 
 
 def row_shares(counts) -> np.ndarray:
@@ -351,12 +360,71 @@ def window_shares(rates, times, settle: float, windows, n_items: int | None = No
     """``{w: shares [trials, n_items]}``: each item's share of the mean rate over
     ``[settle, settle + w)`` s, for rates [trials, steps, units] sampled at ``times`` (s);
     the first ``n_items`` units are the items (all units without it). NaN for a trial
-    with no spikes in the window. How every bridge counts spike shares."""
+    with no rate in the window. For rates without spikes behind them (a softmax layer's);
+    a circuit's windows are counted in spikes by :func:`window_counts`."""
     out = {}
     for w in windows:
         counts = _window_mean(rates, times, settle, settle + w)
         out[w] = row_shares(counts if n_items is None else counts[:, :n_items])
     return out
+
+
+def window_counts(rec, settle: float, windows, role: str = "items", neurons=None) -> dict:
+    """``{w: counts [trials, units of role]}``: how many spikes each read-out unit of
+    ``role`` fired over ``[settle, settle + w)`` s (whole bins of the Recording ``rec``).
+
+    A Recording's rates are per neuron: a unit's count is its rate x bin width x its
+    neurons, summed over the window's bins. ``neurons`` (one int per unit of ``role``)
+    defaults to ``rec.meta["neurons"]``, which :class:`SpikingAgent` records. How every
+    bridge counts a circuit's spikes; ``row_shares`` of a window's counts are its spike
+    shares (NaN where the units fired no spike).
+
+    Raises
+    ------
+    ValidationError
+        ``rec`` has no ``role``, the sizes are unknown or not one positive int per unit,
+        or the rates are not whole spikes per bin (a Recording not of spikes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroattn.model import Recording
+    >>> rates = np.zeros((1, 4, 2)); rates[0, 1:3, 0] = 100.0; rates[0, 2, 1] = 50.0
+    >>> rec = Recording(rates, 5e-3, ("a", "b"), roles={"items": ("a", "b")},
+    ...                 meta={"neurons": {"a": 4, "b": 4}})
+    >>> window_counts(rec, 0.005, (0.01,))[0.01]    # 100 Hz x 5 ms x 4 neurons = 2 / bin
+    array([[4., 1.]])
+    """
+    roles = rec.roles or {}
+    if role not in roles:
+        raise ValidationError(f"window_counts.rec: expected a Recording with the read-out role "
+                              f"{role!r} (got roles {sorted(roles)})")
+    units = roles[role]
+    if neurons is None:
+        held = dict(rec.meta.get("neurons") or {})
+        missing = [u for u in units if u not in held]
+        if missing:
+            raise ValidationError(f"window_counts.neurons: the Recording's meta does not give "
+                                  f"the size of units {missing}; pass neurons=[one int per "
+                                  f"unit of {role!r}] or record through SpikingAgent")
+        neurons = [held[u] for u in units]
+    sizes = np.asarray(neurons)
+    if (sizes.shape != (len(units),) or not np.issubdtype(sizes.dtype, np.integer)
+            or np.any(sizes < 1)):
+        raise ValidationError(f"window_counts.neurons: expected {len(units)} positive ints, one "
+                              f"per unit of {role!r} (got {neurons!r})")
+    idx = [rec.units.index(u) for u in units]
+    per_bin = rec.rates[:, :, idx] * rec.bin_width * sizes
+    whole = np.rint(per_bin)
+    finite = np.isfinite(per_bin)
+    # a count of up to ~1e4 held in float32 rates is off by < 1e-3 spikes
+    off = np.abs(per_bin[finite] - whole[finite])
+    if np.any(off > 1e-4 * np.maximum(1.0, np.abs(whole[finite]))):
+        raise ValidationError("window_counts.rec: expected rates of whole spikes per bin "
+                              "(rate x bin width x neurons an integer); these are not spike "
+                              "counts -- use window_shares for a layer's rates")
+    return {w: whole[:, _in_window(rec.times, settle, settle + w)].sum(axis=1)
+            for w in windows}
 
 
 def js_divergence(p, q) -> np.ndarray:
@@ -435,15 +503,23 @@ class BridgeReport:
     windows : tuple of float, seconds
         Counting windows of the JS figures.
     js_task : tuple of float, nats
-        Mean JS divergence between spike shares and softmax weights, per window, on
-        the task's own inputs (each trial's mean evidence + bias while items are on).
-        An input on which the circuit fired no spike in the window has no shares to
-        compare and is left out (counted in ``silent_task``); one on which the layer
-        wrote nothing while the circuit fired scores the largest divergence, log 2.
+        JS divergence between spike shares and softmax weights per window on the task's
+        own inputs (each trial's mean evidence + bias while items are on), averaged over
+        the inputs with each input weighted by its spike count in the window (JS per
+        spike; :func:`neuroattn.study.experiment.window_js` says why this estimates the
+        circuit's divergence and the plain mean does not). An input on which the circuit
+        fired no spike in the window weighs nothing (counted in ``silent_task``); one on
+        which the layer wrote nothing while the circuit fired scores the largest
+        divergence, log 2.
     js_random : tuple of float, nats
         The same on random inputs over the operating range.
+    js_task_plain, js_random_plain : tuple of float, nats
+        The plain mean over the inputs that fired, per window, beside the weighted one:
+        in short windows it measures the sampling of inputs with a few spikes (one
+        stray spike of ``n`` costs up to log 2 at n = 1), not the layer.
     js_uniform : float, nats
-        Spike shares (longest window, task inputs) against uniform weights: the scale.
+        Spike shares (longest window, task inputs) against uniform weights, by the same
+        spike-weighted mean as ``js_task``: the scale.
     n_task_inputs, n_random_inputs : int
     silent_task, silent_random : tuple of int
         Per window, the task's (random) inputs on which the circuit fired no spike,
@@ -474,6 +550,8 @@ class BridgeReport:
     n_random_inputs: int
     silent_task: tuple = ()
     silent_random: tuple = ()
+    js_task_plain: tuple = ()
+    js_random_plain: tuple = ()
     choice_agreement: float = math.nan
     chance_agreement: float = math.nan
     kappa: float = math.nan
@@ -534,7 +612,9 @@ class SpikingAgent:
         self.options = options
 
     def run(self, trials, progress: bool = False) -> Recording:
-        """Simulate every trial; return the readout roles' rates in Hz."""
+        """Simulate every trial; return the readout roles' rates in Hz (per neuron; the
+        meta's ``neurons`` gives each unit's size, from which :func:`window_counts`
+        recovers spike counts)."""
         _check_spec(trials, self.spec, "SpikingAgent.run")
         stim = Stimulus(np.asarray(trials.stimulus, dtype=np.float64), trials.dt,
                         self.model.drives)
@@ -553,7 +633,10 @@ class SpikingAgent:
                                   f"rate probe; expected probes on every read-out population")
         order = [pop for role in self.spec.readouts for pop in self.model.readout[role]]
         rec = rec.select(order)
-        meta = dict(rec.meta, mechanism=self.mechanism, tier="spiking", params=self.params)
+        # each read-out unit's neurons: what turns its rate per neuron into spike counts
+        neurons = {rename[p]: self.model.network.population(p).size for p in order}
+        meta = dict(rec.meta, mechanism=self.mechanism, tier="spiking", params=self.params,
+                    neurons=neurons)
         return Recording(rec.rates, rec.bin_width, tuple(rename[u] for u in order), rec.spikes,
                          rec.v, meta, names)
 

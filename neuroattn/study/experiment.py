@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -314,38 +314,82 @@ def compare_tiers(config: dict, out="results", force: bool = False,
     return RunOutcome(path, summary, False, results, figures)
 
 
-def window_js(spike_shares, weights) -> tuple[float, int]:
-    """Mean JS divergence (nats) of one counting window's spike shares [inputs, K]
-    against the layer's weights [inputs, K], and how many inputs were left out.
+class WindowJS(NamedTuple):
+    """One counting window's JS divergence (nats) between a circuit's spike shares and a
+    layer's weights (:func:`window_js`)."""
 
-    An input on which the circuit fired no spike (NaN shares) has nothing to compare:
-    a short window's sampling, not a disagreement; it is left out and counted. One on
-    which the layer wrote nothing (NaN weights) while the circuit fired scores the
-    largest divergence, log 2. NaN when the circuit fired on no input.
+    #: mean over the inputs weighted by their spike counts: JS per spike (the estimate)
+    weighted: float
+    #: plain mean over the inputs that fired (sampling-limited in short windows)
+    plain: float
+    #: inputs on which the circuit fired no spike in the window
+    silent: int
+
+
+def window_js(spike_counts, weights) -> WindowJS:
+    """JS divergence (nats) of one counting window's spike counts [inputs, K] against the
+    layer's weights [inputs, K]: the spike-count-weighted mean over the inputs, the plain
+    mean beside it, and how many inputs fired no spike.
+
+    Each input's JS compares its spike shares ``c_i / n_i`` (``n_i`` spikes in the
+    window) with the weights ``w_i``. Those shares are a sample: ``n_i`` draws of the
+    circuit's own shares ``p_i``, and the plug-in divergence carries a sampling cost
+    that falls as ``O(1 / n_i)`` (about ``(K - 1) / (8 n_i)`` nats where ``p_i = w_i``;
+    up to log 2 for one stray spike of ``n_i = 1`` against a zero weight). The plain
+    mean over inputs therefore grows with the inputs that fired least: a workspace at
+    rest fires 1-4 spikes in 50 ms, and the plain mean then measures those few spikes'
+    sampling, not the layer's disagreement with the circuit. Weighted by ``n_i``,
+    ``sum_i n_i JS_i / sum_i n_i``, each input adds an expected O(1) sampling cost to
+    the numerator, so the whole estimate's cost is O(inputs / spikes) -- it falls as the
+    window collects spikes, whichever inputs they come from -- and what remains is the
+    divergence per spike: each spike a sample of the circuit's attention (the bridge's
+    anchor), scored against the layer. Where the layer equals the circuit's shares it
+    tends to 0 as the spike total grows, which the plain mean does not (the oracle test
+    in ``tests/mechanisms/test_bridge_estimator.py``).
+
+    An input on which the circuit fired no spike has nothing to compare: it weighs 0 and
+    is left out of the plain mean (counted in ``silent``). One on which the layer wrote
+    nothing (NaN weights) while the circuit fired scores the largest divergence, log 2.
+    Both means are NaN when the circuit fired on no input.
+
+    Raises
+    ------
+    ValidationError
+        ``spike_counts`` and ``weights`` differ in shape or are not [inputs, K], or a count
+        is negative or not finite.
 
     Examples
     --------
     >>> import numpy as np
-    >>> s = np.array([[0.5, 0.5], [np.nan, np.nan], [1.0, 0.0]])
-    >>> w = np.array([[0.5, 0.5], [0.5, 0.5], [np.nan, np.nan]])
-    >>> d, silent = window_js(s, w)
-    >>> round(d, 4), silent      # (0 + log 2) / 2 over the two inputs that fired
-    (0.3466, 1)
+    >>> c = np.array([[50, 50], [0, 0], [1, 0], [3, 0]])
+    >>> w = np.array([[0.5, 0.5], [0.5, 0.5], [0.0, 1.0], [np.nan, np.nan]])
+    >>> r = window_js(c, w)     # log 2 on 2 of the 3 inputs that fired, on 4 of 104 spikes
+    >>> round(r.plain, 4), round(r.weighted, 4), r.silent
+    (0.4621, 0.0267, 1)
     """
     from neuroattn.mechanisms import js_divergence
 
-    s, w = np.asarray(spike_shares, float), np.asarray(weights, float)
-    fired = np.all(np.isfinite(s), axis=1)
+    c, w = np.asarray(spike_counts, float), np.asarray(weights, float)
+    if c.ndim != 2 or c.shape != w.shape:
+        raise ValidationError(f"window_js: expected spike counts and weights of one shape "
+                              f"[inputs, K] (got {c.shape} and {w.shape})")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValidationError("window_js.spike_counts: expected finite counts >= 0 (got "
+                              f"min {np.min(c) if c.size else math.nan})")
+    n = c.sum(axis=1)
+    fired = n > 0
     ok = fired & np.all(np.isfinite(w), axis=1)
-    d = js_divergence(np.where(ok[:, None], s, 1.0), np.where(ok[:, None], w, 1.0))
+    d = js_divergence(np.where(ok[:, None], c, 1.0), np.where(ok[:, None], w, 1.0))
     d = np.where(ok, d, math.log(2))[fired]
-    return (float(d.mean()) if d.size else math.nan), int((~fired).sum())
+    if not d.size:
+        return WindowJS(math.nan, math.nan, int((~fired).sum()))
+    return WindowJS(float(np.sum(n[fired] * d) / np.sum(n[fired])), float(d.mean()),
+                    int((~fired).sum()))
 
 
 def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -> BridgeReport:
-    """The :class:`BridgeReport` of a comparison (see :func:`compare_tiers`)."""
-    from neuroattn.mechanisms import js_divergence
-
+    """The :class:`BridgeReport` of a comparison (see :func:`compare_tiers`); its JS
+    figures are :func:`window_js`'s, both means per window."""
     task, mech, a = setup.task, setup.mechanism, setup.agent
     seed = setup.config["seed"]
     windows = tuple(sorted(float(w) for w in a["bridge_windows"]))
@@ -359,26 +403,28 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
     rand_u = np.concatenate([rng.uniform(b.min(), b.max(), b.shape) for b in blocks], axis=1)
     js = {}
     for name, u in (("task", task_u), ("random", rand_u)):
-        shares = mech.spike_shares(setup.spec, u, windows, backend=a["backend"], seed=seed,
+        counts = mech.spike_counts(setup.spec, u, windows, backend=a["backend"], seed=seed,
                                    dt=a["dt"], progress=progress, **setup.params)
         target = mech.softmax_shares(fitted, u)
-        scored = [window_js(shares[w], target) for w in windows]
-        js[name] = (tuple(d for d, _ in scored), shares[windows[-1]],
-                    tuple(n for _, n in scored))
-    longest = js["task"][1]
-    ok = np.all(np.isfinite(longest), axis=1)
-    # NaN when no input gave the circuit a spike to share (e.g. a workspace that
-    # ignites on none of them): there is then no scale to judge the layer against
-    uniform = (float(js_divergence(longest[ok], np.ones_like(longest[ok])).mean())
-               if ok.any() else math.nan)
+        js[name] = [window_js(counts[w], target) for w in windows]
+        if name == "task":
+            longest = counts[windows[-1]]
+    # the scale, by the same estimator: NaN when no input gave the circuit a spike to
+    # share (e.g. a workspace that ignites on none of them)
+    uniform = window_js(longest, np.full(longest.shape, 1.0 / longest.shape[1])).weighted
     agreement = trial_agreement(results["spiking"].table, results["softmax"].table,
                                 task.agreement, seed)
     calibration = {"method": a["softmax_from"], "backend": a["calibration_backend"],
                    "task_input_min": float(task_u.min()), "task_input_max": float(task_u.max())}
-    return BridgeReport(mech.name, a["softmax_from"], _plain(fitted), windows, js["task"][0],
-                        js["random"][0], uniform, len(task_u), len(rand_u),
-                        js["task"][2], js["random"][2], calibration=calibration,
-                        **agreement)
+
+    def per_window(kind, part):
+        return tuple(getattr(r, part) for r in js[kind])
+
+    return BridgeReport(mech.name, a["softmax_from"], _plain(fitted), windows,
+                        per_window("task", "weighted"), per_window("random", "weighted"),
+                        uniform, len(task_u), len(rand_u), per_window("task", "silent"),
+                        per_window("random", "silent"), per_window("task", "plain"),
+                        per_window("random", "plain"), calibration=calibration, **agreement)
 
 
 def load_result(path, tier: str | None = None):

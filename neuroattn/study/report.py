@@ -100,11 +100,17 @@ def _bridge_lines(b: dict) -> list[str]:
         f"  softmax parameters ({b['method']}, on the task's inputs "
         f"{_num(cal.get('task_input_min'), 1, '{:.2f}')}..{_num(cal.get('task_input_max'), 1, '{:.2f}')}): "
         f"{fitted}",
-        f"  JS divergence, spike shares vs softmax weights, by counting window (nats):",
+        f"  JS divergence, spike shares vs softmax weights, by counting window (nats; "
+        f"inputs weighted by their spike counts):",
         f"    task inputs ({b['n_task_inputs']} held out): {js(b['js_task'])}",
         f"    random inputs over the same range ({b['n_random_inputs']}): {js(b['js_random'])}",
-        f"    scale: uniform weights score {b['js_uniform']:.4f}",
     ]
+    for kind, label in (("task", "task inputs"), ("random", "random inputs")):
+        plain = b.get(f"js_{kind}_plain") or ()
+        if plain:
+            lines.append(f"    {label}, plain mean (inputs alike, few-spike sampling "
+                         f"included): {js(plain)}")
+    lines.append(f"    scale: uniform weights score {b['js_uniform']:.4f}")
     for kind in ("task", "random"):
         silent = b.get(f"silent_{kind}") or ()
         if any(silent):

@@ -89,6 +89,25 @@ def test_softmax_tier_is_differentiable(pair):
     assert any(g.abs().sum() > 0 for g in grads)
 
 
+@pytest.mark.parametrize("mech_name", sorted(MECHANISMS))
+def test_spike_counts_are_whole_spikes_that_accumulate_over_the_window(mech_name):
+    """The bridge's contract: ``spike_counts`` gives each item's spikes per window, whole
+    numbers, on the first task the mechanism runs. The windows start together, so a
+    longer one holds every spike of a shorter one."""
+    mech = MECHANISMS[mech_name]
+    task = next(t() for _, t in sorted(TASKS.items()) if mech.supports(t().spec()) is None)
+    spec = task.spec()
+    u = task.bridge_inputs(task.make_trials(3, seed=21))
+    counts = mech.spike_counts(spec, u, (0.02, 0.06), seed=8)
+    assert set(counts) == {0.02, 0.06}
+    for c in counts.values():
+        assert c.shape == (len(u), spec.n_items)
+        assert np.all(c >= 0) and np.array_equal(c, np.round(c))
+    assert np.all(counts[0.06] >= counts[0.02])
+    # counts, not shares: rows are not normalised
+    assert counts[0.06].sum() > len(u), counts
+
+
 def test_effects_name_published_targets(pair):
     mech, task_cls = pair
     task = task_cls()
@@ -136,6 +155,7 @@ def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, reque
     b = out.summary["bridge"]
     assert set(b) == {f for f in BridgeReport.__dataclass_fields__}
     assert len(b["js_task"]) == len(b["windows"]) == len(b["js_random"])
+    assert len(b["js_task_plain"]) == len(b["windows"]) == len(b["js_random_plain"])
     # the softmax weights are far closer to the spike shares than uniform weights are
     assert b["js_task"][-1] < 0.5 * b["js_uniform"], b
     if task_cls.agreement == "choice":

@@ -11,6 +11,7 @@ import pytest
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism
+from neuroattn.mechanisms.base import row_shares
 from neuroattn.mechanisms.workspace import WorkspaceCircuit, WorkspaceParams
 from neuroattn.mechanisms.workspace import bridge
 from neuroattn.model import Recording, Stimulus, TaskSpec
@@ -356,7 +357,7 @@ def test_bridge_shares_agree_on_task_inputs():
     task = Blink()
     u = task.bridge_inputs(task.make_trials(3, seed=2))
     c = WorkspaceCircuit(k=3)
-    spikes = bridge.spike_shares(c, u, (0.5,), seed=2)[0.5]
+    spikes = row_shares(bridge.spike_counts(c, u, (0.5,), seed=2)[0.5])
     layer = bridge.layer_shares(_params(k=3, rate=bridge.to_softmax(c).rate), u, (0.5,))[0.5]
     from neuroattn.mechanisms import js_divergence
 

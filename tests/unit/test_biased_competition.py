@@ -8,6 +8,7 @@ import torch
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism, js_divergence
+from neuroattn.mechanisms.base import row_shares
 from neuroattn.mechanisms.biased_competition import (
     EscapeCircuit,
     LIFCircuit,
@@ -17,7 +18,7 @@ from neuroattn.mechanisms.biased_competition import (
     equivalence,
     equivalence_from_shares,
     mean_field,
-    spike_shares,
+    spike_counts,
     to_softmax,
     to_spiking,
 )
@@ -102,7 +103,8 @@ def test_calibrated_lif_circuit_meets_the_js_targets():
     """Issue targets, K = 4: calibrated <= 0.005 nats and analytic <= 0.05 nats, 200 held-out."""
     c = LIFCircuit(k=4)
     cal = calibrate(c, n_inputs=30, seed=3)
-    u, shares = spike_shares(c, n_inputs=200, windows=(0.5,), seed=4242)
+    u, counts = spike_counts(c, n_inputs=200, windows=(0.5,), seed=4242)
+    shares = {0.5: row_shares(counts[0.5])}
     calibrated = equivalence_from_shares(u, shares, cal.params).js_full
     analytic = equivalence_from_shares(u, shares, to_softmax(c)).js_full
     assert calibrated <= 0.005, calibrated

@@ -9,9 +9,9 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism
 from neuroattn.mechanisms.precision import PCCircuit, PrecisionParams
 from neuroattn.mechanisms.precision.bridge import (calibrate, precision_slope,
-                                                   precision_trials, spike_shares, to_softmax,
+                                                   precision_trials, spike_counts, to_softmax,
                                                    to_spiking)
-from neuroattn.mechanisms.base import js_divergence
+from neuroattn.mechanisms.base import js_divergence, row_shares
 from neuroattn.tasks import Pair, Posner
 from neuroattn.tasks.cue_combination import optimal_weight
 
@@ -185,7 +185,7 @@ def test_calibrated_layer_matches_the_spike_shares_on_posner_inputs():
     mech = get_mechanism("precision")
     fitted = mech.calibrate(spec, inputs=task.bridge_inputs(task.make_trials(40, 101)))
     held = task.bridge_inputs(task.make_trials(40, 202))
-    shares = mech.spike_shares(spec, held, (0.5,), seed=3)[0.5]
+    shares = row_shares(mech.spike_counts(spec, held, (0.5,), seed=3)[0.5])
     js = js_divergence(shares, mech.softmax_shares(fitted, held)).mean()
     uniform = js_divergence(shares, np.ones_like(shares)).mean()
     assert js <= 0.01 and js < 0.2 * uniform
@@ -264,8 +264,8 @@ def test_bad_parameters_name_themselves_and_accept_quantities():
         PCCircuit(tau_er=5 * b2.mV)
 
 
-def test_spike_shares_refuse_inputs_of_the_wrong_width():
-    with pytest.raises(ValidationError, match=r"spike_shares\.inputs: expected finite inputs "
+def test_spike_counts_refuse_inputs_of_the_wrong_width():
+    with pytest.raises(ValidationError, match=r"spike_counts\.inputs: expected finite inputs "
                        r"of shape \[n, 2\] \(evidence\) or \[n, 4\]"):
-        spike_shares(PCCircuit(k=2), np.zeros((3, 3)))
+        spike_counts(PCCircuit(k=2), np.zeros((3, 3)))
     assert calibrate is not None

@@ -15,7 +15,7 @@ from neuroattn._lazy import lazy_exports
 _WHERE = {
     **dict.fromkeys(("Calibration", "Equivalence", "calibrate", "equivalence",
                      "equivalence_from_shares", "input_trials", "mean_field", "run_circuit",
-                     "spike_shares", "to_softmax", "to_spiking"), "bridge"),
+                     "spike_counts", "to_softmax", "to_spiking"), "bridge"),
     "EscapeCircuit": "circuits",
     "LIFCircuit": "circuits",
     "BiasedCompetition": "mechanism",
@@ -41,7 +41,7 @@ __all__ = [
     "input_trials",
     "mean_field",
     "run_circuit",
-    "spike_shares",
+    "spike_counts",
     "to_softmax",
     "to_spiking",
 ]

@@ -20,7 +20,7 @@ import numpy as np
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, check_inputs,
-                                      js_divergence, window_rates, window_shares)
+                                      js_divergence, row_shares, window_counts, window_rates)
 from neuroattn.mechanisms.biased_competition.circuits import EscapeCircuit, LIFCircuit
 from neuroattn.mechanisms.biased_competition.params import SoftmaxParams
 from neuroattn.model import TaskSpec, Trials
@@ -28,7 +28,7 @@ from neuroattn.model.units import check_int
 from neuroattn.neurons import lif_rate_noisy
 
 __all__ = ["js_divergence", "mean_field", "to_softmax", "to_spiking", "calibrate", "equivalence",
-           "equivalence_from_shares", "spike_shares", "Calibration", "Equivalence",
+           "equivalence_from_shares", "spike_counts", "Calibration", "Equivalence",
            "input_trials", "run_circuit"]
 
 #: Default operating range of the inputs x + b (each location uniform in [0, U_MAX]).
@@ -449,26 +449,27 @@ class Equivalence:
         return float(self.js[-1])
 
 
-def spike_shares(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64),
+def spike_counts(circuit, n_inputs: int = 200, windows=(0.02, 0.04, 0.08, 0.16, 0.32, 0.64),
                  settle: float = 0.1, u_max: float = U_MAX, seed: int = 12345, dt: float = 1e-4,
                  backend: str = "brian2", progress: bool = False, inputs=None, **options):
-    """Simulate held-out constant inputs; return ``(u [n, K], {window: shares [n, K]})``.
+    """Simulate held-out constant inputs; return ``(u [n, K], {window: counts [n, K]})``.
 
     Inputs are drawn with a generator seeded from ``seed`` (keep it apart from the
-    calibration seed). The shares count spikes over ``[settle, settle + window]`` with
-    the input on from t = 0; a trial without spikes in a window has share NaN.
+    calibration seed). The counts are each location's spikes over
+    ``[settle, settle + window)`` with the input on from t = 0; ``row_shares`` of a
+    window's counts are its spike shares (NaN for a trial without spikes in it).
     """
-    _check_circuit(circuit, "spike_shares")
+    _check_circuit(circuit, "spike_counts")
     windows = tuple(sorted(float(w) for w in windows))
     if inputs is None:
-        check_int(n_inputs, "spike_shares.n_inputs", minimum=2)
+        check_int(n_inputs, "spike_counts.n_inputs", minimum=2)
         rng = np.random.default_rng([seed, 9001])
         u = rng.uniform(0.0, u_max, (n_inputs, circuit.k))
     else:
-        u = check_inputs(inputs, circuit.k, "spike_shares.inputs", min_rows=3)
+        u = check_inputs(inputs, circuit.k, "spike_counts.inputs", min_rows=3)
     trials = input_trials(u, settle + windows[-1], 0.0, seed)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
-    return u, window_shares(rec.rates, rec.times, settle, windows, circuit.k)
+    return u, window_counts(rec, settle, windows)
 
 
 def equivalence_from_shares(u, shares: dict, params: SoftmaxParams) -> Equivalence:
@@ -498,8 +499,8 @@ def equivalence(circuit, params: SoftmaxParams, backend: str = "brian2", n_input
                 progress: bool = False, **options) -> Equivalence:
     """Mean JS divergence between spike shares and ``params``' softmax on held-out inputs.
 
-    Simulates ``n_inputs`` random constant inputs (:func:`spike_shares`) and scores each
-    counting window (:func:`equivalence_from_shares`).
+    Simulates ``n_inputs`` random constant inputs (:func:`spike_counts`) and scores each
+    counting window's spike shares (:func:`equivalence_from_shares`).
 
     Examples
     --------
@@ -507,6 +508,6 @@ def equivalence(circuit, params: SoftmaxParams, backend: str = "brian2", n_input
     >>> c = EscapeCircuit(k=4)
     >>> eq = equivalence(c, to_softmax(c), n_inputs=20, windows=(0.1, 0.4))  # doctest: +SKIP
     """
-    u, shares = spike_shares(circuit, n_inputs, windows, settle, u_max, seed, dt, backend,
+    u, counts = spike_counts(circuit, n_inputs, windows, settle, u_max, seed, dt, backend,
                              progress, **options)
-    return equivalence_from_shares(u, shares, params)
+    return equivalence_from_shares(u, {w: row_shares(c) for w, c in counts.items()}, params)

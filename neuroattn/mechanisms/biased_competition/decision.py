@@ -757,22 +757,25 @@ class DecisionAttractor(Mechanism):
                                   f"{type(fitted).__name__})")
         return _layer_class()(fitted, attention_backend)
 
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Each pool's share of the two pools' spikes over windows from 100 ms after
-        constant ``inputs`` come on (the whole viewing period is simulated)."""
-        from neuroattn.mechanisms.base import window_shares
+        """Each pool's spike count over windows from 100 ms after constant ``inputs``
+        come on (the whole viewing period is simulated)."""
+        from neuroattn.mechanisms.base import window_counts
 
-        u = self._inputs(inputs, "spike_shares", seed)
+        u = self._inputs(inputs, "spike_counts", seed)
         rule = dict(DECISION_RULE, view=0.1 + max(windows))
         trials = constant_trials(u, seed, rule)
-        rec = DecisionSpikingAgent(trials.spec, backend, dt, self.resolve(**params),
-                                   stop=False).run(trials, progress)
-        return window_shares(rec.rates, rec.times, rule["pre"] + 0.1, windows, 2)
+        agent = DecisionSpikingAgent(trials.spec, backend, dt, self.resolve(**params),
+                                     stop=False)
+        rec = agent.run(trials, progress)
+        network = agent._agent.network
+        return window_counts(rec, rule["pre"] + 0.1, windows,
+                             neurons=[network.population(p).size for p in ("A", "B")])
 
     def softmax_shares(self, fitted: DecisionParams, inputs) -> np.ndarray:
         """The noise-free layer's shares 0.1-0.6 s after constant ``inputs`` come on (the
-        period :meth:`spike_shares` counts, its settle time to its longest default window)."""
+        period :meth:`spike_counts` counts, its settle time to its longest default window)."""
         from neuroattn.model.trials import drive
 
         return fitted.shares(drive(inputs, 2, f"{self.name}.softmax_shares.inputs"))

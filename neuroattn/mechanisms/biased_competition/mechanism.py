@@ -69,13 +69,13 @@ class BiasedCompetition(CircuitMechanism):
 
         return SoftmaxCompetition(fitted, values, attention_backend)
 
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Spike shares of the location populations for constant ``inputs``."""
-        _, shares = bridge.spike_shares(self.circuit(spec, **params), windows=windows,
+        """Spike counts of the location populations for constant ``inputs``."""
+        _, counts = bridge.spike_counts(self.circuit(spec, **params), windows=windows,
                                         seed=seed, dt=dt, backend=backend, progress=progress,
-                                        inputs=self._drive(spec, inputs, "spike_shares"))
-        return shares
+                                        inputs=self._drive(spec, inputs, "spike_counts"))
+        return counts
 
     def softmax_shares(self, fitted: SoftmaxParams, inputs) -> np.ndarray:
         """``softmax(u / T)`` over the items (``u``: evidence + bias)."""

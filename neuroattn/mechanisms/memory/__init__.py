@@ -2,14 +2,14 @@
 
 Spiking tier: :class:`MemoryCircuit`. Softmax tier: :class:`SlotMemory` (parameters
 :class:`SlotParams`). The bridge: :func:`to_softmax`, :func:`calibrate`,
-:func:`spike_shares`. :class:`WorkingMemory` is the mechanism through the project's
+:func:`spike_counts`. :class:`WorkingMemory` is the mechanism through the project's
 Mechanism contract.
 """
 
 from neuroattn._lazy import lazy_exports
 
 _WHERE = {
-    **dict.fromkeys(("calibrate", "input_trials", "run_circuit", "spike_shares",
+    **dict.fromkeys(("calibrate", "input_trials", "run_circuit", "spike_counts",
                      "to_softmax"), "bridge"),
     "MemoryCircuit": "circuit",
     "SlotParams": "params",
@@ -20,4 +20,4 @@ _WHERE = {
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
 
 __all__ = ["MemoryCircuit", "SlotMemory", "SlotParams", "WorkingMemory", "calibrate",
-           "input_trials", "run_circuit", "spike_shares", "to_softmax"]
+           "input_trials", "run_circuit", "spike_counts", "to_softmax"]

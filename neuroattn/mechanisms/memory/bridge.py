@@ -7,7 +7,7 @@
 * :func:`calibrate` -- keeps the analytic rate and time constants and fits the
   temperature, null logit, self-excitation and inhibition to simulations of the circuit
   presenting each input briefly and then removing it (ignition and retention).
-* :func:`spike_shares` -- each item's share of the assemblies' spikes for constant inputs.
+* :func:`spike_counts` -- each item assembly's spike count for constant inputs.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import math
 
 import numpy as np
 
-from neuroattn.mechanisms.base import check_circuit, check_inputs, window_shares
+from neuroattn.mechanisms.base import check_circuit, check_inputs, window_counts
 from neuroattn.mechanisms.memory.circuit import MemoryCircuit
 from neuroattn.mechanisms.memory.params import SlotParams
 from neuroattn.neurons import lif_rate_noisy
 
-__all__ = ["to_softmax", "calibrate", "spike_shares", "input_trials", "run_circuit"]
+__all__ = ["to_softmax", "calibrate", "spike_counts", "input_trials", "run_circuit"]
 
 
 def _check_circuit(circuit, where: str) -> None:
@@ -100,17 +100,17 @@ def run_circuit(circuit, trials, backend: str = "numba", dt: float = 1e-4,
     return agent.run(trials, progress=progress)
 
 
-def spike_shares(circuit, inputs, windows, settle: float = 0.2, backend: str = "numba",
+def spike_counts(circuit, inputs, windows, settle: float = 0.2, backend: str = "numba",
                  seed: int = 0, dt: float = 1e-4, progress: bool = False):
-    """Each item's share of the assemblies' spikes over ``[settle, settle + window]`` with
-    the constant inputs ``inputs`` [n, K] on from t = 0; ``{window: shares [n, K]}``
-    (NaN for a trial without spikes in the window)."""
-    _check_circuit(circuit, "spike_shares")
-    u = check_inputs(inputs, circuit.k, "spike_shares.inputs")
+    """Each item assembly's spike count over ``[settle, settle + window)`` with the
+    constant inputs ``inputs`` [n, K] on from t = 0; ``{window: counts [n, K]}``
+    (``row_shares`` of a window's counts are the items' spike shares)."""
+    _check_circuit(circuit, "spike_counts")
+    u = check_inputs(inputs, circuit.k, "spike_counts.inputs")
     windows = tuple(sorted(float(w) for w in windows))
     rec = run_circuit(circuit, input_trials(u, settle + windows[-1], seed), backend, dt,
                       progress)
-    return window_shares(rec.rates, rec.times, settle, windows)
+    return window_counts(rec, settle, windows)
 
 
 def _traces(rates, dt: float, tau: float) -> np.ndarray:

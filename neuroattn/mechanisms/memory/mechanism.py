@@ -65,11 +65,11 @@ class WorkingMemory(CircuitMechanism):
 
         return SlotMemory(fitted, attention_backend)
 
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Spike shares of the item assemblies for constant ``inputs``."""
-        return bridge.spike_shares(self.circuit(spec, **params),
-                                   self._drive(spec, inputs, "spike_shares"), windows,
+        """Spike counts of the item assemblies for constant ``inputs``."""
+        return bridge.spike_counts(self.circuit(spec, **params),
+                                   self._drive(spec, inputs, "spike_counts"), windows,
                                    backend=backend, seed=seed, dt=dt, progress=progress)
 
     def softmax_shares(self, fitted: SlotParams, inputs) -> np.ndarray:

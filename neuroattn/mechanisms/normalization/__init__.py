@@ -14,7 +14,7 @@ from neuroattn._lazy import lazy_exports
 # name -> submodule; imported on first use, so that importing the package (as the
 # registry does) pulls in neither torch (softmax) nor the bridge's fitting code.
 _WHERE = {
-    **dict.fromkeys(("NormalizationCalibration", "calibrate", "spike_shares", "to_softmax",
+    **dict.fromkeys(("NormalizationCalibration", "calibrate", "spike_counts", "to_softmax",
                      "to_spiking", "input_trials", "run_circuit", "open_loop_gain"),
                     "bridge"),
     "NormCircuit": "circuits",

@@ -11,7 +11,7 @@
 * :func:`calibrate` -- simulates the circuit on constant inputs (the task's own, or
   random ones over the operating range) and fits ``sigma``, ``rate`` and ``baseline``
   to the 0-deg responses at every position (least squares on log sigma and log rate).
-* :func:`spike_shares` -- the 0-deg responses' spike shares over the positions per
+* :func:`spike_counts` -- the 0-deg responses' spike counts at the positions per
   counting window.
 
 Inputs are ``[n, K]`` (contrasts, no attention) or ``[n, 2K]`` (contrasts, then the
@@ -26,14 +26,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from neuroattn.mechanisms.base import SpikingAgent, check_circuit, window_rates, window_shares
+from neuroattn.mechanisms.base import SpikingAgent, check_circuit, window_counts, window_rates
 from neuroattn.mechanisms.base import split_inputs as _split_inputs
 from neuroattn.mechanisms.normalization.circuits import NormCircuit
 from neuroattn.mechanisms.normalization.params import NormalizationParams, circular_kernel
 from neuroattn.model import TaskSpec, Trials
 from neuroattn.model.units import check_int
 
-__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "split_inputs",
+__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_counts", "split_inputs",
            "input_trials", "run_circuit", "open_loop_gain", "NormalizationCalibration",
            "C_MIN", "C_MAX"]
 
@@ -138,20 +138,21 @@ def run_circuit(circuit: NormCircuit, trials: Trials, backend: str = "numba", dt
     return agent.run(trials, progress=progress)
 
 
-def spike_shares(circuit: NormCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
+def spike_counts(circuit: NormCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
                  settle: float = 0.15, seed: int = 12345, dt: float = 1e-4,
                  backend: str = "numba", progress: bool = False, **options) -> dict:
-    """Spike shares [n, K] of the 0-deg responses per counting window.
+    """Spike counts [n, K] of the 0-deg responses per counting window.
 
-    The inputs are on from t = 0; spikes are counted over ``[settle, settle + window]``;
-    a trial without spikes in a window has share NaN.
+    The inputs are on from t = 0; spikes are counted over ``[settle, settle + window)``;
+    ``row_shares`` of a window's counts are its spike shares over the positions (NaN for
+    a trial without spikes in it).
     """
-    _check_circuit(circuit, "spike_shares")
-    c, b = split_inputs(inputs, circuit.k, "spike_shares.inputs")
+    _check_circuit(circuit, "spike_counts")
+    c, b = split_inputs(inputs, circuit.k, "spike_counts.inputs")
     windows = tuple(sorted(float(w) for w in windows))
     rec = run_circuit(circuit, input_trials(c, b, settle + windows[-1], 0.0, seed), backend,
                       dt, progress, **options)
-    return window_shares(rec.rates, rec.times, settle, windows)
+    return window_counts(rec, settle, windows)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from neuroattn._lazy import lazy_exports
 # name -> submodule; imported on first use, so that importing the package (as the
 # registry does) pulls in neither torch (softmax) nor the bridge's fitting code.
 _WHERE = {
-    **dict.fromkeys(("PrecisionCalibration", "calibrate", "spike_shares", "to_softmax",
+    **dict.fromkeys(("PrecisionCalibration", "calibrate", "spike_counts", "to_softmax",
                      "to_spiking", "precision_trials", "run_circuit"), "bridge"),
     "PCCircuit": "circuits",
     "Precision": "mechanism",

@@ -15,7 +15,7 @@ Log precision <-> logit; error-unit gain <-> pi:
   shares), rate and null logit (total rate), tau (rise after onset); the unit level's
   precision scale is measured on its error populations' gain (:func:`_unit_error_scale`)
   and its gain and base on its rate.
-* :func:`spike_shares` -- the representations' spike shares per counting window.
+* :func:`spike_counts` -- the representations' spike counts per counting window.
 
 Inputs are ``[n, K]`` (the evidence, no cue: what ``Task.bridge_inputs`` gives, the
 evidence and bias summed) or ``[n, 2K]`` (evidence, then bias).
@@ -31,13 +31,13 @@ import pandas as pd
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, js_divergence,
-                                      split_inputs, window_rates, window_shares)
+                                      split_inputs, window_counts, window_rates)
 from neuroattn.mechanisms.precision.circuits import PCCircuit
 from neuroattn.mechanisms.precision.params import PrecisionParams
 from neuroattn.model import TaskSpec, Trials
 from neuroattn.model.units import check_int
 
-__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "precision_trials",
+__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_counts", "precision_trials",
            "run_circuit", "split_inputs", "precision_slope", "PrecisionCalibration"]
 
 #: Default operating range of the evidence (uniform in [0, X_MAX] per item) and of the
@@ -169,20 +169,21 @@ def _simulate_all(circuit: PCCircuit, trials: Trials, backend: str, dt: float,
                     progress=progress, **options)
 
 
-def spike_shares(circuit: PCCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
+def spike_counts(circuit: PCCircuit, inputs, windows=(0.02, 0.05, 0.1, 0.2, 0.5),
                  settle: float = 0.1, seed: int = 12345, dt: float = 1e-4,
                  backend: str = "numba", progress: bool = False, **options) -> dict:
-    """Spike shares [n, K] of the representations ``R_k`` per counting window.
+    """Spike counts [n, K] of the representations ``R_k`` per counting window.
 
-    The inputs are on from t = 0; spikes are counted over ``[settle, settle + window]``;
-    a trial without spikes in a window has share NaN.
+    The inputs are on from t = 0; spikes are counted over ``[settle, settle + window)``;
+    ``row_shares`` of a window's counts are its spike shares (NaN for a trial without
+    spikes in it).
     """
-    _check_circuit(circuit, "spike_shares")
-    x, b = split_inputs(inputs, circuit.k, "spike_shares.inputs")
+    _check_circuit(circuit, "spike_counts")
+    x, b = split_inputs(inputs, circuit.k, "spike_counts.inputs")
     windows = tuple(sorted(float(w) for w in windows))
     trials = precision_trials(x, b, settle + windows[-1], 0.0, seed)
     rec = run_circuit(circuit, trials, backend, dt, progress, **options)
-    return window_shares(rec.rates, rec.times, settle, windows, circuit.k)
+    return window_counts(rec, settle, windows)
 
 
 @dataclass(frozen=True)

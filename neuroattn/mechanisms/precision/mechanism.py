@@ -74,10 +74,10 @@ class Precision(CircuitMechanism):
 
         return PrecisionAttention(fitted, self._values(spec), attention_backend)
 
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Spike shares of the representation populations for constant ``inputs``."""
-        return bridge.spike_shares(self.circuit(spec, **params), inputs, windows=windows,
+        """Spike counts of the representation populations for constant ``inputs``."""
+        return bridge.spike_counts(self.circuit(spec, **params), inputs, windows=windows,
                                    seed=seed, dt=dt, backend=backend, progress=progress)
 
     def softmax_shares(self, fitted: PrecisionParams, inputs) -> np.ndarray:

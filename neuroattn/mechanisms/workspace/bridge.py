@@ -23,7 +23,8 @@ assembly.
   shares and the layer's time-averaged write shares over the same window, then the
   ignitions on pulses of them); the layer's point of no return (its hold) is the
   circuit's unstable fixed point over the ignited rate.
-* :func:`spike_shares` / :func:`layer_shares` -- the two tiers' item shares per window.
+* :func:`spike_counts` / :func:`layer_shares` -- the assemblies' spike counts and the
+  layer's shares per window.
 * :func:`to_spiking` -- the inverse of the temperature map: the workspace noise that
   gives a layer's temperature.
 """
@@ -37,12 +38,13 @@ import numpy as np
 import pandas as pd
 
 from neuroattn.exceptions import ValidationError
-from neuroattn.mechanisms.base import check_circuit, js_divergence, split_inputs, window_shares
+from neuroattn.mechanisms.base import (check_circuit, js_divergence, row_shares, split_inputs,
+                                      window_counts, window_shares)
 from neuroattn.mechanisms.workspace.circuits import WorkspaceCircuit
 from neuroattn.mechanisms.workspace.params import WorkspaceParams
 from neuroattn.model import TaskSpec, Trials
 
-__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_shares", "layer_shares",
+__all__ = ["to_softmax", "to_spiking", "calibrate", "spike_counts", "layer_shares",
            "split_inputs", "ignited_rate", "WorkspaceCalibration", "SETTLE"]
 
 #: Time (s) the inputs are on before shares are counted.
@@ -289,30 +291,31 @@ def _shares(rates, times, windows):
     return window_shares(rates, times, SETTLE, windows)
 
 
-def spike_shares(circuit: WorkspaceCircuit, inputs, windows=(0.1, 0.2, 0.5), seed: int = 0,
+def spike_counts(circuit: WorkspaceCircuit, inputs, windows=(0.1, 0.2, 0.5), seed: int = 0,
                  dt: float = 1e-4, backend: str = "numba", progress: bool = False,
                  **options) -> dict:
-    """Spike shares [n, K] of the workspace assemblies ``W{k}`` per counting window.
+    """Spike counts [n, K] of the workspace assemblies ``W{k}`` per counting window.
 
-    Inputs are on from t = 0; spikes are counted over ``[SETTLE, SETTLE + window]``; a
-    trial without spikes in a window has share NaN.
+    Inputs are on from t = 0; spikes are counted over ``[SETTLE, SETTLE + window)``;
+    ``row_shares`` of a window's counts are its spike shares (NaN for a trial without
+    spikes in it).
     """
     from neuroattn.mechanisms.base import SpikingAgent
 
-    _check_circuit(circuit, "spike_shares")
-    x, b = split_inputs(inputs, circuit.k, "spike_shares.inputs")
+    _check_circuit(circuit, "spike_counts")
+    x, b = split_inputs(inputs, circuit.k, "spike_counts.inputs")
     windows = tuple(sorted(float(w) for w in windows))
     trials = _constant_trials(x, b, SETTLE + windows[-1], seed)
     agent = SpikingAgent(circuit.spiking_model(trials.spec), trials.spec, backend, dt,
                          "workspace", **options)
     rec = agent.run(trials, progress=progress)
-    return _shares(rec.rates, rec.times, windows)
+    return window_counts(rec, SETTLE, windows)
 
 
 def layer_shares(params: WorkspaceParams, inputs, windows=(0.5,),
                  attention_backend: str | None = "torch") -> dict:
     """The layer's time-averaged shares [n, K] over the same windows as
-    :func:`spike_shares`, for constant ``inputs``.
+    :func:`spike_counts`, for constant ``inputs``.
 
     Shares are floored at ``SHARE_FLOOR`` (1e-12) and renormalised: a layer at a low
     temperature writes down to 1e-300 for an item that lost, far below anything a
@@ -601,8 +604,8 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
     else:
         x, b = split_inputs(inputs, k, "calibrate.inputs")
     u = np.concatenate([x, b], axis=1)
-    spikes = spike_shares(circuit, u, (window,), seed, dt, backend, progress,
-                          **options)[window]
+    spikes = row_shares(spike_counts(circuit, u, (window,), seed, dt, backend, progress,
+                                     **options)[window])
     analytic = to_softmax(circuit)
 
     def fitted(theta):

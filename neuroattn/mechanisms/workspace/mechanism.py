@@ -68,10 +68,10 @@ class Workspace(CircuitMechanism):
 
         return WorkspaceLayer(fitted, attention_backend)
 
-    def spike_shares(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
+    def spike_counts(self, spec, inputs, windows, backend: str = "numba", seed: int = 0,
                      dt: float = 1e-4, progress: bool = False, **params) -> dict:
-        """Spike shares of the workspace assemblies for constant ``inputs``."""
-        return bridge.spike_shares(self.circuit(spec, **params), inputs, windows, seed, dt,
+        """Spike counts of the workspace assemblies for constant ``inputs``."""
+        return bridge.spike_counts(self.circuit(spec, **params), inputs, windows, seed, dt,
                                    backend, progress)
 
     def softmax_shares(self, fitted: WorkspaceParams, inputs) -> np.ndarray:
