@@ -303,3 +303,53 @@ def test_mean_field_the_pool_normalises_the_unit_errors_total_rate():
     # the escape draw saturates (the unnormalised errors compress the weight to ~0.76)
     assert _mean_field_weight(c, 4.0, contrast=3.0) == pytest.approx(0.8, abs=0.005)
     assert _mean_field_weight(no_pool, 4.0, contrast=3.0) < 0.77
+
+
+def _uncorrected_unit_weights(p, task, trials, values=(1.0, 0.0)):
+    """Per trial, the unit's mean weight over the response window as the layer computed
+    it before the lognormal correction: softmax(log pi + u / T_unit) at every row, u the
+    evidence through the unit_tau low-pass (the bias is constant, so its filter is the
+    identity)."""
+    x = trials.role("evidence").astype(np.float64)
+    b = trials.role("bias").astype(np.float64)
+    a = 1 - np.exp(-trials.dt / p.unit_tau)
+    u, f = np.empty_like(x), x[:, 0]
+    for s in range(x.shape[1]):
+        f = f + a * (x[:, s] - f)
+        u[:, s] = f
+    z = p.log_pi(b) + u / p.unit_temperature
+    w = np.exp(z - z.max(-1, keepdims=True))
+    est = (w * np.asarray(values)).sum(-1) / w.sum(-1)
+    late = np.arange(x.shape[1]) * trials.dt >= task.duration - task.window - 1e-12
+    return est[:, late].mean(axis=1)
+
+
+def test_the_layer_weights_very_noisy_cues_without_bias(seed=31):
+    """Softmax tier at noise 1.0 (cue noise std 1.41 / 0.71 per row at r = 4): the layer's
+    weights are within 0.006 of pi0/(pi0+pi1) on 2000 trials (400 per condition; SE
+    ~0.0015; what is left, ~0.0015 away from 0.5, is an absent cue's exp(-6) share in the
+    single-cue conditions). The evidence's noise reaches the unit's log precision
+    (x / T_unit, 3 nats per unit); a per-row softmax averages it into weights compressed
+    toward 0.5. The layer takes off half the evidence's variance in the logit (the
+    lognormal mean), which for cues whose noise variances are 1 / pi cancels that
+    compression to second order; without it, on the same trials, the weights are
+    compressed by > 0.006 (~0.01)."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from neuroattn.mechanisms.precision import PCCircuit, to_softmax
+
+    task = CueCombination(noise=1.0)
+    mech = get_mechanism("precision")
+    p = to_softmax(PCCircuit(k=2), values=task.spec().values)
+    trials = task.make_trials(2000, seed=seed)
+    rec = mech.agent("softmax", task.spec(), "numba", fitted=p).run(trials)
+    res = task.score(trials, rec, seed=seed)
+    cond = trials.conditions["condition"].to_numpy()
+    old = _uncorrected_unit_weights(p, task, trials)
+    m = {c: old[cond == c].mean() for c in task.conditions}
+    for e, ratio in zip(res.effects, task.ratios):
+        opt = optimal_weight(ratio)
+        assert abs(e.estimate - opt) < 0.006, e
+        w_old = (m[f"both_r{ratio:g}"] - m["cue1"]) / (m["cue0"] - m["cue1"])
+        if ratio != 1.0:
+            # compressed toward 0.5, by more than the corrected layer is off
+            assert (w_old - opt) * np.sign(0.5 - opt) > 0.006, (ratio, w_old)

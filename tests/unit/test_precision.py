@@ -30,16 +30,19 @@ def test_the_layer_estimate_is_the_precision_weighted_average():
     x = torch.as_tensor(rng.uniform(0, 2, (3, 40, k)))
     b = torch.as_tensor(np.repeat(rng.uniform(-1, 1, (3, 1, k)), 40, axis=1))
     out = m(x, b, dt=1e-3)
-    # oracle: pi_k = exp(log pi + u / T_unit), u the evidence through a 30 ms low-pass
-    # (the unit errors' synapses: precision sets their gain, not their speed);
-    # estimate sum pi mu / sum pi
+    # oracle: pi_k = exp(log pi + u / T_unit - var(u) / (2 T_unit^2)), u the evidence
+    # through a 30 ms low-pass (the unit errors' synapses: precision sets their gain, not
+    # their speed), var(u) = a / 2 times the low-passed squared error (x - u)^2 (the
+    # lognormal mean's correction); estimate sum pi mu / sum pi
     lp = np.asarray(p.log_precision) + 0.8 * b.numpy()
-    xf = np.empty_like(x.numpy())
-    f = x.numpy()[:, 0]
+    xf, var = np.empty_like(x.numpy()), np.empty_like(x.numpy())
+    a = 1 - np.exp(-1e-3 / 0.03)
+    f, sq = x.numpy()[:, 0], np.zeros((3, k))
     for s in range(40):
-        f = f + (1 - np.exp(-1e-3 / 0.03)) * (x.numpy()[:, s] - f)
-        xf[:, s] = f
-    pi = np.exp(lp + xf / 2.0)
+        sq = sq + a * ((x.numpy()[:, s] - f) ** 2 - sq)
+        f = f + a * (x.numpy()[:, s] - f)
+        xf[:, s], var[:, s] = f, a / 2 * sq
+    pi = np.exp(lp + xf / 2.0 - var / (2 * 2.0 ** 2))
     np.testing.assert_allclose(out[..., k].detach().numpy(), (pi * values).sum(-1) / pi.sum(-1),
                                rtol=1e-10)
     assert m.params().unit_tau == pytest.approx(0.03)

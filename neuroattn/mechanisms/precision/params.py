@@ -30,7 +30,10 @@ class PrecisionParams:
     of the errors' log precision that reaches the representations' steady state (1: all
     of it). The unit level weights the items by their full precision, so its estimate
     ``sum_k pi_k mu_k / sum_k pi_k`` (``pi_k`` including the evidence term ``x_k /
-    unit_temperature``) is exactly ``softmax(log pi) . mu``.
+    unit_temperature``) is exactly ``softmax(log pi) . mu``. (On noisy inputs the layer
+    also takes half the evidence's variance, ``var(u_k) / (2 unit_temperature**2)``, off
+    the unit's log precision, so that its mean precision is the noise-free one; these
+    mean-field helpers see constant inputs, where that term is 0.)
 
     Parameters
     ----------

@@ -18,8 +18,20 @@ over the evidence ``u`` as the unit level reads it (through synapses of time con
 ``unit_tau``)::
 
     unit_tau du_k/dt = x_k - u_k
-    w_k    = softmax_k(log_precision + precision_scale * c + u / T_unit)    (= log pi_k)
+    unit_tau ds_k/dt = (x_k - u_k)**2 - s_k,   var_k = a / 2 * s_k
+    w_k    = softmax_k(log_precision + precision_scale * c + u / T_unit
+                       - var / (2 T_unit**2))                            (= log pi_k)
     r_unit = unit_base + unit_gain * sum_k w_k values_k
+
+``var_k`` is the layer's estimate of the variance of ``u_k`` (``a = 1 - exp(-dt /
+unit_tau)``; for white row noise through the low-pass ``var(u) = a / 2 * E[(x -
+u)**2]`` exactly): noisy evidence makes the log precision noisy, and half its variance
+is taken off, so that ``exp(log pi)`` averages the noise-free precision (the lognormal
+mean). For cues whose noise variance is ``1 / pi`` (cue combination) this also cancels
+the second-order compression of the row-by-row softmax toward equal weights
+(docs/mechanisms/precision.md). Constant inputs have ``var = 0``; a step of the
+evidence by ``d`` reads as a transient variance of at most ``a d**2 / 8``, gone within a
+few ``unit_tau`` (0.045 nats of logit at a step of 2 at the defaults).
 
 Both weightings go through :func:`neuroattn.attention.scaled_dot_product_attention`:
 one query (a 1) attends over keys that are the logits.
@@ -130,17 +142,28 @@ class PrecisionAttention(MechanismLayer):
             u = torch.cat([u, x.to(dtype)], dim=-1)
             rate.append(torch.ones_like(gain) / torch.exp(self.log_unit_tau))
         alpha = 1.0 - torch.exp(-dt * torch.cat(rate, dim=-1))
+        unit = slice(2 * self.k, None) if self.values is not None else slice(0, 0)
         f = u[:, 0]
-        filtered = []
+        sq = torch.zeros_like(f[:, unit])
+        filtered, squares = [], []
         for s in range(u.shape[1]):
+            # the unit level's squared prediction error (x - u)^2, low-passed like u
+            err = u[:, s, unit] - f[:, unit]
+            sq = sq + alpha[:, s, unit] * (err * err - sq)
             f = f + alpha[:, s] * (u[:, s] - f)
             filtered.append(f)
+            squares.append(sq)
         f = torch.stack(filtered, dim=1)
         v, c = f[..., : self.k], f[..., self.k: 2 * self.k]
         rates = torch.exp(self.log_rate) * self.attend(self.logits(v, c))
         if self.values is not None:
-            est = self.attend(self.logits(f[..., 2 * self.k:], c, unit=True), self.values,
-                              null=False)
+            # log of the mean precision: exp(z) with z ~ N(m, var) averages exp(m + var / 2),
+            # so the evidence's variance in the logit, var(u) / T^2, is taken off by half;
+            # var(u_k) = alpha / 2 * E[(x_k - u_k)^2] for the low-pass u (white row noise)
+            var_u = 0.5 * alpha[..., unit] * torch.stack(squares, dim=1)
+            t_unit = torch.exp(self.log_unit_temperature).to(dtype)
+            z = self.logits(f[..., unit], c, unit=True) - 0.5 * var_u / t_unit ** 2
+            est = self.attend(z, self.values, null=False)
             rates = torch.cat([rates, self.unit_base + self.unit_gain * est], dim=-1)
         return rates
 
