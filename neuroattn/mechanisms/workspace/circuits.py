@@ -129,7 +129,9 @@ class WorkspaceCircuit(CircuitParams):
         one unit of bias a workspace assembly then sits just below its ignition
         threshold; above ~70 pA of drive (with that bias) assemblies ignite on their own.
     w_pw : float, amperes
-        Processor -> workspace weight (every pair, fast synapses) (9 pA).
+        Processor -> workspace weight (every pair, fast synapses) (9.25 pA: a processor
+        at ~35 Hz adds ~65 pA; the masking threshold, the SOA at which half the masked
+        targets are seen, then sits at ~50 ms, see docs/mechanisms/workspace.md).
     w_ww : float, amperes
         Workspace recurrent weight within an assembly (slow synapses) (1.25 pA).
     w_wp : float, amperes
@@ -200,7 +202,7 @@ class WorkspaceCircuit(CircuitParams):
     input_gain: float = 100e-12
     bias_gain: float = 45e-12
     drive: float = 62e-12
-    w_pw: float = 9e-12
+    w_pw: float = 9.25e-12
     w_ww: float = 1.25e-12
     w_wp: float = 0.25e-12
     w_wi: float = 4.0e-12
