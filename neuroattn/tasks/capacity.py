@@ -117,9 +117,12 @@ class Capacity(Task):
         Column("false alarms", "fa_rate", fmt="{:.2f}"),
         Column("items held", "held", fmt="{:.2f}"),
     )
-    #: K at N = 12 rests on 50 change and 50 no-change trials per object kind, so the
-    #: plateau's 95 % CI spans about +/- 0.7 items (see docs/tasks/capacity.md)
-    default_trials = {"run": 1400, "compare": 1400}
+    #: 200 change and 200 no-change trials per set size and object kind. K = N (H - FA)
+    #: multiplies the guessing noise of H and FA by N, so the plateau (mean K over N >= 4)
+    #: spreads with an SD of about 0.35 items at 1400 trials (50 + 50 per cell), against
+    #: about 0.18 here: with the softmax tier holding about 3.5 items, 1400 trials put its
+    #: plateau below 3 at 2 of 5 unnamed seeds (docs/tasks/capacity.md)
+    default_trials = {"run": 5600, "compare": 5600}
     units = {"fixation": "s", "sample": "s", "delay": "s", "window": "s", "dt": "s",
              "threshold": "Hz"}
 

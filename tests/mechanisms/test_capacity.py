@@ -186,9 +186,9 @@ def test_the_task_sets_its_own_default_trial_count():
     from neuroattn.study.config import resolve_config
 
     cfg = resolve_config("compare", "capacity", "working-memory")
-    assert cfg["trials"] == 1400 and cfg["task"]["name"] == "capacity"
-    assert resolve_config("run", "capacity", "working-memory")["trials"] == 1400
+    assert cfg["trials"] == 5600 and cfg["task"]["name"] == "capacity"
+    assert resolve_config("run", "capacity", "working-memory")["trials"] == 5600
     assert resolve_config("compare", "posner")["trials"] == 200
-    # 1400 trials: 50 change and 50 no-change trials per set size and object kind
-    c = Capacity().make_trials(1400, seed=0).conditions
-    assert c.groupby(["set_size", "objects", "change"]).size().eq(50).all()
+    # 5600 trials: 200 change and 200 no-change trials per set size and object kind
+    c = Capacity().make_trials(5600, seed=0).conditions
+    assert c.groupby(["set_size", "objects", "change"]).size().eq(200).all()
