@@ -663,3 +663,39 @@ def test_a_layer_too_cold_to_write_on_resting_inputs_is_detected():
     cold = replace(p, temperature=0.001)
     assert bridge._silent_rows(cold, rest) == 1          # the mask-only input
     assert bridge._silent_rows(replace(p, temperature=0.002), rest) == 0
+
+
+def test_calibration_warms_a_layer_whose_brief_pulse_threshold_leaves_it_silent():
+    """The coldest temperature is checked for silent inputs at the threshold the grid
+    starts from (1.3 here); the brief pulses then pin the threshold at the circuit's
+    (1.8, a known layer standing for it), where the mask-only input's write underflows
+    at that temperature. The temperature is raised until the fitted layer writes on
+    every input the warmest one writes on (masking, seed 99: 68 of 120 calibration
+    inputs silent before)."""
+    from dataclasses import replace
+
+    truth = replace(bridge.to_softmax(WorkspaceCircuit(k=2)), temperature=0.003,
+                    threshold=1.8, adapt_gain=0.0)
+    n = 20
+    x = np.zeros((n, 2))
+    x[:16, 0] = np.linspace(0.8, 1.2, 16)
+    x[16:, 1] = 1.0
+    b = np.tile([1.0, -1.0], (n, 1))
+    full = bridge._pulse_trials(x, b, 0.1, 0.5)
+    short = bridge._pulse_trials(x, b, tuple(f * 0.1 for f in bridge.BRIEF), 0.5)
+    zero = np.zeros(1)
+    ignited = bridge._layer_ignites(truth, full, zero, 15.0, 0.025, 0.5)[0]
+    seen = bridge._layer_ignites(truth, short, zero, 15.0, bridge.SEEN_SMOOTH, 0.5)[0]
+    which = np.repeat(np.arange(len(bridge.BRIEF)), n)
+    rest = np.array([[0.0, 1.0, 1.0, -1.0], [1.0, 0.0, 1.0, -1.0]])   # mask only; target
+    start = replace(truth, threshold=1.3)
+    coldest = start.temperature * 2.0 ** -2
+    # the premise: silent at the coldest temperature only once the threshold has moved
+    assert bridge._silent_rows(replace(start, temperature=coldest), rest) == 0
+    assert bridge._silent_rows(replace(truth, temperature=coldest), rest) == 1
+    fit, agree, _ = bridge._match_ignitions(start, full, ignited, 15.0,
+                                            (short, seen, which), span=0.6, fine=0.02,
+                                            octaves=2, shares_inputs=rest)
+    assert fit.threshold == pytest.approx(1.8, abs=0.05) and agree == 1.0
+    assert fit.temperature > coldest
+    assert bridge._silent_rows(replace(fit, adapt_gain=0.0), rest) == 0

@@ -484,7 +484,10 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, bri
     (thresholds within ``span`` of ``params.threshold`` on a grid of ``step``; without
     ``brief``, the median of its equally good thresholds is the threshold). At that
     temperature, the threshold minimises the loss on the same grid, then on a grid of
-    ``fine`` within one ``step`` of the best (the median of equally good ones). The layer
+    ``fine`` within one ``step`` of the best (the median of equally good ones). With
+    ``shares_inputs``, a threshold so found that leaves more of them without a write than
+    the warmest layer raises the temperature an octave (and the threshold is found again
+    there), up to ``params.temperature``. The layer
     runs the first ``horizon`` s of the trials (an ignition peaks within ~250 ms of the
     pulse). With ``lasting`` -- ``(the trials on which the circuit ignites fully, its
     ignition durations (s))`` --, only thresholds at which the layer's ignitions on those
@@ -537,16 +540,26 @@ def _match_ignitions(params: WorkspaceParams, trials, ignited, level: float, bri
     if brief is None:
         return best, best_agree, ()
     # at that temperature, the threshold whose brief pulses ignite as often as the
-    # circuit's (coarse grid, then a fine one: the probabilities change in finer steps)
-    p = replace(best, adapt_gain=0.0, threshold=params.threshold)
-    loss, _, _ = losses(p, shifts)
-    centre = float(np.median(shifts[pick(loss)]))
-    shifts = centre + np.arange(-step, step + fine / 2, fine)
-    loss, agree, probs = losses(p, shifts)
-    tied = pick(loss)
-    i = tied[len(tied) // 2]
-    best = replace(best, threshold=float(params.threshold + shifts[i]))
-    return best, float(agree[i]), tuple(float(v) for v in probs[:, i])
+    # circuit's (coarse grid, then a fine one: the probabilities change in finer steps).
+    # That threshold can sit higher than the one the temperature was checked at, and
+    # the resting write exp(-gap / temperature) then underflows on more share inputs: the
+    # temperature is raised an octave at a time (up to params.temperature) until the
+    # threshold found at it leaves no more inputs without a write than the warmest layer
+    temp = best.temperature
+    while True:
+        p = replace(best, adapt_gain=0.0, temperature=temp, threshold=params.threshold)
+        loss, _, _ = losses(p, shifts)
+        centre = float(np.median(shifts[pick(loss)]))
+        fine_shifts = centre + np.arange(-step, step + fine / 2, fine)
+        loss, agree, probs = losses(p, fine_shifts)
+        tied = pick(loss)
+        i = tied[len(tied) // 2]
+        found = replace(best, temperature=temp,
+                        threshold=float(params.threshold + fine_shifts[i]))
+        if (silent is None or temp >= params.temperature
+                or _silent_rows(replace(found, adapt_gain=0.0), shares_inputs) <= silent):
+            return found, float(agree[i]), tuple(float(v) for v in probs[:, i])
+        temp = min(2.0 * temp, params.temperature)
 
 
 def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
