@@ -366,17 +366,14 @@ def test_bridge_shares_agree_on_task_inputs():
     assert js < 0.05 < uniform
 
 
-def test_calibration_pins_the_threshold_on_brief_pulses():
-    """Oracle: a layer of known threshold (1.8) stands for the circuit. Full 100 ms pulses
-    of a target ignite it at every evidence (0.8-1.2) and a mask never, as they would at
-    any threshold over a wide range; brief pulses (a third to two thirds of the pulse)
-    ignite it on some inputs only, and matching the probability of ignition at each
-    duration recovers the threshold."""
+def _brief_pulse_oracle(n: int = 20):
+    """A layer of known threshold (1.8) standing for the circuit, and its ignitions on
+    full 100 ms pulses and on brief ones (``BRIEF`` of the pulse): 16 targets of
+    evidence 0.8-1.2, then masks."""
     from dataclasses import replace
 
     truth = replace(bridge.to_softmax(WorkspaceCircuit(k=2)), temperature=0.003,
                     threshold=1.8, adapt_gain=0.0)
-    n = 20
     x = np.zeros((n, 2))
     x[:16, 0] = np.linspace(0.8, 1.2, 16)
     x[16:, 1] = 1.0
@@ -387,6 +384,19 @@ def test_calibration_pins_the_threshold_on_brief_pulses():
     ignited = bridge._layer_ignites(truth, full, zero, 15.0, 0.025, 0.5)[0]
     seen = bridge._layer_ignites(truth, short, zero, 15.0, bridge.SEEN_SMOOTH, 0.5)[0]
     which = np.repeat(np.arange(len(bridge.BRIEF)), n)
+    return truth, full, short, ignited, seen, which
+
+
+def test_calibration_pins_the_threshold_on_brief_pulses():
+    """Oracle: a layer of known threshold (1.8) stands for the circuit. Full 100 ms pulses
+    of a target ignite it at every evidence (0.8-1.2) and a mask never, as they would at
+    any threshold over a wide range; brief pulses (a third to two thirds of the pulse)
+    ignite it on some inputs only, and matching the probability of ignition at each
+    duration recovers the threshold."""
+    from dataclasses import replace
+
+    truth, full, short, ignited, seen, which = _brief_pulse_oracle()
+    n = len(ignited)
     probs = [seen[which == d].mean() for d in range(len(bridge.BRIEF))]
     assert ignited[:16].all() and not ignited[16:].any()
     assert probs[0] < probs[-1] and 0 < sum(probs) < len(probs) * 16 / n
@@ -674,19 +684,7 @@ def test_calibration_warms_a_layer_whose_brief_pulse_threshold_leaves_it_silent(
     inputs silent before)."""
     from dataclasses import replace
 
-    truth = replace(bridge.to_softmax(WorkspaceCircuit(k=2)), temperature=0.003,
-                    threshold=1.8, adapt_gain=0.0)
-    n = 20
-    x = np.zeros((n, 2))
-    x[:16, 0] = np.linspace(0.8, 1.2, 16)
-    x[16:, 1] = 1.0
-    b = np.tile([1.0, -1.0], (n, 1))
-    full = bridge._pulse_trials(x, b, 0.1, 0.5)
-    short = bridge._pulse_trials(x, b, tuple(f * 0.1 for f in bridge.BRIEF), 0.5)
-    zero = np.zeros(1)
-    ignited = bridge._layer_ignites(truth, full, zero, 15.0, 0.025, 0.5)[0]
-    seen = bridge._layer_ignites(truth, short, zero, 15.0, bridge.SEEN_SMOOTH, 0.5)[0]
-    which = np.repeat(np.arange(len(bridge.BRIEF)), n)
+    truth, full, short, ignited, seen, which = _brief_pulse_oracle()
     rest = np.array([[0.0, 1.0, 1.0, -1.0], [1.0, 0.0, 1.0, -1.0]])   # mask only; target
     start = replace(truth, threshold=1.3)
     coldest = start.temperature * 2.0 ** -2
