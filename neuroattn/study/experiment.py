@@ -401,14 +401,14 @@ def bridge_report(setup: Setup, fitted, results: dict, progress: bool = False) -
     k = setup.spec.n_items
     blocks = [task_u[:, :k], task_u[:, k:]]
     rand_u = np.concatenate([rng.uniform(b.min(), b.max(), b.shape) for b in blocks], axis=1)
-    js = {}
+    js, counts = {}, {}
     for name, u in (("task", task_u), ("random", rand_u)):
-        counts = mech.spike_counts(setup.spec, u, windows, backend=a["backend"], seed=seed,
-                                   dt=a["dt"], progress=progress, **setup.params)
+        counts[name] = mech.spike_counts(setup.spec, u, windows, backend=a["backend"],
+                                         seed=seed, dt=a["dt"], progress=progress,
+                                         **setup.params)
         target = mech.softmax_shares(fitted, u)
-        js[name] = [window_js(counts[w], target) for w in windows]
-        if name == "task":
-            longest = counts[windows[-1]]
+        js[name] = [window_js(counts[name][w], target) for w in windows]
+    longest = counts["task"][windows[-1]]
     # the scale, by the same estimator: NaN when no input gave the circuit a spike to
     # share (e.g. a workspace that ignites on none of them)
     uniform = window_js(longest, np.full(longest.shape, 1.0 / longest.shape[1])).weighted

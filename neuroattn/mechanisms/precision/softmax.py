@@ -142,17 +142,18 @@ class PrecisionAttention(MechanismLayer):
             u = torch.cat([u, x.to(dtype)], dim=-1)
             rate.append(torch.ones_like(gain) / torch.exp(self.log_unit_tau))
         alpha = 1.0 - torch.exp(-dt * torch.cat(rate, dim=-1))
-        unit = slice(2 * self.k, None) if self.values is not None else slice(0, 0)
+        unit = slice(2 * self.k, None)      # the unit level's columns (with values)
         f = u[:, 0]
         sq = torch.zeros_like(f[:, unit])
         filtered, squares = [], []
         for s in range(u.shape[1]):
-            # the unit level's squared prediction error (x - u)^2, low-passed like u
-            err = u[:, s, unit] - f[:, unit]
-            sq = sq + alpha[:, s, unit] * (err * err - sq)
+            if self.values is not None:
+                # the unit level's squared prediction error (x - u)^2, low-passed like u
+                err = u[:, s, unit] - f[:, unit]
+                sq = sq + alpha[:, s, unit] * (err * err - sq)
+                squares.append(sq)
             f = f + alpha[:, s] * (u[:, s] - f)
             filtered.append(f)
-            squares.append(sq)
         f = torch.stack(filtered, dim=1)
         v, c = f[..., : self.k], f[..., self.k: 2 * self.k]
         rates = torch.exp(self.log_rate) * self.attend(self.logits(v, c))
