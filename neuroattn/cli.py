@@ -1,7 +1,7 @@
 """The ``neuroattn`` command.
 
     neuroattn list
-    neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR
+    neuroattn run TASK --mechanism M --tier spiking|softmax --backend B --trials N --seed S --out DIR [--figure]
     neuroattn compare TASK --mechanism M [--backend B --trials N --seed S --out DIR]
     neuroattn run|compare TASK --config FILE --set name=value [--set ...] [--vary name=[v1,v2,...]]
     neuroattn sweep SPEC [--workers N | --scheduler tcp://HOST:PORT] [--trials N --seed S --set ...]
@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a task with a mechanism at one tier")
     common(run, 100)
     run.add_argument("--tier", default=None, help="spiking or softmax (default spiking)")
+    run.add_argument("--figure", action="store_true",
+                     help="also draw the run's figure (figure.png; --pdf adds a PDF); "
+                     "compare and experiment always draw theirs")
     cmp_ = sub.add_parser("compare", help="run a task at both tiers side by side")
     common(cmp_, 200)
     demo = sub.add_parser("demo", help="compare both tiers on Posner cueing and paired stimuli")
@@ -215,24 +218,30 @@ def _execute(args, command: str, progress: bool = True, reporter: bool = False) 
                                 formats=_formats(args))
         else:
             res = run_task(configs[0], args.out, args.force, progress=progress,
-                           formats=_formats(args), reporter=reporter)
+                           formats=_formats(args, command), reporter=reporter)
         print(fmt(res.summary))
-        _footer(res, t0)
+        _footer(res, t0, command)
         return 0
     series = run_series(configs, name, values, command, args.out, args.force, progress,
-                        _formats(args))
+                        _formats(args, command))
     for value, res in zip(values, series["outcomes"]):
         print(f"--- {name} = {value}\n")
         print(fmt(res.summary))
-        _footer(res, t0)
+        _footer(res, t0, command)
         print()
     print(f"=== {args.task}: effects against {name}\n")
     print(format_series(series))
     return 0
 
 
-def _formats(args) -> tuple:
-    return ("png", "pdf") if getattr(args, "pdf", False) else ("png",)
+def _formats(args, command: str = "compare") -> tuple:
+    """The figure files a command writes: ``run`` draws its figure on request
+    (``--figure`` or ``--pdf``; drawing it takes matplotlib's import and about 0.3 CPU s,
+    as long as a 256-trial numba run simulates), ``compare`` and ``sweep`` always."""
+    pdf = getattr(args, "pdf", False)
+    if command == "run" and not (pdf or getattr(args, "figure", False)):
+        return ()
+    return ("png", "pdf") if pdf else ("png",)
 
 
 def _run(args, reporter: bool = False) -> int:
@@ -242,13 +251,15 @@ def _run(args, reporter: bool = False) -> int:
         return _execute(args, "run", progress=not args.no_progress, reporter=reporter)
 
 
-def _footer(res, t0) -> None:
+def _footer(res, t0, command: str = "compare") -> None:
     where = "answered from the store (--force to rerun)" if res.from_store else "written"
     print(f"\nresults {where}: {res.path}  ({time.perf_counter() - t0:.1f} s)")
     figures = sorted(p.name for p in res.path.glob("*.png"))
     if figures:
         pdf = " (and PDF)" if any(res.path.glob("*.pdf")) else ""
         print(f"figures: {', '.join(figures)}{pdf}")
+    elif command == "run":
+        print("figure: not drawn (--figure draws it)")
 
 
 def _compare(args, progress=True) -> int:
@@ -355,16 +366,39 @@ def main(argv=None, reporter: bool = False) -> int:
         return 130
 
 
-def entry() -> None:
-    """The console script: ``main``, then leave without the interpreter's teardown.
+#: Settings the console script gives its process where the environment has none.
+#: ``OPENBLAS_NUM_THREADS=1``: numpy's OpenBLAS starts a worker per core when numpy is
+#: imported, and each worker spins for about 0.1 s before it sleeps; the command's work
+#: runs on the engines' own threads (numba, torch) and on small arrays, so the pool only
+#: took CPU from them -- about 0.1 CPU s of a 256-trial numba run, on a core the
+#: simulation and the run's reporter were using (docs/engines.md, "Start-up").
+CONSOLE_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
-    Once ``main`` has returned, every result is written, renamed into place and closed;
-    what remains is Python's teardown (collecting thousands of modules, joining numba's
-    thread pool), about half a second after a numba run, a sizeable part of a short one.
-    Flush the standard streams and end the process with ``main``'s status instead.
+
+def console_environment() -> None:
+    """Set :data:`CONSOLE_ENVIRONMENT` where the environment has no value of its own.
+
+    Must run before numpy is imported (``neuroattn.cli`` imports no numpy); a user's own
+    ``OPENBLAS_NUM_THREADS`` is kept.
     """
     import os
 
+    for name, value in CONSOLE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
+def entry() -> None:
+    """The console script: ``main``, then leave without the interpreter's teardown.
+
+    First the process's defaults (:func:`console_environment`). Once ``main`` has
+    returned, every result is written, renamed into place and closed; what remains is
+    Python's teardown (collecting thousands of modules, joining numba's thread pool),
+    about half a second after a numba run, a sizeable part of a short one. Flush the
+    standard streams and end the process with ``main``'s status instead.
+    """
+    import os
+
+    console_environment()
     try:
         code = main(reporter=True)
         sys.stdout.flush()

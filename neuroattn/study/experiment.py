@@ -211,7 +211,7 @@ def run_task(config: dict, out="results", force: bool = False,
 
     setup = build(config)
     path = run_path(out, config["experiment"], config)
-    if is_stored(path) and not force:
+    if is_stored(path, formats) and not force:
         return RunOutcome(path, load_summary(path), True)
     task, mech, a = setup.task, setup.mechanism, setup.agent
     trials = task.make_trials(config["trials"], config["seed"])
@@ -290,7 +290,7 @@ def compare_tiers(config: dict, out="results", force: bool = False,
     """
     setup = build(config)
     path = run_path(out, config["experiment"], config)
-    if is_stored(path) and not force:
+    if is_stored(path, formats) and not force:
         return RunOutcome(path, load_summary(path), True)
     task, mech, a = setup.task, setup.mechanism, setup.agent
     seed = config["seed"]

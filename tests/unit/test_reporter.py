@@ -34,9 +34,10 @@ def _python(code, tmp_path, env=None):
     return done
 
 
-def _run(tmp_path, out, reporter, patch="", heavy=("pandas", "matplotlib", "numba")):
+def _run(tmp_path, out, reporter, patch="", heavy=("pandas", "matplotlib", "numba"),
+         extra=("--figure",)):
     argv = ["run", "posner", "--backend", "numba", "--trials", "24", "--seed", "3",
-            "--out", str(out), "--no-progress"]
+            "--out", str(out), "--no-progress", *extra]
     done = _python(RUN.format(argv=argv, reporter=reporter, patch=patch, heavy=heavy),
                    tmp_path)
     assert done.returncode == 0, done.stderr
@@ -64,6 +65,26 @@ def test_a_run_scored_by_its_reporter_writes_what_one_process_writes(tmp_path):
         assert (a[0] / name).read_bytes() == (b[0] / name).read_bytes(), name
     summary = json.loads((a[0] / "summary.json").read_text())
     assert summary["trials"] == 24 and summary["effects"]
+
+
+def test_a_run_draws_its_figure_on_request_only_and_a_stored_run_without_one_is_rerun(
+        tmp_path):
+    """Without --figure no process imports matplotlib and no figure is written; asking
+    for the figure later reruns the stored run (same trials and summary) to draw it."""
+    out = tmp_path / "runs"
+    rc, modules, done = _run(tmp_path, out, False, extra=())
+    assert rc == 0 and modules == ["numba", "pandas"]
+    assert "figure: not drawn (--figure draws it)" in done.stdout
+    (run,) = out.glob("*/*")
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml", "environment.json",
+                                                     "summary.json", "trials.csv"]
+    before = {n: (run / n).read_bytes() for n in ("summary.json", "trials.csv")}
+    rc, modules, done = _run(tmp_path, out, True, extra=("--figure",))
+    assert rc == 0 and "answered from the store" not in done.stdout
+    assert (run / "figure.png").is_file() and "figures: figure.png" in done.stdout
+    assert all((run / n).read_bytes() == b for n, b in before.items())
+    rc, _, done = _run(tmp_path, out, True, extra=())  # has more than it asks for
+    assert rc == 0 and "answered from the store" in done.stdout
 
 
 @pytest.mark.parametrize("method, error, rc", [
@@ -176,7 +197,8 @@ def test_the_console_script_runs_with_its_reporter(tmp_path):
     if not exe.exists():
         pytest.skip("the console script is not installed beside this Python")
     done = subprocess.run([str(exe), "run", "posner", "--trials", "8", "--out",
-                           str(tmp_path / "out"), "--no-progress"], capture_output=True,
+                           str(tmp_path / "out"), "--no-progress", "--figure"],
+                          capture_output=True,
                           text=True, timeout=300, cwd=tmp_path,
                           env={**os.environ, "MPLBACKEND": "Agg"})
     assert done.returncode == 0, done.stderr

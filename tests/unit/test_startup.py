@@ -50,7 +50,7 @@ def test_a_numba_run_imports_neither_torch_nor_brian2(tmp_path):
     figure is drawn on the Agg canvas directly), scipy.stats, networkx (graphs are built
     on use) and the conductance engine's kernels."""
     argv = ["run", "posner", "--backend", "numba", "--trials", "4", "--out", str(tmp_path),
-            "--no-progress"]
+            "--no-progress", "--figure"]
     unused = ("matplotlib.pyplot", "scipy.stats", "networkx",
               "neuroattn.backends.numba._conductance")
     drawn = ("matplotlib.figure",)  # the probe sees the figure's modules: not vacuous
@@ -163,3 +163,45 @@ def test_the_cached_kernel_loads_without_numba_compiler_start_up_and_runs_the_sa
     assert not out[False]["refreshed"] and out[True]["refreshed"]
     assert out[False]["rates"] == out[True]["rates"]
     assert np.sum(out[False]["rates"]) > 0
+
+
+BLAS = """
+import json, os
+from neuroattn.cli import console_environment
+console_environment()
+import numpy
+from threadpoolctl import threadpool_info
+print(json.dumps({"env": os.environ.get("OPENBLAS_NUM_THREADS"),
+                  "blas": [p["num_threads"] for p in threadpool_info()
+                           if p["user_api"] == "blas" and "openblas" in p["internal_api"]]}))
+"""
+
+
+@pytest.mark.parametrize("given", [None, "2"])
+def test_the_console_script_runs_numpys_blas_on_one_thread_unless_the_user_says(given):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", BLAS], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["env"] == (given or "1")
+    if given is None:  # numpy's OpenBLAS (when numpy uses it) started no worker pool
+        assert all(n == 1 for n in got["blas"]), got
+
+
+def test_package_versions_read_from_the_folder_names_agree_with_the_installed_metadata():
+    from importlib import metadata
+
+    from neuroattn.study.store import _RECORDED, package_versions
+
+    got = package_versions()
+    assert tuple(got) == _RECORDED
+    for name in _RECORDED:
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = None
+        assert got[name] == expected, name
+    assert got["numpy"] == np.__version__
