@@ -10,6 +10,10 @@ network. It offers
   computing its weights through :func:`neuroattn.attention.scaled_dot_product_attention`;
   its ``forward(evidence, bias, dt)`` returns rates [trials, steps, units] in the
   spec's unit order;
+* optionally, the subject's per-trial states (:class:`TrialState`): drawn by the agents
+  from the run's seed and the trial's index, the same on both tiers, given to the
+  network as extra stimulus columns (``SpikingModel.state``) and to the layer as
+  ``forward(..., state=...)`` (its ``trial_state``), recorded in the Recording's meta;
 * the bridge: ``to_softmax`` (analytic), ``calibrate`` (fitted to simulations of the
   task's own inputs), ``to_spiking``, and :func:`bridge_report`, which every mechanism
   shares and which returns one :class:`BridgeReport`.
@@ -33,11 +37,88 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.model import Recording, Stimulus
 from neuroattn.model.units import check_int, check_positive, to_si
 
-__all__ = ["Mechanism", "CircuitMechanism", "SpikingModel", "BridgeReport", "SpikingAgent", "SoftmaxAgent",
+__all__ = ["Mechanism", "CircuitMechanism", "SpikingModel", "TrialState", "BridgeReport",
+           "SpikingAgent", "SoftmaxAgent",
            "js_divergence", "cohen_kappa", "MECHANISMS", "register", "get_mechanism",
            "circuit_parameters", "build_circuit", "CircuitParams", "check_circuit",
            "split_inputs", "check_inputs", "window_rates", "window_shares", "window_counts",
            "row_shares"]
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """A state of the subject that changes from trial to trial, not the stimulus: one
+    value per trial, held for the whole trial, drawn ``N(mean, sd)`` from the run's seed
+    and the trial's index (and nothing else), so that every tier of a mechanism run on
+    the same trials sees the same values.
+
+    A mechanism declares it (:attr:`SpikingModel.state`, or a softmax module's
+    ``trial_state``); the agents draw it (:meth:`values`), hand it to the network (the
+    spiking tier: as a stimulus column after the task's, driven by the model's drives
+    with that column) or to the layer (``forward(..., state=[trials, n_states])``), and
+    record it in the Recording's meta (``meta["state"][name]``, one value per trial).
+    A task never sees it in its stimulus: it is not part of what the task presents.
+
+    Parameters
+    ----------
+    name : str
+        What the state stands for (a key of the Recording's ``meta["state"]``).
+    mean, sd : float
+        Its distribution over trials, in the unit its drives expect (amperes for a
+        current drive with gain 1); ``sd`` > 0 (a constant is a parameter, not a state).
+    stream : int
+        Which of the subject's streams (states of one mechanism differ in it).
+
+    Examples
+    --------
+    >>> from neuroattn.mechanisms.base import TrialState
+    >>> s = TrialState("block", -10e-12, 15e-12)
+    >>> v = s.values(seed=3, n=4)
+    >>> v.shape, bool((s.values(3, 6)[:4] == v).all())    # trial t's value: (seed, t) only
+    ((4,), True)
+    """
+
+    name: str
+    mean: float
+    sd: float
+    stream: int = 0
+
+    def __post_init__(self):
+        where = f"TrialState({self.name!r})"
+        if not isinstance(self.name, str) or not self.name:
+            raise ValidationError(f"TrialState.name: expected a non-empty str (got "
+                                  f"{self.name!r})")
+        for attr in ("mean", "sd"):
+            value = getattr(self, attr)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+                    not math.isfinite(value):
+                raise ValidationError(f"{where}.{attr}: expected a finite number (got "
+                                      f"{value!r})")
+        if not self.sd > 0:
+            raise ValidationError(f"{where}.sd: expected a spread > 0 (got {self.sd!r}); a "
+                                  f"state that does not vary is a parameter of the model")
+        check_int(self.stream, f"{where}.stream", minimum=0)
+
+    def values(self, seed: int, n: int) -> np.ndarray:
+        """The state on trials ``0 .. n-1`` of a run with ``seed`` (float64 [n])."""
+        check_int(n, "TrialState.values.n", minimum=0)
+        z = np.fromiter((np.random.default_rng([int(seed), t, _STATE_STREAM, self.stream])
+                         .standard_normal() for t in range(n)), np.float64, count=n)
+        return self.mean + self.sd * z
+
+
+#: Seeds the subject's per-trial states apart from the tasks' draws and the engines' noise.
+_STATE_STREAM = 0x57A7E
+
+
+def trial_states(states, trials) -> np.ndarray:
+    """The values [trials, len(states)] of ``states`` (TrialState) on ``trials``."""
+    return np.stack([s.values(trials.seed, trials.n) for s in states], axis=1) if states \
+        else np.zeros((trials.n, 0))
+
+
+def _state_meta(states, values) -> dict:
+    return {s.name: [float(v) for v in values[:, j]] for j, s in enumerate(states)}
 
 
 @dataclass(frozen=True)
@@ -52,11 +133,16 @@ class SpikingModel:
     readout : dict
         Readout role -> tuple of population names, one per unit of
         ``spec.unit_names()[role]``.
+    state : tuple of TrialState
+        The subject's per-trial states (default none). The agent appends state j's values
+        as stimulus column ``spec.n_channels + j`` (held for the whole trial); ``drives``
+        map those columns onto populations like the task's.
     """
 
     network: object
     drives: tuple
     readout: dict
+    state: tuple = ()
 
 
 class Mechanism(ABC):
@@ -605,6 +691,16 @@ class SpikingAgent:
                  mechanism: str = "", params: dict | None = None, **options):
         self.model = model
         self.spec = spec
+        n = spec.n_channels
+        read = {d.channel for d in model.drives}
+        for j, st in enumerate(model.state):
+            if not isinstance(st, TrialState):
+                raise ValidationError(f"SpikingAgent.model.state: expected TrialState entries "
+                                      f"(got {type(st).__name__})")
+            if n + j not in read:
+                raise ValidationError(f"SpikingAgent.model.state: no drive reads state "
+                                      f"{st.name!r} (column {n + j}, after the task's {n}); "
+                                      f"expected a Drive with channel={n + j}")
         self.backend = backend
         self.dt = dt
         self.mechanism = mechanism
@@ -616,8 +712,13 @@ class SpikingAgent:
         meta's ``neurons`` gives each unit's size, from which :func:`window_counts`
         recovers spike counts)."""
         _check_spec(trials, self.spec, "SpikingAgent.run")
-        stim = Stimulus(np.asarray(trials.stimulus, dtype=np.float64), trials.dt,
-                        self.model.drives)
+        stim = np.asarray(trials.stimulus, dtype=np.float64)
+        states = tuple(self.model.state)
+        values = trial_states(states, trials)
+        if states:   # the subject's state: columns after the task's, held all trial
+            stim = np.concatenate([stim, np.broadcast_to(
+                values[:, None, :], stim.shape[:2] + (len(states),))], axis=2)
+        stim = Stimulus(stim, trials.dt, self.model.drives)
         from neuroattn.backends import simulate
 
         rec = simulate(self.model.network, stim, dt=self.dt, seed=trials.seed,
@@ -637,6 +738,8 @@ class SpikingAgent:
         neurons = {rename[p]: self.model.network.population(p).size for p in order}
         meta = dict(rec.meta, mechanism=self.mechanism, tier="spiking", params=self.params,
                     neurons=neurons)
+        if states:
+            meta["state"] = _state_meta(states, values)
         return Recording(rec.rates, rec.bin_width, tuple(rename[u] for u in order), rec.spikes,
                          rec.v, meta, names)
 
@@ -682,8 +785,12 @@ class SoftmaxAgent:
                                   f"trials' dt {trials.dt:g} s (got {self.bin_width:g} s)")
         ev = torch.as_tensor(np.asarray(trials.role("evidence"), dtype=np.float64))
         bias = torch.as_tensor(np.asarray(trials.role("bias"), dtype=np.float64))
+        # the subject's per-trial states, drawn as the spiking tier draws them
+        states = tuple(getattr(self.module, "trial_state", ()) or ())
+        values = trial_states(states, trials)
+        extra = {"state": torch.as_tensor(values)} if states else {}
         with torch.no_grad():
-            rates = self.module(ev, bias, trials.dt).numpy()
+            rates = self.module(ev, bias, trials.dt, **extra).numpy()
         n_bins = rates.shape[1] // per_bin
         binned = rates[:, : n_bins * per_bin].reshape(rates.shape[0], n_bins, per_bin, -1)
         names = self.spec.unit_names()
@@ -691,6 +798,8 @@ class SoftmaxAgent:
         meta = {"mechanism": self.mechanism.name, "tier": "softmax",
                 "backend": self.attention_backend, "dt": trials.dt, "seed": trials.seed,
                 "params": _plain_params(self.fitted)}
+        if states:
+            meta["state"] = _state_meta(states, values)
         return Recording(binned.mean(axis=2), per_bin * trials.dt, units, meta=meta,
                          roles=names)
 

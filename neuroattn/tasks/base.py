@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the contract's tables are DataFrames; making trials needs n
 
 __all__ = ["TaskSpec", "Trials", "Effect", "TaskResult", "Task", "Column", "LAYOUTS",
            "INPUT_ROLES", "READOUT_ROLES", "task_rng", "check_trials_arg", "role_means",
-           "drive"]
+           "drive", "add_subject_state"]
 
 @dataclass(frozen=True)
 class Effect:
@@ -237,3 +237,19 @@ def check_trials_arg(n, seed) -> tuple[int, int]:
         raise ValidationError(f"make_trials.n: at most 10000000 trials per run (got {n}); "
                               f"split the run or use a sweep")
     return n, check_int(seed, "make_trials.seed", minimum=0)
+
+
+def add_subject_state(table, recording) -> None:
+    """Add the subject's per-trial states that ``recording`` carries (its meta's
+    ``state``: name -> one value per trial, drawn by the agent, see
+    :class:`~neuroattn.mechanisms.base.TrialState`) to a trial ``table`` in place, as
+    columns ``state_<name>``; none when the mechanism has none. They are the subject's,
+    not the task's: a task records them beside its conditions and scores nothing on them.
+    """
+    states = (getattr(recording, "meta", None) or {}).get("state") or {}
+    for name, values in states.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(table),):
+            raise ValidationError(f"Recording.meta['state'][{name!r}]: expected one value per "
+                                  f"trial ({len(table)}) (got shape {values.shape})")
+        table[f"state_{name}"] = values

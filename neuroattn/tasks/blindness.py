@@ -40,7 +40,7 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
-                                  check_trials_arg, task_rng)
+                                  add_subject_state, check_trials_arg, task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -116,6 +116,10 @@ class Blindness(Task):
     dt: float = 1e-3
 
     name = "blindness"
+    #: 200 trials per condition: with the workspace's per-trial state a busy probe
+    #: ignites on ~15-30 % of trials, and the ratio's sampling error at 100 trials per
+    #: condition (~0.08) reaches its band's edge (docs/tasks/blindness.md)
+    default_trials = {"run": 400, "compare": 400}
     columns = (
         Column("probe ignited", "probe_seen", ("ci_low", "ci_high"), fmt="{:.2f}"),
         Column("primary ignited", "primary_seen", None, fmt="{:.2f}"),
@@ -234,6 +238,7 @@ class Blindness(Task):
         table = trials.conditions.copy()
         for col in out:
             table[col] = out[col].to_numpy()
+        add_subject_state(table, recording)
         busy = table["condition"] == "busy"
         # during an ongoing ignition: busy trials whose primary ignited; every rest trial
         table["valid"] = ~busy | (table["primary_seen"] == 1)

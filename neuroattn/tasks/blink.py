@@ -39,7 +39,7 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_int, check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
-                                  check_trials_arg, task_rng)
+                                  add_subject_state, check_trials_arg, task_rng)
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
@@ -150,6 +150,10 @@ class Blink(Task):
     dt: float = 1e-3
 
     name = "blink"
+    #: 20 trials per condition and lag: the controls' band (below 10 points) cannot be
+    #: resolved with 8 (one missed T2 is 12.5 points), nor Sarle's coefficient at the
+    #: deepest lag, where some T2s are seen and most are not (docs/tasks/blink.md)
+    default_trials = {"run": 480, "compare": 480}
     columns = (
         Column("T2|T1 accuracy", "accuracy", ("ci_low", "ci_high"), fmt="{:.2f}"),
         Column("T1 seen", "t1_seen", None, fmt="{:.2f}"),
@@ -288,6 +292,7 @@ class Blink(Task):
         table = trials.conditions.copy()
         for col in out:
             table[col] = out[col].to_numpy()
+        add_subject_state(table, recording)
         # T2|T1: trials where T1 was seen (T1 ignored: every trial)
         table["valid"] = (table["t1_seen"] == 1) | (table["condition"] == "t1_ignored")
         table["choice"] = table["t2_seen"]

@@ -25,7 +25,7 @@ import pandas as pd
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_positive
 from neuroattn.tasks.base import (Column, Effect, Task, TaskResult, TaskSpec, Trials,
-                                  check_trials_arg, task_rng)
+                                  add_subject_state, check_trials_arg, task_rng)
 from neuroattn.tasks.blink import _bimodality_ci, _check_late, late_activity
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
@@ -225,6 +225,7 @@ class Masking(Task):
         table["peak"] = out["peak"].to_numpy()
         table["late"] = out["late"].to_numpy()
         table["seen"] = out["seen"].to_numpy()
+        add_subject_state(table, recording)
         table["choice"] = table["seen"]
         table["correct"] = np.where(table["condition"] == "absent", 1 - table["seen"],
                                     table["seen"])

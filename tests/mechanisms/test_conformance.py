@@ -166,3 +166,18 @@ def test_bridge_report_states_the_agreement_against_chance(pair, tmp_path, reque
             assert math.isfinite(b["rt_correlation_shuffled"])
     else:
         assert math.isfinite(b["response_mean_abs_difference"])
+
+
+def test_both_tiers_declare_the_same_per_trial_state(pair):
+    """A mechanism's subject state (TrialState) is the same on its two tiers, so that both
+    see the same value on each trial; a mechanism without one declares none on either."""
+    from neuroattn.mechanisms.base import TrialState
+
+    mech, task_cls = pair
+    spec = task_cls().spec()
+    softmax = mech.agent("softmax", spec, "torch", fitted=mech.to_softmax(spec))
+    states = tuple(mech.spiking(spec).state)
+    assert all(isinstance(s, TrialState) for s in states)
+    assert tuple(getattr(softmax.module, "trial_state", ()) or ()) == states
+    expected = ("block",) if mech.name == "workspace" else ()
+    assert tuple(s.name for s in states) == expected

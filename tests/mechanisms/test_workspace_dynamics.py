@@ -194,11 +194,32 @@ def test_blindness_scoring_against_a_synthetic_oracle():
 
 @pytest.mark.parametrize("seed", [0, 5])
 def test_blindness_follows_from_blocking_on_the_spiking_tier(seed):
-    """The same probe ignites at rest on most trials and almost never while the primary's
-    ignition holds the workspace; at two seeds."""
+    """With the per-trial state (the default): the probe ignites at rest on most trials
+    and during the primary's ignition less than half as often -- only on the trials whose
+    block is weak; at two seeds, 150 trials per condition."""
+    task = Blindness()
+    tr = task.make_trials(300, seed=seed)
+    agent = get_mechanism("workspace").agent("spiking", task.spec(), "numba")
+    res = task.score(tr, agent.run(tr), seed)
+    s = res.summary.set_index("condition")
+    assert s.loc["busy", "primary_seen"] >= 0.9 and s.loc["rest", "primary_seen"] == 0.0
+    assert s.loc["rest", "probe_seen"] >= 0.6
+    assert 0.0 < s.loc["busy", "probe_seen"] < 0.5 * s.loc["rest", "probe_seen"]
+    # the busy probes that escaped met a weaker block than those that did not
+    t = res.table[res.table.valid & (res.table.condition == "busy")]
+    assert t.loc[t.probe_seen == 1, "state_block"].mean() < t.loc[
+        t.probe_seen == 0, "state_block"].mean()
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_blindness_follows_from_blocking_on_the_spiking_tier_at_rest(seed):
+    """Without the per-trial state (``state_sd`` 0, the circuit before it): the same probe
+    ignites at rest on most trials and almost never while the primary's ignition holds
+    the workspace; at two seeds."""
     task = Blindness()
     tr = task.make_trials(24, seed=seed)
-    agent = get_mechanism("workspace").agent("spiking", task.spec(), "numba")
+    agent = get_mechanism("workspace").agent("spiking", task.spec(), "numba",
+                                             params={"state_sd": 0.0})
     res = task.score(tr, agent.run(tr), seed)
     s = res.summary.set_index("condition")
     assert s.loc["busy", "primary_seen"] >= 0.9 and s.loc["rest", "primary_seen"] == 0.0

@@ -86,3 +86,42 @@ def test_cohen_kappa_against_hand_computed_values():
 def test_js_divergence_oracles():
     assert js_divergence([0.5, 0.5], [0.5, 0.5]) == pytest.approx(0.0, abs=1e-15)
     assert js_divergence([1.0, 0.0], [0.0, 1.0]) == pytest.approx(math.log(2))
+
+
+def test_trial_state_is_drawn_from_the_seed_and_the_trial_index():
+    from neuroattn.mechanisms.base import TrialState, trial_states
+
+    s = TrialState("arousal", 2.0, 0.5)
+    v = s.values(7, 50)
+    assert v.dtype == np.float64 and v.shape == (50,)
+    np.testing.assert_array_equal(s.values(7, 20), v[:20])   # not the run's length
+    assert not np.array_equal(s.values(8, 50), v)
+    assert not np.array_equal(TrialState("arousal", 2.0, 0.5, stream=1).values(7, 50), v)
+    assert abs(v.mean() - 2.0) < 0.3 and 0.3 < v.std() < 0.7
+    trials = Trials(np.zeros((3, 2, 4), np.float32), 1e-3, TaskSpec("space", 2),
+                    pd.DataFrame({"trial": [0, 1, 2]}), 7, "t")
+    np.testing.assert_array_equal(trial_states((s,), trials)[:, 0], v[:3])
+    assert trial_states((), trials).shape == (3, 0)
+    with pytest.raises(ValidationError, match=r"TrialState\('arousal'\).sd: expected a "
+                                              r"spread > 0 \(got 0.0\)"):
+        TrialState("arousal", 1.0, 0.0)
+    with pytest.raises(ValidationError, match=r"TrialState\('arousal'\).mean: expected a "
+                                              r"finite number \(got nan\)"):
+        TrialState("arousal", float("nan"), 1.0)
+    with pytest.raises(ValidationError, match=r"TrialState.name: expected a non-empty str"):
+        TrialState("", 1.0, 1.0)
+
+
+def test_a_recorded_state_goes_into_the_trial_table():
+    from neuroattn.tasks.base import add_subject_state
+
+    rec = Recording(np.zeros((2, 3, 1)), 5e-3, ("a",), meta={"state": {"block": [1.0, 2.0]}})
+    table = pd.DataFrame({"trial": [0, 1]})
+    add_subject_state(table, rec)
+    assert table["state_block"].tolist() == [1.0, 2.0]
+    plain = pd.DataFrame({"trial": [0, 1]})
+    add_subject_state(plain, Recording(np.zeros((2, 3, 1)), 5e-3, ("a",)))
+    assert list(plain) == ["trial"]
+    with pytest.raises(ValidationError, match=r"Recording.meta\['state'\]\['block'\]: "
+                                              r"expected one value per trial \(3\)"):
+        add_subject_state(pd.DataFrame({"trial": [0, 1, 2]}), rec)

@@ -251,6 +251,7 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
     adapt = c.n_adapt * c.w_aw * c.tau_inh * r_a / unit
     onset, lateral_onset = _onsets(c, rate)
     pool = _pool_shape(c)
+    mean, sd, per_amp = _state_map(c, rate)
     threshold = (saddle - c.drive - c.n_proc * c.w_pw * c.tau_fast * r_p0) / unit
     temperature = c.ws.sigma / (c.ws.r_m * unit)
     return WorkspaceParams(k=c.k, temperature=temperature, threshold=threshold,
@@ -261,7 +262,22 @@ def to_softmax(circuit: WorkspaceCircuit) -> WorkspaceParams:
                            competition=_competition(c, rate), tau_compete=c.tau_pi,
                            compete_onset=pool[0], compete_saturation=pool[1],
                            lateral_power=_lateral_power(c, rate),
-                           tau_block=c.tau_block)
+                           tau_block=c.tau_block, state_mean=mean, state_sd=sd,
+                           state_onset=per_amp)
+
+
+def _state_map(c: WorkspaceCircuit, rate: float) -> tuple:
+    """``(state_mean, state_sd, state_onset)`` of the layer: the circuit's per-trial state
+    of its blocking interneurons (A; sd 0: none) and how far it moves the inhibition's
+    onset per ampere. ``lateral_onset`` is the interneurons' threshold current (less the
+    pool's resting input) over their full input -- an ignition at ``rate`` Hz with a
+    competitor (:func:`_onsets`); a state of ``x`` amperes lowers what they need by ``x``,
+    and so the onset by ``x`` over that full input."""
+    if c.state_sd <= 0:
+        return 0.0, 0.0, 0.0
+    own, comp, _ = _inhibition_inputs(c, rate)
+    per_amp = 1.0 / (own + comp) if own + comp > 0 else 0.0
+    return float(c.state_mean), float(c.state_sd), float(per_amp)
 
 
 def to_spiking(params: WorkspaceParams, template: WorkspaceCircuit | None = None):
@@ -660,7 +676,8 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
         _, lateral_onset = _onsets(circuit, plateau)
         best = replace(best, rate=rate, adapt_onset=onset, lateral_onset=lateral_onset,
                        competition=_competition(circuit, plateau),
-                       lateral_power=_lateral_power(circuit, plateau))
+                       lateral_power=_lateral_power(circuit, plateau),
+                       state_onset=_state_map(circuit, plateau)[2])
         extra.update(held_rate=plateau)
         # shares do not say whether anything ignites (a softmax over the items alone is
         # blind to the null key): the threshold is the one at which the layer ignites on

@@ -42,7 +42,15 @@ For each item (stimulus) k:
   and then blocks the rest (one item at a time).
 
 A tonic current ``drive`` onto every workspace neuron is the neuromodulatory (arousal)
-drive that sets excitability.
+drive that sets excitability. A second, per-trial neuromodulatory state (``state_mean``,
+``state_sd``) shifts the excitability of the blocking interneurons ``I{k}`` from one trial
+to the next: a current drawn ``N(state_mean, state_sd)`` per trial from the run's seed
+and the trial's index, held for the whole trial (a
+:class:`~neuroattn.mechanisms.base.TrialState`, added by the mechanism's agent, not by
+:meth:`WorkspaceCircuit.spiking_model`, which describes the subject at its resting
+state). It makes the end of an ignition's block vary from trial to trial by more than the
+neurons' own noise can: on some trials a second target meets a block that is already
+over, on others one that is whole (docs/tasks/blink.md).
 
 Ignition is a bifurcation of the loop ``W{k} -> W{k}``: below a critical recurrent
 input the assembly decays back to its low state, above it the slow reverberation carries
@@ -55,7 +63,7 @@ inhibition decays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import CircuitParams, SpikingModel
@@ -104,7 +112,12 @@ _UNITS = (("input_gain", "A"), ("bias_gain", "A"), ("drive", "A"), ("w_pw", "A")
           ("w_boost", "A"), ("w_wa", "A"), ("w_aw", "A"), ("w_pc", "A"), ("w_pi", "A"),
           ("tau_fast", "s"),
           ("tau_slow", "s"), ("tau_inh", "s"), ("tau_wi", "s"), ("tau_pi", "s"),
-          ("tau_block", "s"), ("tau_adapt", "s"), ("bin_width", "s"))
+          ("tau_block", "s"), ("tau_adapt", "s"), ("bin_width", "s"), ("state_mean", "A"),
+          ("state_sd", "A"))
+#: The per-trial state's range (A): its mean within +-STATE_MEAN_MAX, its spread at most
+#: STATE_SD_MAX (beyond, the interneurons fire on their own or never at all).
+STATE_MEAN_MAX = 100e-12
+STATE_SD_MAX = 50e-12
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,12 @@ class WorkspaceCircuit(CircuitParams):
         Time constant with which an ignition recruits its adaptation (300 ms).
     bin_width : float, seconds
         Rate probe bin (5 ms).
+    state_mean, state_sd : float, amperes
+        The per-trial neuromodulatory state of the blocking interneurons: a current onto
+        every ``I{k}`` neuron drawn ``N(state_mean, state_sd)`` per trial (-10 pA, 10 pA;
+        mean within +-100 pA, sd in [0, 50] pA). ``state_sd`` 0 turns the state off, its
+        mean with it: the circuit of every trial is then the resting one (a constant
+        offset of the interneurons is their bias, ``inh.i_bias``, not a state).
 
     Examples
     --------
@@ -221,12 +240,45 @@ class WorkspaceCircuit(CircuitParams):
     tau_inh: float = 10e-3
     tau_adapt: float = 300e-3
     bin_width: float = 5e-3
+    state_mean: float = -10e-12
+    state_sd: float = 10e-12
 
     UNITS = _UNITS
     COUNTS = ("n_proc", "n_ws", "n_inh", "n_adapt", "n_pool")
     POSITIVE = tuple(name for name, unit in _UNITS if unit == "s")
-    NONNEGATIVE = tuple(name for name, unit in _UNITS if unit == "A")
+    NONNEGATIVE = tuple(name for name, unit in _UNITS if unit == "A" and name != "state_mean")
+    FINITE = ("state_mean",)
     NEURONS = tuple((name, LIFParams) for name in ("proc", "ws", "inh", "adapt", "pool"))
+
+    def _validate_more(self) -> None:
+        where = type(self).__name__
+        if abs(self.state_mean) > STATE_MEAN_MAX:
+            raise ValidationError(f"{where}.state_mean: expected a current within +-"
+                                  f"{STATE_MEAN_MAX * 1e12:g} pA (got "
+                                  f"{self.state_mean * 1e12:g} pA)")
+        if self.state_sd > STATE_SD_MAX:
+            raise ValidationError(f"{where}.state_sd: expected a spread in [0, "
+                                  f"{STATE_SD_MAX * 1e12:g}] pA (got {self.state_sd * 1e12:g} pA)")
+
+    def trial_state(self):
+        """The interneurons' per-trial state (a TrialState, in amperes), or None when
+        ``state_sd`` is 0 (off)."""
+        from neuroattn.mechanisms.base import TrialState
+
+        if self.state_sd <= 0:
+            return None
+        return TrialState("block", float(self.state_mean), float(self.state_sd))
+
+    def with_state(self, model: SpikingModel, spec) -> SpikingModel:
+        """``model`` (from :meth:`spiking_model`) with the per-trial state: one column
+        after the task's (``spec.n_channels``), a current onto every ``I{k}`` neuron."""
+        state = self.trial_state()
+        if state is None:
+            return model
+        col = spec.n_channels
+        drives = tuple(model.drives) + tuple(Drive(col, f"I{i}", "current", gain=1.0)
+                                             for i in range(self.k))
+        return replace(model, drives=drives, state=(state,))
 
     def network(self) -> Network:
         """Build the Network (rate probes on every population)."""

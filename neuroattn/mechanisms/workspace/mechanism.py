@@ -51,6 +51,15 @@ class Workspace(CircuitMechanism):
                     "downstream 'unit' with selectivities")
         return None
 
+    def spiking(self, spec, **params):
+        """The circuit's network, drives and readout for ``spec``, with the blocking
+        interneurons' per-trial state (``state_mean``, ``state_sd``; none at
+        ``state_sd`` 0). The bridge's simulations (``spike_counts``, ``calibrate``) use
+        the circuit at rest, without it: the layer maps the state on its own
+        (``WorkspaceParams.state_onset``)."""
+        circuit = self.circuit(spec, **params)
+        return circuit.with_state(circuit.spiking_model(spec), spec)
+
     def to_softmax(self, spec, inputs=None, **params) -> WorkspaceParams:
         """Layer parameters from the circuit's mean field (no simulation)."""
         return bridge.to_softmax(self.circuit(spec, **params))

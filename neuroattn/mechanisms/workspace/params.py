@@ -93,6 +93,16 @@ class WorkspaceParams:
         assembly of the circuit sustains itself past the unstable fixed point of its
         loop; below it, it falls back. The hold's key is ``1 + recurrent no_return``
         (0: no hold; an item writes only by winning the competition).
+    state_mean, state_sd : float, amperes
+        The circuit's per-trial state of its blocking interneurons (``state_sd`` 0:
+        none), drawn per trial as the circuit draws it (the same values on the same
+        trials, :class:`~neuroattn.mechanisms.base.TrialState`).
+    state_onset : float, per ampere
+        How far the state moves ``lateral_onset`` per ampere: a trial with state ``x``
+        has its inhibition recruited at ``lateral_onset - state_onset x`` (held in [0,
+        0.95]); the circuit's interneurons need ``x`` less input to fire, and
+        ``lateral_onset`` is their threshold over their full input (the bridge's map,
+        :func:`~neuroattn.mechanisms.workspace.bridge.to_softmax`).
 
     Examples
     --------
@@ -123,12 +133,24 @@ class WorkspaceParams:
     tau_compete: float = 150e-3
     tau_block: float = 1e-3
     no_return: float = 0.0
+    state_mean: float = 0.0
+    state_sd: float = 0.0
+    state_onset: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "WorkspaceParams.rate"))
         for name in _TIMES:
             object.__setattr__(self, name, to_si(getattr(self, name), "s",
                                                  f"WorkspaceParams.{name}"))
+
+    def trial_state(self):
+        """The circuit's per-trial state (a TrialState, amperes), or None (``state_sd``
+        0)."""
+        from neuroattn.mechanisms.base import TrialState
+
+        if self.state_sd <= 0:
+            return None
+        return TrialState("block", float(self.state_mean), float(self.state_sd))
 
     @property
     def null_logit(self) -> float:
@@ -141,7 +163,7 @@ class WorkspaceParams:
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
                      "adapt_gain", "adapt_onset", "lateral_onset", "competition",
                      "compete_onset", "compete_saturation", "lateral_power", "rate",
-                     "no_return", *_TIMES):
+                     "no_return", "state_mean", "state_sd", "state_onset", *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     math.isfinite(value):
@@ -155,6 +177,9 @@ class WorkspaceParams:
                            allow_zero=True)
         for name in _TIMES:
             check_positive(getattr(self, name), "s", f"WorkspaceParams.{name}")
+        check_positive(float(self.state_sd), "A", "WorkspaceParams.state_sd", allow_zero=True)
+        check_positive(float(self.state_onset), "1", "WorkspaceParams.state_onset",
+                       allow_zero=True)
         if not 0.0 < self.lateral_power <= 1.0:
             raise ValidationError(f"WorkspaceParams.lateral_power: expected an exponent in "
                                   f"(0, 1] (got {self.lateral_power!r})")

@@ -266,6 +266,12 @@ class WorkspaceLayer(MechanismLayer):
         self.compete_onset = float(params.compete_onset)
         self.compete_saturation = self._parameter(float(params.compete_saturation))
         self.no_return = float(params.no_return)   # structural: without a hold, w = o
+        # the circuit's per-trial state of its blocking interneurons, and how far it
+        # moves the inhibition's onset (the agent draws it and passes ``state``)
+        state = params.trial_state()
+        self.trial_state = () if state is None else (state,)
+        self.state_mean, self.state_sd = float(params.state_mean), float(params.state_sd)
+        self.state_onset = float(params.state_onset)
         self.max_step = float(max_step)
         self.log_taus = self._parameter([math.log(params.tau_proc), math.log(params.tau_slow),
                                          math.log(params.tau_adapt),
@@ -325,8 +331,13 @@ class WorkspaceLayer(MechanismLayer):
         return x * (1.0 + h) / (1.0 + h * x)
 
     def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float,
-                hold_shift=None) -> torch.Tensor:
+                hold_shift=None, state=None) -> torch.Tensor:
         """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K].
+
+        ``state`` (None, or a tensor [trials, 1] or [trials]): the circuit's per-trial
+        state of its blocking interneurons (amperes, as :attr:`trial_state` draws it);
+        trial t's inhibition is recruited at ``lateral_onset - state_onset state[t]``
+        (held in [0, 0.95]). None: at ``lateral_onset`` (the circuit at rest).
 
         ``hold_shift`` (None, a float, or a tensor [trials] or [trials, 1]): how far the
         hold's key ``1 + recurrent no_return`` is lowered, per trial (None: not at all).
@@ -347,6 +358,7 @@ class WorkspaceLayer(MechanismLayer):
         x, b = x.to(dtype), b.to(dtype)
         n, steps, k = x.shape
         hold_shift = self._hold_shift(hold_shift, n, dtype, x.device)
+        onset = self._onset(state, n, dtype, x.device)
         # the layer's time constants are >= 10 ms: it steps every ``per`` rows (at most
         # ``max_step``), on the inputs averaged over them, and holds its rates between
         per = max(1, min(steps, int(self.max_step / dt + 1e-9)))
@@ -362,11 +374,27 @@ class WorkspaceLayer(MechanismLayer):
         state = (p, torch.zeros_like(p), torch.zeros_like(p), torch.zeros_like(p),
                  torch.zeros_like(p), torch.zeros_like(p))
         if torch.compiler.is_compiling():         # a compiled graph sets no thread count
-            rates = self._steps(x, b, alpha, state, hold_shift)
+            rates = self._steps(x, b, alpha, state, hold_shift, onset)
         else:
             with one_thread():
-                rates = self._steps(x, b, alpha, state, hold_shift)
+                rates = self._steps(x, b, alpha, state, hold_shift, onset)
         return rates.repeat_interleave(per, dim=1)[:, :steps]
+
+    def _onset(self, state, n: int, dtype, device):
+        """The inhibition's onset: the float ``lateral_onset`` (``state`` None), or per
+        trial [n, 1] for the circuit's per-trial state ``state`` [n] or [n, 1] (A)."""
+        where = "WorkspaceLayer.forward.state"
+        if state is None:
+            return self.lateral_onset
+        if not isinstance(state, torch.Tensor) or tuple(state.shape) not in ((n,), (n, 1)):
+            got = (f"shape {tuple(state.shape)}" if isinstance(state, torch.Tensor)
+                   else type(state).__name__)
+            raise ValidationError(f"{where}: expected None or a tensor of shape [{n}] or "
+                                  f"[{n}, 1], one state (A) per trial (got {got})")
+        if not bool(torch.isfinite(state).all()):
+            raise ValidationError(f"{where}: must be finite (got non-finite values)")
+        x = state.to(dtype=dtype, device=device).reshape(n, 1)
+        return (self.lateral_onset - self.state_onset * x).clamp(0.0, 0.95)
 
     @staticmethod
     def _hold_shift(shift, n: int, dtype, device):
@@ -391,10 +419,12 @@ class WorkspaceLayer(MechanismLayer):
             raise ValidationError(f"{where}: must be finite (got non-finite values)")
         return shift.to(dtype=dtype, device=device).reshape(n, 1)
 
-    def _steps(self, x, b, alpha, state, hold_shift=None):
+    def _steps(self, x, b, alpha, state, hold_shift=None, onset=None):
         """The step loop of :meth:`forward`: rates (Hz) [trials, blocks, K] for the
-        block-averaged inputs ``x``, ``b``, the update fractions ``alpha`` and the hold's
-        key shift ``hold_shift`` (None or [trials, 1])."""
+        block-averaged inputs ``x``, ``b``, the update fractions ``alpha``, the hold's
+        key shift ``hold_shift`` (None or [trials, 1]) and the inhibition's onset
+        ``onset`` (None: ``lateral_onset``; a float or [trials, 1])."""
+        onset = self.lateral_onset if onset is None else onset
         p, s, a, q, c, h = state
         k = self.k
         hold_key = (self._hold_key(p.shape[0], k, hold_shift, p) if self.no_return > 0
@@ -416,8 +446,7 @@ class WorkspaceLayer(MechanismLayer):
             pos = torch.relu(p)
             mean = (pos.sum(dim=1, keepdim=True) - pos) / max(k - 1, 1)
             c = c + alpha[4] * (self._pooled(mean) - c)
-            g = torch.relu((q + comp * c) / (1 + comp) - self.lateral_onset) / (
-                1 - self.lateral_onset)
+            g = torch.relu((q + comp * c) / (1 + comp) - onset) / (1 - onset)
             if self.lateral_power != 1.0:
                 g = g.clamp_min(1e-12) ** self.lateral_power
             h = h + alpha[5] * (g - h)
@@ -446,4 +475,5 @@ class WorkspaceLayer(MechanismLayer):
                                compete_onset=self.compete_onset,
                                compete_saturation=max(val(self.compete_saturation), 0.0),
                                tau_compete=float(taus[4]), tau_block=float(taus[5]),
-                               no_return=self.no_return)
+                               no_return=self.no_return, state_mean=self.state_mean,
+                               state_sd=self.state_sd, state_onset=self.state_onset)
