@@ -111,6 +111,73 @@ def test_params_weights_are_softmax_of_log_precision_plus_evidence():
     np.testing.assert_allclose(p.shares(x, b), np.exp(z) / np.exp(z).sum())
 
 
+def test_the_variance_pool_moves_expected_variance_and_keeps_every_ratio():
+    """At strength 1 the items' mean expected variance ``mean exp(-log pi)`` is the
+    resting one whatever the cue; at any strength the pool's shift is common to all
+    items, so the shares (and the unit's weights) are those of the cue alone. For
+    Posner's +-b it is ``log(1 + w (cosh b - 1))``: the neutral cue (no shift) sits below
+    the valid and invalid cues' geometric mean (w = 0)."""
+    rng = np.random.default_rng(3)
+    b = rng.normal(0, 0.7, (50, 3))
+    kw = dict(k=3, temperature=1.0, precision_scale=0.9, rate=10.0,
+              log_precision=(0.2, -0.1, 0.0))
+    plain, full, half = (PrecisionParams(**kw, variance_pool=w) for w in (0.0, 1.0, 0.5))
+    np.testing.assert_allclose(np.exp(-full.log_pi(b)).mean(-1), 1.0, rtol=1e-12)
+    x = rng.uniform(0, 2, (50, 3))
+    for p in (full, half):
+        np.testing.assert_allclose(p.shares(x, b), plain.shares(x, b), rtol=1e-12)
+        d = p.log_pi(b) - plain.log_pi(b)
+        np.testing.assert_allclose(d, d[:, :1] * np.ones((1, 3)), atol=1e-12)
+    two = PrecisionParams(k=2, temperature=1.0, precision_scale=1.0, rate=10.0,
+                          variance_pool=0.5)
+    cue = np.array([0.485, -0.485])
+    assert two.log_pi(cue) - cue == pytest.approx(np.log1p(0.5 * (np.cosh(0.485) - 1)))
+    with pytest.raises(ValidationError, match="variance_pool"):
+        PrecisionParams(k=2, temperature=1.0, precision_scale=1.0, rate=10.0,
+                        variance_pool=1.5).validate()
+
+
+def _pool_shift(circuit, b=1.0, n=20, seed=0):
+    """(common shift, half the log ratio) of the item errors' gains (log of EP + EN)
+    under the cue (+b, -b) against no cue, k = 2, no evidence."""
+    rates = []
+    for bias in ((b, -b), (0.0, 0.0)):
+        trials = precision_trials(np.zeros((n, 2)), np.tile(bias, (n, 1)), 0.4, 0.2, seed)
+        from neuroattn.backends import simulate
+        from neuroattn.model import Stimulus
+
+        model = circuit.spiking_model(trials.spec)
+        rec = simulate(model.network, Stimulus(trials.stimulus.astype(np.float64), trials.dt,
+                                               model.drives), dt=1e-4, seed=seed,
+                       backend="numba")
+        units = list(rec.units)
+        sel = rec.times >= 0.1
+        rates.append([rec.rates[:, sel, units.index(f"EP{i}")].mean()
+                      + rec.rates[:, sel, units.index(f"EN{i}")].mean() for i in range(2)])
+    g = np.log(np.asarray(rates[0]) / np.asarray(rates[1]))
+    return float(g.mean()), float((g[0] - g[1]) / 2)
+
+
+def test_the_variance_pool_raises_both_gains_when_a_cue_separates_them():
+    """The circuit's pools Z (``w_pool`` 1; off by default): a cue of +-1 unit raises both
+    items' error gains by ``w_pool (cosh(slope) - 1)`` nats (0.54 to first order; the
+    layer's ``log(1 + w (cosh - 1))`` is 0.43) and moves them apart by the cue's
+    ``slope`` nats each way; without the pool the common shift is ~0 (a little below: the
+    precision population's f-I is slightly concave). Measured (numba, 20 trials, seed
+    0): 0.605 and 0.992 with the pool, -0.053 and 0.991 without."""
+    c = PCCircuit(k=2, w_pool=1.0)
+    assert c.pooled and not PCCircuit(k=1, w_pool=1.0).pooled and not PCCircuit(k=2).pooled
+    shift, half = _pool_shift(c)
+    slope = precision_slope(c)
+    assert shift == pytest.approx(c.w_pool * (math.cosh(slope) - 1), abs=0.1)
+    assert half == pytest.approx(slope, rel=0.1)
+    shift0, half0 = _pool_shift(PCCircuit(k=2))
+    assert abs(shift0) < 0.07 and shift - shift0 > 0.3
+    assert half0 == pytest.approx(slope, rel=0.1)
+    assert to_softmax(c).variance_pool == c.w_pool
+    assert to_softmax(PCCircuit(k=2)).variance_pool == 0.0
+
+
 def test_analytic_bridge_and_its_inverse():
     c = PCCircuit(k=2)
     p = to_softmax(c)

@@ -33,7 +33,7 @@ from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms.base import (SpikingAgent, check_circuit, js_divergence,
                                       split_inputs, window_counts, window_rates)
 from neuroattn.mechanisms.precision.circuits import PCCircuit
-from neuroattn.mechanisms.precision.params import PrecisionParams
+from neuroattn.mechanisms.precision.params import PrecisionParams, pool_shift
 from neuroattn.model import TaskSpec, Trials
 from neuroattn.model.units import check_int
 
@@ -100,7 +100,7 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     return PrecisionParams(k=c.k, temperature=temperature, precision_scale=slope, rate=rate,
                            null_logit=null, tau=c.tau_er, logit_weight=1.0,
                            unit_temperature=unit_t, unit_tau=c.tau_ue + c.tau_unit_err,
-                           **unit)
+                           variance_pool=float(c.w_pool) if c.pooled else 0.0, **unit)
 
 
 def to_spiking(params: PrecisionParams, template: PCCircuit | None = None) -> PCCircuit:
@@ -117,7 +117,8 @@ def to_spiking(params: PrecisionParams, template: PCCircuit | None = None) -> PC
                               f"(got {template.k})")
     err = template.err
     out = replace(template, evidence_gain=err.delta_u / (err.r_m * params.temperature),
-                  unit_evidence_gain=err.delta_u / (err.r_m * params.unit_temperature))
+                  unit_evidence_gain=err.delta_u / (err.r_m * params.unit_temperature),
+                  w_pool=float(params.variance_pool))
     target = float(params.precision_scale)
     if target == 0.0:
         return replace(out, cue_gain=0.0)
@@ -352,12 +353,15 @@ def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs:
     temperature, effective, js_fit = _fit_shares(x2, b2, shares, analytic.temperature,
                                                  scale, True)
     weight = effective / scale if scale > 0 else 1.0
-    z = effective * b2 + x2 / temperature
+    # the variance pool shifts every item's log precision alike: the shares do not see
+    # it, the total rate (against the null competitor) does
+    pool = analytic.variance_pool
+    z = effective * b2 + weight * pool_shift(scale * b2, pool) + x2 / temperature
     rate, null = _fit_rate_null(z, rates.sum(1))
     p = PrecisionParams(k=k, temperature=temperature, precision_scale=scale, rate=rate,
                         null_logit=null, logit_weight=weight,
                         unit_temperature=analytic.unit_temperature,
-                        unit_tau=analytic.unit_tau)
+                        unit_tau=analytic.unit_tau, variance_pool=pool)
     tau = _fit_tau(rec, rep, x2, b2, t_on, settle, p)
     unit = {}
     if values is not None:

@@ -26,6 +26,25 @@ network of spiking populations. For each item k:
 The bottom-up ``evidence`` x_k drives ``EP{k}`` up and ``EN{k}`` down with
 ``evidence_gain`` (``delta_u / r_m``: one nat of error-unit gain per unit of input).
 
+With two or more items, ``Z{k}`` -- the variance pools: each is inhibited by ``M{k}``
+(with the weight ``M{k}`` excites the errors with, through the same exponential escape),
+so it fires in proportion to ``exp(-lambda_k)``, item k's expected variance; together
+they excite every item-level error neuron (``EP``, ``EN``) alike, adding ``w_pool (S / S_rest - 1)``
+nats to every log gain (``S`` their summed rate). A cue that raises one item's log
+precision and lowers another's by as much raises the items' mean expected variance
+(``cosh b`` for +-b); the pool takes that back from every item alike (divisive
+normalisation of the expected variances, semi-saturation ``(1 - w_pool) / w_pool``).
+Every ratio ``pi_k / pi_j``, hence every weight, is unchanged. What it changes is the
+neutral cue's place: without the pool a neutral cue's precision is the geometric mean of
+the valid and invalid cues' (``exp(0)`` between ``exp(+-b)``), and since the time to the
+decision bound is convex in the representation's rate, which is about linear in log
+precision, Posner's cost comes out twice the benefit; at ``w_pool`` 1 the neutral cue
+sits at their harmonic mean (the mean expected variance is held) and the two are about
+equal. The pool is OFF by default (``w_pool`` 0): it is linear in the summed variance,
+so a large negative bias (visual search's rejected items, -5) drives it far outside
+the range where that is the log the layer computes, and search then fails
+(docs/mechanisms/precision.md).
+
 With a ``unit`` readout (a downstream neuron with selectivity ``values[k]`` for item k)
 a second level is added: the unit ``V`` (noisy LIF) predicts, for every item, the
 feature value ``values[k]`` that the item carries, and ``UP{k}``/``UN{k}`` carry the
@@ -119,6 +138,15 @@ def _err_default() -> EscapeParams:
                         delta_u=2e-3, rho0=4.0, t_ref=0.0, i_bias=0.0, reset=False)
 
 
+def _pool_default() -> EscapeParams:
+    # the error neurons' model (Poisson exponential escape, delta_u 2 mV): inhibited by its
+    # item's precision population with the weight that population excites the errors with,
+    # it fires at rho0 exp((i_bias - I_M) r_m / delta_u) ~ 20 Hz at M's resting ~48 Hz, i.e.
+    # in proportion to exp(-log precision): the item's expected variance
+    return EscapeParams(tau_mem=5e-3, v_rest=0.0, v_reset=0.0, r_m=100e6, theta=0.0,
+                        delta_u=2e-3, rho0=4.0, t_ref=0.0, i_bias=70e-12, reset=False)
+
+
 def _norm_default() -> LIFParams:
     # silent without input (rheobase 200 pA, bias 50 pA), near-threshold-linear above it
     return LIFParams(tau_mem=20e-3, v_rest=-70e-3, v_reset=-60e-3, v_th=-50e-3, r_m=100e6,
@@ -138,9 +166,10 @@ _UNITS = (("evidence_gain", "A"), ("unit_evidence_gain", "A"), ("tau_ue", "s"),
           ("tau_mod", "s"), ("w_er", "A"), ("tau_er", "s"), ("w_re", "A"), ("tau_re", "s"),
           ("err_offset", "A"), ("value_gain", "A"), ("value_offset", "A"), ("w_uv", "A"),
           ("tau_uv", "s"), ("w_vu", "A"), ("tau_vu", "s"), ("w_vv", "A"), ("tau_vv", "s"),
-          ("w_en", "A"), ("tau_en", "s"), ("w_ne", "A"), ("tau_ne", "s"), ("bin_width", "s"))
+          ("w_en", "A"), ("tau_en", "s"), ("w_ne", "A"), ("tau_ne", "s"), ("tau_pool", "s"),
+          ("bin_width", "s"))
 _NEURONS = (("rep", LIFParams), ("mod", LIFParams), ("err", EscapeParams),
-            ("unit", LIFParams), ("norm", LIFParams))
+            ("unit", LIFParams), ("norm", LIFParams), ("pool", EscapeParams))
 
 
 @dataclass(frozen=True)
@@ -199,13 +228,20 @@ class PCCircuit(CircuitParams):
         Time constant of that background input (20 ms).
     w_er : float, amperes
         Weight of every error neuron onto every ``R{k}`` neuron (excitatory from EP,
-        inhibitory from EN).
+        inhibitory from EN; 1 pA; 0.8 pA with ``w_re`` 1.6 pA and the variance pool: see
+        ``w_re``).
     tau_er : float, seconds
         Time constant of the errors' drive onto the representation (60 ms: slow, so the
         representation integrates its errors, ``d mu / dt ~ pi eps``).
     w_re : float, amperes
         Weight of every ``R{k}`` neuron onto every error neuron (the prediction: inhibits
-        EP, excites EN).
+        EP, excites EN). 2 pA: the prediction takes 0.02 nats off the errors' log gain per
+        Hz of ``R``, so at steady state it explains away part of the errors' log precision
+        and ``R`` moves by a fixed ~26 Hz per nat of it (Posner's benefit is then ~0.21 of
+        the neutral decision time). With the variance pool, 1.6 pA (and ``w_er`` 0.8 pA)
+        leaves more of it in ``R`` at the same neutral RT; the error still falls to 1/2.4
+        of its onset peak (1/2.8 at 2 pA; 0.8 / 0.5 pA left it at 1/1.6, which the test
+        refuses).
     tau_re : float, seconds
         Time constant of the prediction's synapses (5 ms).
     err_offset : float, amperes
@@ -257,6 +293,22 @@ class PCCircuit(CircuitParams):
         ~25-35 Hz). With them the summed unit-error rate grows ~1.13x where the
         unnormalised one grows 2.4x (one cue to two, mean field). ``w_ne`` 0 removes
         the pool.
+    n_pool : int
+        Neurons of each variance pool ``Z{k}`` (100).
+    pool : EscapeParams
+        The pool neurons (the error neurons' model, 70 pA bias: ~19 Hz at rest,
+        :meth:`pool_rate`).
+    w_pool : float
+        Strength of the variance pool in [0, 1] (default 0: no pool; with one item there
+        is none). The pools' synaptic weight onto the errors is :meth:`pool_weight`, and
+        their resting current (``w_pool`` nats) is taken off the errors' bias. 1 holds
+        the items' mean expected variance: a cue moves expected variance between the
+        items and a neutral cue's precision is the harmonic mean of the cued ones
+        (moment matching: the precision of the mixture of the cued states); 0 holds
+        their mean log precision (the geometric mean); in between, normalisation with a
+        semi-saturation constant ``(1 - w_pool) / w_pool`` of the pools' resting drive.
+    tau_pool : float, seconds
+        Time constant of the pools' synapses onto the errors (20 ms, as ``tau_mod``).
     bin_width : float, seconds
         Rate probe bin (5 ms).
 
@@ -304,26 +356,66 @@ class PCCircuit(CircuitParams):
     tau_en: float = 5e-3
     w_ne: float = 2.0e-12
     tau_ne: float = 10e-3
+    n_pool: int = 100
+    pool: EscapeParams = field(default_factory=_pool_default)
+    w_pool: float = 0.0
+    tau_pool: float = 20e-3
     bin_width: float = 5e-3
 
     UNITS = _UNITS
-    COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err", "n_norm")
+    COUNTS = ("n_rep", "n_err", "n_mod", "n_unit", "n_unit_err", "n_norm", "n_pool")
     POSITIVE = ("evidence_gain", "unit_evidence_gain", "bin_width", "tau_mod", "tau_er",
                 "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue", "tau_en", "tau_ne",
-                "tau_unit_err")
+                "tau_unit_err", "tau_pool")
     NONNEGATIVE = ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu",
-                   "w_vv", "tau_ue", "w_en", "w_ne")
+                   "w_vv", "tau_ue", "w_en", "w_ne", "w_pool")
     FINITE = ("err_offset", "value_offset")
     NEURONS = _NEURONS
 
+    def _validate_more(self) -> None:
+        if not self.w_pool <= 1.0:
+            raise ValidationError(f"PCCircuit.w_pool: expected a strength in [0, 1] (1: the "
+                                  f"cue holds the items' mean expected variance; 0: no pool) "
+                                  f"(got {self.w_pool!r})")
+
     # -- the network -------------------------------------------------------------------
 
-    def _err(self, extra: float) -> EscapeParams:
+    def _err(self, extra: float, pooled: bool = True) -> EscapeParams:
+        if pooled and self.pooled:
+            # the pool's mean current at rest (w_pool nats) is taken off the bias, so that
+            # at rest (every bias 0) each error neuron sits where it sat without the pool
+            extra -= self.w_pool * self.err.delta_u / self.err.r_m
         return dataclasses.replace(self.err, i_bias=self.err.i_bias + extra)
 
+    @property
+    def pooled(self) -> bool:
+        """Whether the network has the variance pool (``w_pool`` > 0, ``k`` >= 2 and a
+        precision pathway)."""
+        return self.w_pool > 0 and self.k >= 2 and self.w_mod > 0
+
+    def pool_rate(self) -> float:
+        """Rate (Hz) of a pool neuron ``Z{k}`` at rest (bias 0): ``rho0 exp(r_m (i_bias -
+        I_M) / delta_u)``, ``I_M`` the mean current of the resting precision population
+        (its Siegert rate) through the ``w_mod`` synapses. (The shot noise of that input
+        raises it by ~0.5 %, left out.)"""
+        from neuroattn.neurons import lif_rate_noisy
+
+        m0 = float(lif_rate_noisy(0.0, self.mod, n_points=400))
+        i_m = self.w_mod * self.n_mod * self.tau_mod * m0
+        z = self.pool
+        return z.rho0 * float(np.exp(z.r_m * (z.i_bias - i_m) / z.delta_u))
+
+    def pool_weight(self) -> float:
+        """Weight (A) of every pool neuron onto every error neuron: the pool's summed rate
+        ``S`` (one term ``exp(-lambda_j)`` per item) adds ``w_pool (S / S_rest)`` nats to
+        every error's log gain, where ``S_rest = k pool_rate``."""
+        return self.w_pool * self.err.delta_u / (self.err.r_m * self.n_pool * self.tau_pool
+                                                 * self.k * self.pool_rate())
+
     def _unit_err(self, extra: float) -> EscapeParams:
-        """A unit error neuron: the error neurons' model with the ``tau_unit_err`` membrane."""
-        return dataclasses.replace(self._err(extra), tau_mem=self.tau_unit_err)
+        """A unit error neuron: the error neurons' model with the ``tau_unit_err`` membrane
+        (and without the variance pools' resting current, which it does not receive)."""
+        return dataclasses.replace(self._err(extra, pooled=False), tau_mem=self.tau_unit_err)
 
     def network(self, values=None) -> Network:
         """Build the Network; with ``values`` (K floats >= 0) add the unit level."""
@@ -352,6 +444,8 @@ class PCCircuit(CircuitParams):
         if values is not None:
             vals = _check_values(values, self.k, "PCCircuit.network.values")
             self._unit_level(vals, pops, projs, probes)
+        if self.pooled:
+            self._variance_pool(pops, projs, probes)
         return Network(pops, projs, probes, name=f"predictive_coding_k{self.k}")
 
     def _gain(self, source: str, targets) -> list:
@@ -379,6 +473,30 @@ class PCCircuit(CircuitParams):
         probes.append(Probe("V", "rate", self.bin_width))
         if self.w_ne > 0:
             self._normalisation(pops, projs, probes)
+
+    def _variance_pool(self, pops, projs, probes) -> None:
+        """The pools ``Z{k}``: each is inhibited by its item's precision population ``M{k}``
+        (the weight with which ``M{k}`` excites the errors), so it fires in proportion to
+        ``exp(-lambda_k)``, item k's expected variance; all of them excite every error
+        neuron of every item alike. Their summed rate ``S`` is the items' total expected
+        variance, and it adds ``w_pool (S / S_rest - 1)`` nats to every error's log gain
+        (the resting part is taken off the errors' bias): to first order the log of the
+        mean expected variance, so a cue that raises one item's precision and lowers
+        another's by as much in log units raises both, in proportion to how far apart
+        it puts them, until the mean variance is again the resting one. They reach the
+        item-level errors only: the unit level's weights depend on the ratios of its
+        errors' gains alone, which a common shift leaves as they are, while it would
+        change the unit loop's gain between conditions (its offset cancels only where
+        that gain is the same)."""
+        targets = [f"{e}{j}" for j in range(self.k) for e in ("EP", "EN")]
+        w = self.pool_weight()
+        for i in range(self.k):
+            pops.append(Population(f"Z{i}", self.n_pool, self.pool))
+            projs.append(Projection(f"M{i}", f"Z{i}", self.w_mod, AllToAll(), self.tau_mod,
+                                    0.0, "inh"))
+            projs += [Projection(f"Z{i}", t, w, AllToAll(), self.tau_pool, 0.0, "exc")
+                      for t in targets]
+            probes.append(Probe(f"Z{i}", "rate", self.bin_width))
 
     def _normalisation(self, pops, projs, probes) -> None:
         """The pool ``UZ``: excited by every unit error, it inhibits every unit error alike

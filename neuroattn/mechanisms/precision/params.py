@@ -11,7 +11,29 @@ import numpy as np
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_int, check_positive, to_si
 
-__all__ = ["PrecisionParams"]
+__all__ = ["PrecisionParams", "pool_shift"]
+
+
+def pool_shift(lam, strength: float) -> np.ndarray:
+    """The variance pool's common log-precision shift ``log(1 + w (S - 1))`` [..., 1],
+    ``S = mean_k exp(-lam_k)`` the items' mean expected variance (``lam`` [..., K]).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b = 0.485                                # Posner's cue: lambda = +-b
+    >>> round(float(pool_shift(np.array([b, -b]), 1.0)[0]), 4)   # log cosh b
+    0.1133
+    >>> round(float(pool_shift(np.array([b, -b]), 0.5)[0]), 4)   # log(1 + (cosh b - 1) / 2)
+    0.0582
+    >>> float(pool_shift(np.array([b, -b]), 0.0)[0])
+    0.0
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    if strength == 0:
+        return np.zeros(lam.shape[:-1] + (1,))
+    s = np.exp(-lam).mean(axis=-1, keepdims=True)
+    return np.log1p(strength * (s - 1.0))
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,17 @@ class PrecisionParams:
         the speed); None: ``tau``. The circuit's unit errors read each item's evidence
         through their ``tau_unit_err`` membrane (and ``tau_ue`` afferent synapses, none
         by default); the bridge maps ``tau_ue + tau_unit_err`` here.
+    variance_pool : float
+        Strength ``w`` in [0, 1] of the normalisation of the expected variances (default
+        0: none). With ``lambda_k = log_precision[k] + precision_scale * b_k`` and ``S =
+        mean_k exp(-lambda_k)`` (the items' mean expected variance), every item's log
+        precision is ``lambda_k + log(1 + w (S - 1))``: divisive normalisation by a pool
+        of the expected variances with a semi-saturation constant ``(1 - w) / w``. ``w =
+        1`` holds the mean expected variance at its resting value (a cue moves variance
+        between items); 0 holds the mean log precision (a cue moves log precision). The
+        shift is common to all items, so every ratio ``pi_k / pi_j`` (and every
+        weight of the unit level) is the same with or without it. The circuit's pools
+        ``Z{k}`` compute it to first order in ``S - 1``.
 
     Examples
     --------
@@ -86,6 +119,7 @@ class PrecisionParams:
     unit_gain: float = 0.0
     unit_base: float = 0.0
     unit_tau: float | None = None
+    variance_pool: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "PrecisionParams.rate"))
@@ -117,15 +151,21 @@ class PrecisionParams:
         check_positive(self.tau, "s", "PrecisionParams.tau")
         if self.unit_tau is not None:
             check_positive(self.unit_tau, "s", "PrecisionParams.unit_tau")
+        w = self.variance_pool
+        if not (isinstance(w, (int, float)) and 0.0 <= w <= 1.0):
+            raise ValidationError(f"PrecisionParams.variance_pool: expected a strength in "
+                                  f"[0, 1] (got {w!r})")
         if len(self.log_precision) != self.k or not all(map(math.isfinite,
                                                             self.log_precision)):
             raise ValidationError(f"PrecisionParams.log_precision: expected {self.k} finite "
                                   f"log precisions, one per item (got {self.log_precision!r})")
 
     def log_pi(self, b) -> np.ndarray:
-        """Log precision ``log_precision + precision_scale * b`` [..., K]."""
-        return np.asarray(self.log_precision) + self.precision_scale * np.asarray(
+        """Log precision ``lambda + log(1 + variance_pool (mean_k exp(-lambda_k) - 1))``,
+        ``lambda = log_precision + precision_scale * b`` [..., K]."""
+        lam = np.asarray(self.log_precision) + self.precision_scale * np.asarray(
             b, dtype=np.float64)
+        return lam + pool_shift(lam, self.variance_pool)
 
     def logits(self, x, b=None, unit: bool = False) -> np.ndarray:
         """Item logits ``logit_weight log pi + x / temperature`` [..., K]; with ``unit``

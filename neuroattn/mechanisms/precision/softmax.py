@@ -3,15 +3,18 @@
 Inputs are low-pass filtered as a membrane filters its input current; the item
 weights are a softmax over log precision plus evidence::
 
-    log pi_k = log_precision[k] + precision_scale * b_k
+    lambda_k = log_precision[k] + precision_scale * b_k
+    log pi_k = lambda_k + log(1 + w (mean_j exp(-lambda_j) - 1))     (w: variance_pool)
     tau dv_k/dt = pi_k (x_k - v_k),   tau dc/dt = b - c
-    z_k = logit_weight * (log_precision[k] + precision_scale * c_k) + v_k / T
+    z_k = logit_weight * log pi_k(c) + v_k / T          (log pi of the filtered cue c)
     r_k = R exp(z_k) / (exp(beta) + sum_j exp(z_j))
 
 The cue's bias ``b`` sets the expected precision ``pi`` (``precision_scale`` nats of
 error gain per unit): it speeds the update of the cued item's estimate (predictive
 coding's ``d mu / dt = pi eps``) and raises its logit;
-``log_precision`` is a learnable prior log precision per item; ``beta`` is a null
+``log_precision`` is a learnable prior log precision per item; the variance pool ``w``
+(0 by default; the circuit's ``w_pool``) normalises the items' expected variances
+``exp(-lambda)``, a shift common to all items; ``beta`` is a null
 competitor (no input, low rates). With ``values`` the readout unit is the
 precision-weighted estimate of the items' values, exactly ``softmax(log pi) . mu``,
 over the evidence ``u`` as the unit level reads it (through synapses of time constant
@@ -93,11 +96,21 @@ class PrecisionAttention(MechanismLayer):
         self.log_unit_temperature = self._parameter(math.log(params.unit_temperature))
         self.unit_gain = self._parameter(params.unit_gain)
         self.unit_base = self._parameter(params.unit_base)
+        self.variance_pool = float(params.variance_pool)
+
+    def log_pi(self, b: torch.Tensor) -> torch.Tensor:
+        """Log precision [..., K] of the cue ``b`` [..., K]: ``lambda + log(1 + w (mean_j
+        exp(-lambda_j) - 1))``, ``lambda = log_precision + precision_scale * b``."""
+        lam = self.log_precision.to(b.dtype) + self.precision_scale.to(b.dtype) * b
+        if self.variance_pool == 0:
+            return lam
+        s = torch.exp(-lam).mean(dim=-1, keepdim=True)
+        return lam + torch.log1p(self.variance_pool * (s - 1.0))
 
     def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
         """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit
         level's ``log pi + v / T_unit``."""
-        log_pi = self.log_precision.to(v.dtype) + self.precision_scale.to(v.dtype) * c
+        log_pi = self.log_pi(c.to(v.dtype))
         if unit:
             return log_pi + v / torch.exp(self.log_unit_temperature).to(v.dtype)
         return self.logit_weight * log_pi + v / torch.exp(self.log_temperature).to(v.dtype)
@@ -136,7 +149,7 @@ class PrecisionAttention(MechanismLayer):
         # item k's estimate moves at rate pi_k / tau (its error's precision); the cue
         # is filtered at 1 / tau; the unit level reads the evidence at 1 / unit_tau (its
         # errors' afferent synapses: the precision sets their gain, not their speed)
-        gain = torch.exp(self.log_precision.to(dtype) + self.precision_scale * b.to(dtype))
+        gain = torch.exp(self.log_pi(b.to(dtype)))
         rate = [gain / torch.exp(self.log_tau), torch.ones_like(gain) / torch.exp(self.log_tau)]
         if self.values is not None:
             u = torch.cat([u, x.to(dtype)], dim=-1)
@@ -183,4 +196,4 @@ class PrecisionAttention(MechanismLayer):
             log_precision=tuple(self.log_precision.detach().tolist()),
             unit_temperature=math.exp(val(self.log_unit_temperature)),
             unit_gain=val(self.unit_gain), unit_base=val(self.unit_base),
-            unit_tau=math.exp(val(self.log_unit_tau)))
+            unit_tau=math.exp(val(self.log_unit_tau)), variance_pool=self.variance_pool)
