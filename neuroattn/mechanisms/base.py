@@ -789,6 +789,7 @@ class SoftmaxAgent:
         states = tuple(getattr(self.module, "trial_state", ()) or ())
         values = trial_states(states, trials)
         extra = {"state": torch.as_tensor(values)} if states else {}
+        extra.update(self._forward_extra(trials, ev))
         with torch.no_grad():
             rates = self.module(ev, bias, trials.dt, **extra).numpy()
         n_bins = rates.shape[1] // per_bin
@@ -802,6 +803,13 @@ class SoftmaxAgent:
             meta["state"] = _state_meta(states, values)
         return Recording(binned.mean(axis=2), per_bin * trials.dt, units, meta=meta,
                          roles=names)
+
+
+    def _forward_extra(self, trials, evidence) -> dict:
+        """More keyword arguments of the layer's ``forward`` on ``trials`` (``evidence``:
+        their evidence tensor): none here; a layer that draws its own noise gets it from
+        its agent this way (the slot memory's)."""
+        return {}
 
 
 def _plain_params(fitted) -> dict:

@@ -8,7 +8,8 @@ import torch
 
 from neuroattn.exceptions import ValidationError
 from neuroattn.mechanisms import get_mechanism
-from neuroattn.mechanisms.memory import MemoryCircuit, SlotMemory, SlotParams, to_softmax
+from neuroattn.mechanisms.memory import (MemoryCircuit, SlotMemory, SlotParams, calibrate,
+                                         to_softmax)
 from neuroattn.model import Recording, TaskSpec
 from neuroattn.tasks import TASKS, Capacity
 from neuroattn.tasks.capacity import cowan_k
@@ -108,13 +109,18 @@ def test_spiking_tier_on_numba_holds_n_up_to_three_and_plateaus_at_another_seed(
     assert 3.0 <= held.mean() <= 5.0
 
 
-def test_softmax_tier_calibrated_holds_n_up_to_three_and_plateaus():
+def test_softmax_tier_calibrated_holds_n_up_to_three_and_plateaus_as_the_circuit():
     task = Capacity(**SMALL)
     mech = get_mechanism("working-memory")
     spec = task.spec()
-    fitted = mech.calibrate(spec, task.bridge_inputs(task.make_trials(24, seed=1_000_006)),
+    # calibrated as `compare` does it: on 60 of the full task's sample arrays
+    full = Capacity()
+    fitted = mech.calibrate(spec, full.bridge_inputs(full.make_trials(60, seed=1_000_006)),
                             seed=6)
-    trials = task.make_trials(56, seed=6)
+    # the rate noise measured in calibration is the counting noise of an assembly's 20
+    # neurons (1 / sqrt(20) = 0.224), within a fifth
+    assert abs(fitted.noise - 20 ** -0.5) < 0.2 * 20 ** -0.5, fitted
+    trials = task.make_trials(112, seed=6)
     # the float64 reference attention (the numba kernel agrees with it: see
     # test_slot_memory_layer_matches_its_numpy_reference and the conformance suite)
     agent = mech.agent("softmax", spec, "reference", fitted=fitted)
@@ -123,7 +129,38 @@ def test_softmax_tier_calibrated_holds_n_up_to_three_and_plateaus():
     assert np.all(np.abs(small["k"] - small["set_size"]) <= 0.5)
     held = _held(res, (6, 12))
     assert np.all(held < np.array([6, 12]) - 0.5)
-    assert 2.5 <= held.mean() <= 5.0
+    assert 3.0 <= held.mean() <= 5.0
+    # the layer holds as many items as the circuit it was calibrated on, on the same trials
+    spiking = task.score(trials, task.run(mech.agent("spiking", spec, "numba"), trials), 6)
+    assert abs(held.mean() - _held(spiking, (6, 12)).mean()) <= 0.5, (held, _held(spiking,
+                                                                                (6, 12)))
+
+
+def test_the_layers_noise_is_drawn_from_the_trials_seed_and_resolves_the_competition():
+    """Without its rate noise the layer's competition has nothing to pick survivors by: an
+    overfull array is held whole or lost whole. With it, part of the array survives."""
+    task = Capacity(set_sizes=(1, 12), features=(1,), noise=0.0)
+    mech = get_mechanism("working-memory")
+    spec = task.spec()
+    fitted = to_softmax(MemoryCircuit(k=12))
+    assert math.isclose(fitted.noise, 20 ** -0.5) and math.isclose(fitted.tau_in, 20e-3)
+    agent = mech.agent("softmax", spec, "numba", fitted=fitted)
+    a = agent.run(task.make_trials(8, seed=3)).rates
+    b = agent.run(task.make_trials(4, seed=3)).rates
+    np.testing.assert_array_equal(a[:4], b)
+    trials = task.make_trials(16, seed=3)
+    noisy = task.score(trials, agent.run(trials), 3)
+    quiet = SlotMemory(fitted)(torch.as_tensor(trials.role("evidence"), dtype=torch.float64),
+                               torch.zeros(trials.stimulus.shape[:2] + (12,),
+                                           dtype=torch.float64), trials.dt)
+    end = quiet.detach().numpy()[:, -40:].mean(axis=1)
+    presented = _presented(trials).astype(bool)
+    counts = np.array([(end[t][presented[t]] >= 20).sum() for t in range(trials.n)])
+    twelve = trials.conditions["set_size"].to_numpy() == 12
+    # noise-free: every item of the array ends alike (all held or none)
+    assert set(counts[twelve]) <= {0, 12}
+    held = _held(noisy, (12,))[0]
+    assert 1.0 <= held <= 8.0, held
 
 
 def test_slot_memory_layer_matches_its_numpy_reference():
@@ -131,13 +168,17 @@ def test_slot_memory_layer_matches_its_numpy_reference():
     rng = np.random.default_rng(0)
     u = rng.normal(0.0, 0.3, (3, 60, 5))
     u[:, 10:30, :3] += 1.0
-    ref = p.run(u, 5e-3)
+    z = rng.standard_normal(u.shape)
     x = torch.as_tensor(u)
-    with torch.no_grad():
-        out = SlotMemory(p, "numba")(x, torch.zeros_like(x), 5e-3).numpy()
-    assert np.max(np.abs(out - ref)) < 1e-9 * max(1.0, ref.max())
+    for draws in (None, z):
+        ref = p.run(u, 5e-3, draws)
+        with torch.no_grad():
+            out = SlotMemory(p, "numba")(x, torch.zeros_like(x), 5e-3,
+                                         None if draws is None else torch.as_tensor(draws))
+        assert np.max(np.abs(out.numpy() - ref)) < 1e-9 * max(1.0, ref.max())
     back = SlotMemory(p).params()
-    for name in ("temperature", "rate", "null_logit", "w_self", "w_inh", "tau", "tau_inh"):
+    for name in ("temperature", "rate", "null_logit", "w_self", "w_inh", "tau", "tau_inh",
+                 "noise", "tau_in"):
         assert math.isclose(getattr(back, name), getattr(p, name), rel_tol=1e-12), name
 
 
@@ -180,6 +221,14 @@ def test_bad_mechanism_input_is_refused_by_name():
     with pytest.raises(ValidationError, match="SlotParams.temperature"):
         SlotParams(k=2, temperature=0.0, rate=50.0, null_logit=1.0, w_self=0.0,
                    w_inh=0.0).validate()
+    with pytest.raises(ValidationError, match="SlotParams.noise"):
+        SlotParams(k=2, temperature=1.0, rate=50.0, null_logit=1.0, w_self=0.0,
+                   w_inh=0.0, noise=-0.1).validate()
+    with pytest.raises(ValidationError, match="SlotParams.run.z"):
+        SlotParams(k=2, temperature=1.0, rate=50.0, null_logit=1.0, w_self=0.0,
+                   w_inh=0.0).run(np.zeros((1, 3, 2)), 5e-3, np.zeros((1, 2, 2)))
+    with pytest.raises(ValidationError, match="calibrate.repeats"):
+        calibrate(MemoryCircuit(k=2), np.ones((1, 2)), repeats=0)
 
 
 def test_the_task_sets_its_own_default_trial_count():

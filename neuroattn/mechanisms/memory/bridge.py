@@ -3,10 +3,14 @@
 * :func:`to_softmax` -- analytic, from the circuit's parameters alone: the assemblies'
   Siegert f-I curve fitted by ``R sigma((mu - m0) / T_v)``, the inhibitory population's
   Siegert rate against the total assembly rate fitted by a line, and the synaptic
-  weights turned into input units (one unit = ``r_m input_gain`` volts).
-* :func:`calibrate` -- keeps the analytic rate and time constants and fits the
-  temperature, null logit, self-excitation and inhibition to simulations of the circuit
-  presenting each input briefly and then removing it (ignition and retention).
+  weights turned into input units (one unit = ``r_m input_gain`` volts); the rate noise
+  is that of an assembly of ``n_exc`` Poisson neurons, ``1 / sqrt(n_exc)``.
+* :func:`calibrate` -- fits the layer to simulations of the circuit presenting each
+  input briefly and then removing it (ignition and retention): the temperature, null
+  logit, self-excitation and inhibition by one-step prediction of the measured rates,
+  the rate noise from what that prediction leaves, then the first four again so that
+  the noisy layer's runs on the same inputs reproduce the circuit's (how much of the
+  store is active and how it is spread over items).
 * :func:`spike_counts` -- each item assembly's spike count for constant inputs.
 """
 
@@ -19,6 +23,7 @@ import numpy as np
 from neuroattn.mechanisms.base import check_circuit, check_inputs, window_counts
 from neuroattn.mechanisms.memory.circuit import MemoryCircuit
 from neuroattn.mechanisms.memory.params import SlotParams
+from neuroattn.model.units import check_int
 from neuroattn.neurons import lif_rate_noisy
 
 __all__ = ["to_softmax", "calibrate", "spike_counts", "input_trials", "run_circuit"]
@@ -69,7 +74,7 @@ def to_softmax(circuit: MemoryCircuit) -> SlotParams:
     return SlotParams(k=c.k, temperature=tv / unit, rate=r_max, null_logit=float(null),
                       w_self=e.r_m * c.w_ee * c.n_exc * c.tau_ee / unit,
                       w_inh=float(max(per_inh * slope / unit, 0.0)), tau=c.tau_ee,
-                      tau_inh=c.tau_ie)
+                      tau_inh=c.tau_ie, noise=1.0 / math.sqrt(c.n_exc), tau_in=e.tau_mem)
 
 
 def input_trials(u, duration: float, seed: int, dt: float = 1e-3, present=None):
@@ -124,9 +129,56 @@ def _traces(rates, dt: float, tau: float) -> np.ndarray:
     return out
 
 
+#: stream of the calibration's layer noise draws (with the seed)
+_MATCH_STREAM = 7102
+
+
+def _moments(rates, block: int) -> np.ndarray:
+    """The items' summed rate and root summed squared rate [n, blocks, 2] in blocks of
+    ``block`` bins: how much of the store is active, and how it is spread over items."""
+    n, bins = rates.shape[:2]
+    m = bins // block
+    total = rates.sum(axis=2)[:, :m * block].reshape(n, m, block).mean(axis=2)
+    square = (rates ** 2).sum(axis=2)[:, :m * block].reshape(n, m, block).mean(axis=2)
+    return np.stack([total, np.sqrt(square)], axis=2)
+
+
+def _match(start: SlotParams, rates, uu, bin_width: float, repeats: int, seed: int,
+           block: int = 5) -> SlotParams | None:
+    """``T, beta, w_self, w_inh`` of the noisy layer fitted so that, averaged over the
+    ``repeats`` consecutive runs of each input (rows of ``uu`` [n repeats, bins, K], the
+    circuit's ``rates`` of the same shape), its summed rate and root summed squared rate
+    in blocks of ``block`` bins match the circuit's; the layer's noise draws are fixed.
+    None if the fit fails or does not improve on ``start``."""
+    from dataclasses import replace
+
+    from scipy.optimize import least_squares
+
+    z = np.random.default_rng([seed, _MATCH_STREAM]).standard_normal(uu.shape)
+
+    def mean(rows):
+        m = _moments(rows, block)
+        return m.reshape(-1, repeats, *m.shape[1:]).mean(axis=1)
+
+    target = mean(rates)
+
+    def params(th):
+        return replace(start, temperature=math.exp(th[0]), null_logit=float(th[1]),
+                       w_self=float(max(th[2], 0.0)), w_inh=float(max(th[3], 0.0)))
+
+    def resid(th):
+        return (mean(params(th).run(uu, bin_width, z)) - target).ravel()
+
+    th0 = [math.log(start.temperature), start.null_logit, start.w_self, start.w_inh]
+    fit = least_squares(resid, th0, diff_step=1e-3, max_nfev=100)
+    if not all(math.isfinite(v) for v in fit.x) or fit.cost > 0.5 * np.sum(resid(th0) ** 2):
+        return None
+    return params(fit.x)
+
+
 def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: float = 1e-4,
               present: float = 0.1, duration: float = 0.6, n_inputs: int = 40,
-              progress: bool = False) -> SlotParams:
+              repeats: int = 8, progress: bool = False) -> SlotParams:
     """Slot-memory parameters fitted to simulations of ``circuit``.
 
     Starts from :func:`to_softmax` (rate ``R`` and the time constants), simulates the
@@ -136,17 +188,29 @@ def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: f
     units of input) -- and fits ``T``, ``beta``, ``w_self`` and ``w_inh`` by least
     squares of every 5 ms bin's rates against the layer's::
 
-        r_k = R sigma((u_k + w_self s_k - w_inh h - beta) / T)
+        r_k = R sigma((f_k + w_self s_k - w_inh h - beta) / T)
 
-    with the traces ``s_k`` and ``h`` computed from the measured rates (they average the
-    bins' counting noise away, so the regressors are nearly noise-free). A fit that does
-    not converge returns the analytic parameters.
+    (``f_k``: the input through the membrane filter ``tau_in``) with the traces ``s_k`` and
+    ``h`` computed from the measured rates (they average the
+    bins' counting noise away, so the regressors are nearly noise-free). What this
+    prediction leaves is the assemblies' counting noise: its variance per Hz of predicted
+    rate gives the layer's ``noise`` (``var = noise**2 r / dt``; about ``1 / 20``, the
+    20 neurons of an assembly). The one-step fit carries no competition that noise
+    resolves -- which items of an overfull array survive is decided by the assemblies'
+    fluctuations -- so the last step runs the noisy layer on the same inputs (each
+    simulated ``repeats`` times in the circuit, and as often in the layer with fixed
+    draws) and fits ``T``, ``beta``, ``w_self`` and ``w_inh`` again (``R`` and the time
+    constants stay analytic) so that its summed rate and root summed squared rate over
+    the items, averaged over the runs of each input in 25 ms blocks, match the
+    circuit's (:func:`_match`). A fit that does not converge returns
+    the analytic parameters (the one-step ones if only the last step fails).
     """
     from dataclasses import replace
 
     from scipy.optimize import least_squares
 
     _check_circuit(circuit, "calibrate")
+    check_int(repeats, "calibrate.repeats", minimum=1)
     base = to_softmax(circuit)
     if inputs is None:
         rng = np.random.default_rng([seed, 7101])
@@ -156,6 +220,9 @@ def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: f
             row[rng.choice(circuit.k, n, replace=False)] = rng.uniform(1.0, 2.0, n)
     else:
         u = check_inputs(inputs, circuit.k, "calibrate.inputs")
+    # each input ``repeats`` times: which items of an overfull array survive differs from
+    # one run of the circuit to the next, and the layer is matched to their average
+    u = np.repeat(u, int(repeats), axis=0)
     rec = run_circuit(circuit, input_trials(u, duration, seed, present=present), backend, dt,
                       progress)
     r = rec.rates
@@ -165,9 +232,11 @@ def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: f
     on = (rec.times < present - 1e-12)[None, :, None]
     uu = np.where(on, u[:, None, :], 0.0)
 
+    uf = base.filtered(uu, rec.bin_width)      # the drive as the membranes pass it on
+
     def resid(p):
         log_t, null, w_self, w_inh = p
-        x = (uu + w_self * s - w_inh * h - null) / math.exp(log_t)
+        x = (uf + w_self * s - w_inh * h - null) / math.exp(log_t)
         return (base.rate * 0.5 * (1.0 + np.tanh(0.5 * x)) - r).ravel()
 
     p0 = (math.log(base.temperature), base.null_logit, base.w_self, base.w_inh)
@@ -177,5 +246,11 @@ def calibrate(circuit, inputs=None, backend: str = "numba", seed: int = 0, dt: f
     temperature = math.exp(log_t)
     if not (fit.success and all(math.isfinite(v) for v in fit.x)):
         return base
-    return replace(base, temperature=float(temperature), null_logit=float(null),
+    step = replace(base, temperature=float(temperature), null_logit=float(null),
                    w_self=float(w_self), w_inh=float(w_inh))
+    pred = r + fit.fun.reshape(r.shape)
+    noise = math.sqrt(rec.bin_width * float(np.sum(fit.fun ** 2))
+                      / max(float(np.sum(np.maximum(pred, 0.0))), 1e-12))
+    step = replace(step, noise=noise if math.isfinite(noise) else base.noise)
+    matched = _match(step, r, uu, rec.bin_width, int(repeats), seed)
+    return step if matched is None else matched

@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroattn.mechanisms.base import CircuitMechanism
+from neuroattn.exceptions import ValidationError
+from neuroattn.mechanisms.base import CircuitMechanism, SoftmaxAgent
 from neuroattn.mechanisms.memory import bridge
 from neuroattn.mechanisms.memory.circuit import MemoryCircuit
 from neuroattn.mechanisms.memory.params import SlotParams
 
-__all__ = ["WorkingMemory"]
+__all__ = ["WorkingMemory", "SlotSoftmaxAgent"]
+
+#: stream of the softmax tier's rate-noise draws (with the trials' seed)
+_NOISE_STREAM = 0x5107
+
+
+class SlotSoftmaxAgent(SoftmaxAgent):
+    """The slot-memory layer on a task, its finite-size rate noise drawn from the trials'
+    seed (trial t's draws do not depend on how many trials follow it)."""
+
+    def _forward_extra(self, trials, evidence) -> dict:
+        import torch
+
+        z = np.random.default_rng([int(trials.seed), _NOISE_STREAM]).standard_normal(
+            tuple(evidence.shape))
+        return {"noise": torch.as_tensor(z)}
 
 
 class WorkingMemory(CircuitMechanism):
@@ -46,6 +62,19 @@ class WorkingMemory(CircuitMechanism):
         if "unit" in spec.readouts:
             return "the circuit has no downstream 'unit' readout, only its item assemblies"
         return None
+
+    def agent(self, tier: str, spec, backend: str = "numba", dt: float = 1e-4,
+              fitted=None, params: dict | None = None, **options):
+        """The spiking tier, or the slot-memory layer with its rate noise
+        (:class:`SlotSoftmaxAgent`)."""
+        if tier != "softmax":
+            return super().agent(tier, spec, backend, dt, fitted, params, **options)
+        reason = self.supports(spec)
+        if reason is not None:
+            raise ValidationError(f"{self.name}: cannot run this task: {reason}")
+        params = self.resolve(**(params or {}))
+        fitted = self.to_softmax(spec, **params) if fitted is None else fitted
+        return SlotSoftmaxAgent(self, spec, fitted, backend)
 
     def to_softmax(self, spec, inputs=None, **params) -> SlotParams:
         """Slot-memory parameters from the circuit's mean field (no simulation)."""

@@ -4,7 +4,8 @@ The dynamics are those of :class:`~neuroattn.mechanisms.memory.SlotParams` (see 
 module notes); each step's weights ``a_k`` are computed by
 :func:`neuroattn.attention.scaled_dot_product_attention`: one query (a 1) per trial, step
 and item attends over two keys, the item's drive ``x_k / T`` and its null ``beta / T``,
-with values 1 and 0.
+with values 1 and 0. ``forward(x, b, dt, noise=None)``: ``noise`` [trials, steps, K],
+standard normal draws of the finite-size rate noise (None: the noise-free layer).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class SlotMemory(MechanismLayer):
         self.w_inh = self._parameter(float(params.w_inh))
         self.log_tau = self._parameter(math.log(params.tau))
         self.log_tau_inh = self._parameter(math.log(params.tau_inh))
+        self.noise = self._parameter(float(params.noise))
+        # the input filter's time constant is a fixed property (0: no filter)
+        self.tau_in = float(params.tau_in)
 
     def attend(self, x: torch.Tensor) -> torch.Tensor:
         """Each item's weight against its null [..., K] for drives ``x`` [..., K]."""
@@ -70,20 +74,35 @@ class SlotMemory(MechanismLayer):
         out = scaled_dot_product_attention(q, keys, v, scale=1.0, backend=self._backend())
         return out.reshape(*lead, self.k) if lead else out.reshape(self.k)
 
-    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float) -> torch.Tensor:
-        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K]."""
+    def forward(self, x: torch.Tensor, b: torch.Tensor, dt: float,
+                noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Rates (Hz) [trials, steps, K] for evidence and bias [trials, steps, K];
+        ``noise``: standard normal draws [trials, steps, K] of the rate noise (or None)."""
+        from neuroattn.exceptions import ValidationError
+
         where = "SlotMemory.forward"
         self._check_forward(where, x, b, dt)
         dtype = self.log_rate.dtype
         u = x.to(dtype) + b.to(dtype)
+        if noise is not None and (not isinstance(noise, torch.Tensor)
+                                  or noise.shape != u.shape):
+            got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
+            raise ValidationError(f"{where}.noise: expected a tensor of the inputs' shape "
+                                  f"{tuple(u.shape)} (got {got})")
+        sq = self.noise / math.sqrt(dt)
         a_s = 1.0 - torch.exp(-dt / torch.exp(self.log_tau))
         a_h = 1.0 - torch.exp(-dt / torch.exp(self.log_tau_inh))
         rate = torch.exp(self.log_rate)
         s = torch.zeros(u.shape[0], self.k, dtype=dtype, device=u.device)
         h = torch.zeros(u.shape[0], 1, dtype=dtype, device=u.device)
+        a_in = 1.0 - math.exp(-dt / self.tau_in) if self.tau_in > 0 else 1.0
+        f = torch.zeros(u.shape[0], self.k, dtype=dtype, device=u.device)
         out = []
         for t in range(u.shape[1]):
-            r = rate * self.attend(u[:, t] + self.w_self * s - self.w_inh * h)
+            f = f + a_in * (u[:, t] - f) if a_in < 1.0 else u[:, t]
+            r = rate * self.attend(f + self.w_self * s - self.w_inh * h)
+            if noise is not None:
+                r = torch.clamp(r + sq * torch.sqrt(r) * noise[:, t].to(dtype), min=0.0)
             out.append(r)
             s = s + a_s * (r - s)
             h = h + a_h * (r.sum(dim=1, keepdim=True) - h)
@@ -98,4 +117,5 @@ class SlotMemory(MechanismLayer):
                           rate=math.exp(val(self.log_rate)), null_logit=val(self.null_logit),
                           w_self=val(self.w_self), w_inh=val(self.w_inh),
                           tau=math.exp(val(self.log_tau)),
-                          tau_inh=math.exp(val(self.log_tau_inh)))
+                          tau_inh=math.exp(val(self.log_tau_inh)),
+                          noise=max(val(self.noise), 0.0), tau_in=self.tau_in)
