@@ -96,8 +96,10 @@ BRIDGE_GAPS: dict = {
         "calibrated layer's is about half of that (ratio 0.43 / 0.44 / 0.45 / 0.54 at "
         "seeds 4-7 with the task's trial-to-trial coherence; 0.54 before it)",
     ("workspace", "normalization"):
-        "the workspace ignites one assembly among 18 positions of graded contrast; "
-        "its calibrated layer's shares stay near uniform (JS 0.29 vs 0.31 nats)",
+        "the workspace ignites one assembly among 18 positions of graded contrast; its "
+        "calibrated layer's shares stay far from the circuit's (500 ms JS 0.161 nats against "
+        "uniform weights' 0.244; 0.110 once the layer's hold has its own temperature, just "
+        "under the half that passes)",
     ("workspace", "posner"):
         "the workspace rarely crosses the Posner decision bound on both tiers, so no "
         "RTs are shared to correlate",
@@ -106,7 +108,7 @@ BRIDGE_GAPS: dict = {
 
 #: gaps at the edge of the check: it passes at some seeds and fails at others, so the
 #: expected failure is not strict there
-BRIDGE_BORDERLINE = {("normalization", "decision")}
+BRIDGE_BORDERLINE = {("normalization", "decision"), ("workspace", "normalization")}
 
 
 def _pairs():

@@ -202,6 +202,10 @@ def test_layer_refuses_bad_input():
         _params(no_return=1.0).validate()
     with pytest.raises(ValidationError, match="WorkspaceParams.no_return"):
         _params(no_return=-0.1).validate()
+    with pytest.raises(ValidationError, match="WorkspaceParams.hold_temperature"):
+        _params(hold_temperature=-0.1).validate()
+    with pytest.raises(ValidationError, match="WorkspaceParams.hold_temperature"):
+        _params(hold_temperature=float("nan")).validate()
     with pytest.raises(ValidationError, match="WorkspaceCircuit.n_pool"):
         WorkspaceCircuit(n_pool=0)
 
@@ -220,6 +224,11 @@ def test_layer_hold_matches_a_two_key_softmax_and_has_gradients():
     want = torch.sigmoid((v - key) / 0.5)
     torch.testing.assert_close(layer.hold_write(v), want)
     assert layer.params().no_return == 0.3
+    assert layer.params().hold_temperature == 0.0              # 0: the layer's temperature
+    own = WorkspaceLayer(_params(temperature=0.5, no_return=0.3, hold_temperature=0.2),
+                         "torch")
+    torch.testing.assert_close(own.hold_write(v), torch.sigmoid((v - key) / 0.2))
+    assert own.params().hold_temperature == pytest.approx(0.2)
     # item 0 for 60 ms, then item 1 for 60 ms from 200 ms, threshold 2: without a hold
     # (point of no return (2 - 1) / 1.5 = 0.67 of an ignition) item 0 falls back once
     # its input goes; with one at 0.2 it holds, and item 1 ignites beside it

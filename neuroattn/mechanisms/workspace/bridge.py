@@ -438,6 +438,49 @@ def _no_return(circuit: WorkspaceCircuit, bias: float = 1.0) -> float:
     return float(roots[-2]) if roots.size >= 3 else math.nan
 
 
+def _resting_rate(circuit: WorkspaceCircuit, bias: float = 1.0) -> float:
+    """The resting rate (Hz) of a workspace assembly with ``bias`` units of bias and no
+    input: the lowest fixed point of its recurrent loop (mean field), refined between the
+    grid points of :func:`_roots` by bisection. NaN where it rests at 0 Hz."""
+    from neuroattn.neurons import lif_rate_noisy
+
+    c = circuit
+    i0 = c.drive + bias * c.bias_gain
+    j = c.n_ws * c.w_ww * c.tau_slow
+
+    def g(r):
+        return float(np.asarray(lif_rate_noisy(np.asarray([i0 + j * r]), c.ws,
+                                               n_points=200))[0]) - r
+
+    roots = _roots(c, i0)
+    if not roots.size or roots[0] <= 0.0:
+        return math.nan
+    step = (0.95 / c.ws.t_ref if c.ws.t_ref > 0 else 500.0) / 799
+    lo, hi = float(roots[0]), float(roots[0]) + step
+    if g(lo) * g(hi) > 0:
+        return float(roots[0])
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if g(lo) * g(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def _hold_temperature(circuit: WorkspaceCircuit, params: WorkspaceParams) -> float:
+    """The hold's temperature at which a resting target (one unit of bias, no input)
+    rests where the circuit's assembly does: the layer's resting trace ``s`` is the hold's
+    fixed point ``s = 1 / (1 + exp((key - 1 - recurrent s) / T))`` (the write of the
+    competition against the threshold, orders of magnitude below, left out), with the
+    hold's key ``1 + recurrent no_return`` (the point of no return) and ``s`` the circuit's
+    resting rate (:func:`_resting_rate`) over the layer's rate. 0 (the layer's
+    temperature) where the circuit has no resting rate above 0 or it is not below the
+    point of no return."""
+    rest = _resting_rate(circuit) / params.rate
+    if not (math.isfinite(rest) and 0.0 < rest < params.no_return):
+        return 0.0
+    gap = params.recurrent * (params.no_return - rest)
+    return float(gap / math.log((1.0 - rest) / rest)) if gap > 0 else 0.0
+
+
 def _layer_ignites(params: WorkspaceParams, trials, shifts, level: float, smooth: float,
                    horizon: float, chunk: int = 3000, durations: bool = False):
     """Whether the layer ignites (peak rate averaged over ``smooth`` s above ``level``
@@ -610,7 +653,12 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
     With ``hold`` (default), before the threshold search, the layer's point of no
     return (``no_return``) is the circuit's unstable fixed point at one unit of bias
     (mean field, :func:`_no_return`) over the layer's rate: what crosses it sustains
-    itself, what does not falls back, as in the circuit's loop. Without it the layer
+    itself, what does not falls back, as in the circuit's loop; and the hold's own
+    temperature (``hold_temperature``, :func:`_hold_temperature`) rests a target with no
+    input at the circuit's resting fixed point (mean field, :func:`_resting_rate`) over
+    the layer's rate (at the competition's temperature, fitted to the ignitions, a
+    resting target wrote several times the circuit's resting rate, or ~0). Without it,
+    ``no_return`` 0 and ``hold_temperature`` 0, the layer
     sustains only through the competition, whose point of no return, ``(threshold - 1)
     / recurrent``, the fitted threshold puts far above the level at which an item counts
     as ignited (its near-threshold ignitions are then transients).
@@ -695,9 +743,12 @@ def calibrate(circuit: WorkspaceCircuit, inputs=None, backend: str = "numba",
         # the layer's ignition (the hold's key; it does not move with the threshold)
         no_return = _no_return(circuit) / rate if hold else 0.0
         best = replace(best, no_return=no_return if 0.0 < no_return < 1.0 else 0.0)
+        # the hold's temperature: a resting target rests where the circuit's does
+        best = replace(best, hold_temperature=_hold_temperature(circuit, best)
+                       if best.no_return > 0 else 0.0)
         best, agree, probs = _match_ignitions(best, trials, ignited, level, short,
                                               (full, dur), shares_inputs=u)
-        extra.update(no_return=best.no_return)
+        extra.update(no_return=best.no_return, hold_temperature=best.hold_temperature)
         extra.update(ignition_agreement=agree, threshold_shares=float(fitted(res.x).threshold),
                      temperature_shares=float(fitted(res.x).temperature), brief_layer=probs)
         # durations compared on the inputs on which the circuit ignites fully (a peak

@@ -93,6 +93,14 @@ class WorkspaceParams:
         assembly of the circuit sustains itself past the unstable fixed point of its
         loop; below it, it falls back. The hold's key is ``1 + recurrent no_return``
         (0: no hold; an item writes only by winning the competition).
+    hold_temperature : float
+        Temperature of the hold (> 0; 0: ``temperature``). The hold's key sets where a
+        target's reverberation holds itself (its point of no return); its temperature
+        sets what the hold writes while the target rests far below that point, i.e. the
+        target's resting rate. The bridge derives it from the circuit's resting fixed
+        point (:func:`~neuroattn.mechanisms.workspace.bridge.calibrate`): the competition's
+        temperature, fitted to the ignitions, leaves a resting target writing several
+        times the circuit's resting rate.
     state_mean, state_sd : float, amperes
         The circuit's per-trial state of its blocking interneurons (``state_sd`` 0:
         none), drawn per trial as the circuit draws it (the same values on the same
@@ -133,6 +141,7 @@ class WorkspaceParams:
     tau_compete: float = 150e-3
     tau_block: float = 1e-3
     no_return: float = 0.0
+    hold_temperature: float = 0.0
     state_mean: float = 0.0
     state_sd: float = 0.0
     state_onset: float = 0.0
@@ -163,7 +172,8 @@ class WorkspaceParams:
         for name in ("temperature", "threshold", "input_gain", "recurrent", "lateral",
                      "adapt_gain", "adapt_onset", "lateral_onset", "competition",
                      "compete_onset", "compete_saturation", "lateral_power", "rate",
-                     "no_return", "state_mean", "state_sd", "state_onset", *_TIMES):
+                     "no_return", "hold_temperature", "state_mean", "state_sd",
+                     "state_onset", *_TIMES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not \
                     math.isfinite(value):
@@ -177,6 +187,8 @@ class WorkspaceParams:
                            allow_zero=True)
         for name in _TIMES:
             check_positive(getattr(self, name), "s", f"WorkspaceParams.{name}")
+        check_positive(float(self.hold_temperature), "1", "WorkspaceParams.hold_temperature",
+                       allow_zero=True)
         check_positive(float(self.state_sd), "A", "WorkspaceParams.state_sd", allow_zero=True)
         check_positive(float(self.state_onset), "1", "WorkspaceParams.state_onset",
                        allow_zero=True)

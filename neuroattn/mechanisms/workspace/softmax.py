@@ -17,7 +17,7 @@
       v_k = b_k + recurrent s_k - lateral sum_{j != k} h_j
             - adapt_gain max(a_k - adapt_onset, 0) / (1 - adapt_onset)
       o   = softmax([z_1 .. z_K, threshold] / temperature)[:K],  z_k = input_gain p_k + v_k
-      u_k = softmax([v_k, 1 + recurrent no_return] / temperature)[0]   (the hold)
+      u_k = softmax([v_k, 1 + recurrent no_return] / hold_temperature)[0]   (the hold)
       w_k = o_k + u_k - o_k u_k                                        (the write)
       tau_slow  ds/dt = w - s,     tau_adapt da/dt = s - a,     tau_lateral dq/dt = s - q
       m_k = mean_{j != k} max(p_j, 0),   x_k = max(m_k - compete_onset, 0) / (1 - compete_onset)
@@ -266,6 +266,9 @@ class WorkspaceLayer(MechanismLayer):
         self.compete_onset = float(params.compete_onset)
         self.compete_saturation = self._parameter(float(params.compete_saturation))
         self.no_return = float(params.no_return)   # structural: without a hold, w = o
+        # the hold's own temperature (its resting write); None: the competition's
+        self.log_hold_temperature = (self._parameter(math.log(params.hold_temperature))
+                                     if params.hold_temperature > 0 else None)
         # the circuit's per-trial state of its blocking interneurons, and how far it
         # moves the inhibition's onset (the agent draws it and passes ``state``)
         state = params.trial_state()
@@ -296,7 +299,8 @@ class WorkspaceLayer(MechanismLayer):
     def hold_write(self, v: torch.Tensor, hold_shift=None) -> torch.Tensor:
         """Each item's hold [n, K] for its reverberation's logits ``v`` [n, K]: one query
         per item over two keys, the item's logit and the hold's key ``1 + recurrent
-        no_return - hold_shift``, at the layer's temperature. ``hold_shift``: None (0), a
+        no_return - hold_shift``, at the hold's temperature (``hold_temperature``; 0: the
+        layer's). ``hold_shift``: None (0), a
         float, or a tensor [n, 1] (one shift per row; see :meth:`forward`)."""
         return self._hold(v, self._hold_key(v.shape[0], v.shape[1], hold_shift, v))
 
@@ -316,7 +320,9 @@ class WorkspaceLayer(MechanismLayer):
 
         n, k = v.shape
         keys = torch.cat([v.reshape(n * k, 1), key], dim=1)
-        keys = (keys / torch.exp(self.log_temperature).to(v.dtype))[..., None]
+        log_t = (self.log_temperature if self.log_hold_temperature is None
+                 else self.log_hold_temperature)
+        keys = (keys / torch.exp(log_t).to(v.dtype))[..., None]
         vals = torch.eye(2, 1, dtype=v.dtype, device=v.device).expand(n * k, 2, 1)
         q = torch.ones(n * k, 1, 1, dtype=v.dtype, device=v.device)
         out = scaled_dot_product_attention(q, keys, vals, scale=1.0,
@@ -475,5 +481,8 @@ class WorkspaceLayer(MechanismLayer):
                                compete_onset=self.compete_onset,
                                compete_saturation=max(val(self.compete_saturation), 0.0),
                                tau_compete=float(taus[4]), tau_block=float(taus[5]),
-                               no_return=self.no_return, state_mean=self.state_mean,
+                               no_return=self.no_return,
+                               hold_temperature=(0.0 if self.log_hold_temperature is None
+                                                 else math.exp(val(self.log_hold_temperature))),
+                               state_mean=self.state_mean,
                                state_sd=self.state_sd, state_onset=self.state_onset)
