@@ -72,15 +72,27 @@ def _rate(i, params) -> float:
     return float(np.asarray(lif_rate_noisy(np.asarray([i], float), params, n_points=400))[0])
 
 
-def _roots(circuit: WorkspaceCircuit, i0: float) -> np.ndarray:
-    """Fixed points (Hz) of one workspace assembly's rate with total tonic input ``i0``."""
+def _loop(circuit: WorkspaceCircuit, i0: float) -> tuple:
+    """``(r, gap)`` of one workspace assembly's recurrent loop with total tonic input
+    ``i0``: the grid of rates (Hz) its fixed points are looked for on, and ``gap(r)``,
+    the mean-field rate at ``r`` less ``r`` (zero at a fixed point)."""
     from neuroattn.neurons import lif_rate_noisy
 
     c = circuit
-    r = np.linspace(0.0, 0.95 / c.ws.t_ref if c.ws.t_ref > 0 else 500.0, 800)
     j = c.n_ws * c.w_ww * c.tau_slow
-    g = np.asarray(lif_rate_noisy(i0 + j * r, c.ws, n_points=200)) - r
-    idx = np.nonzero(np.diff(np.sign(g)))[0]
+
+    def gap(r):
+        r = np.asarray(r, dtype=np.float64)
+        return np.asarray(lif_rate_noisy(i0 + j * r, c.ws, n_points=200)) - r
+
+    return np.linspace(0.0, 0.95 / c.ws.t_ref if c.ws.t_ref > 0 else 500.0, 800), gap
+
+
+def _roots(circuit: WorkspaceCircuit, i0: float) -> np.ndarray:
+    """Fixed points (Hz) of one workspace assembly's rate with total tonic input ``i0``
+    (the grid point before each sign change of the loop's gap, :func:`_loop`)."""
+    r, gap = _loop(circuit, i0)
+    idx = np.nonzero(np.diff(np.sign(gap(r))))[0]
     return r[idx]
 
 
@@ -442,21 +454,16 @@ def _resting_rate(circuit: WorkspaceCircuit, bias: float = 1.0) -> float:
     """The resting rate (Hz) of a workspace assembly with ``bias`` units of bias and no
     input: the lowest fixed point of its recurrent loop (mean field), refined between the
     grid points of :func:`_roots` by bisection. NaN where it rests at 0 Hz."""
-    from neuroattn.neurons import lif_rate_noisy
-
-    c = circuit
-    i0 = c.drive + bias * c.bias_gain
-    j = c.n_ws * c.w_ww * c.tau_slow
+    i0 = circuit.drive + bias * circuit.bias_gain
+    grid, gap = _loop(circuit, i0)
 
     def g(r):
-        return float(np.asarray(lif_rate_noisy(np.asarray([i0 + j * r]), c.ws,
-                                               n_points=200))[0]) - r
+        return float(gap([r])[0])
 
-    roots = _roots(c, i0)
+    roots = _roots(circuit, i0)
     if not roots.size or roots[0] <= 0.0:
         return math.nan
-    step = (0.95 / c.ws.t_ref if c.ws.t_ref > 0 else 500.0) / 799
-    lo, hi = float(roots[0]), float(roots[0]) + step
+    lo, hi = float(roots[0]), float(roots[0]) + float(grid[1] - grid[0])
     if g(lo) * g(hi) > 0:
         return float(roots[0])
     for _ in range(30):
