@@ -100,7 +100,8 @@ def to_softmax(circuit: PCCircuit, values=None) -> PrecisionParams:
     return PrecisionParams(k=c.k, temperature=temperature, precision_scale=slope, rate=rate,
                            null_logit=null, tau=c.tau_er, logit_weight=1.0,
                            unit_temperature=unit_t, unit_tau=c.tau_ue + c.tau_unit_err,
-                           variance_pool=float(c.w_pool) if c.pooled else 0.0, **unit)
+                           variance_pool=float(c.w_pool) if c.pooled else 0.0,
+                           pool_gain=float(c.pool_gain), **unit)
 
 
 def to_spiking(params: PrecisionParams, template: PCCircuit | None = None) -> PCCircuit:
@@ -118,7 +119,7 @@ def to_spiking(params: PrecisionParams, template: PCCircuit | None = None) -> PC
     err = template.err
     out = replace(template, evidence_gain=err.delta_u / (err.r_m * params.temperature),
                   unit_evidence_gain=err.delta_u / (err.r_m * params.unit_temperature),
-                  w_pool=float(params.variance_pool))
+                  w_pool=float(params.variance_pool), pool_gain=float(params.pool_gain))
     target = float(params.precision_scale)
     if target == 0.0:
         return replace(out, cue_gain=0.0)
@@ -356,12 +357,14 @@ def calibrate(circuit: PCCircuit, inputs=None, backend: str = "numba", n_inputs:
     # the variance pool shifts every item's log precision alike: the shares do not see
     # it, the total rate (against the null competitor) does
     pool = analytic.variance_pool
-    z = effective * b2 + weight * pool_shift(scale * b2, pool) + x2 / temperature
+    z = (effective * b2 + weight * pool_shift(scale * b2, pool, analytic.pool_gain)
+         + x2 / temperature)
     rate, null = _fit_rate_null(z, rates.sum(1))
     p = PrecisionParams(k=k, temperature=temperature, precision_scale=scale, rate=rate,
                         null_logit=null, logit_weight=weight,
                         unit_temperature=analytic.unit_temperature,
-                        unit_tau=analytic.unit_tau, variance_pool=pool)
+                        unit_tau=analytic.unit_tau, variance_pool=pool,
+                        pool_gain=analytic.pool_gain)
     tau = _fit_tau(rec, rep, x2, b2, t_on, settle, p)
     unit = {}
     if values is not None:

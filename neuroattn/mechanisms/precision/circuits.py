@@ -26,24 +26,27 @@ network of spiking populations. For each item k:
 The bottom-up ``evidence`` x_k drives ``EP{k}`` up and ``EN{k}`` down with
 ``evidence_gain`` (``delta_u / r_m``: one nat of error-unit gain per unit of input).
 
-With two or more items, ``Z{k}`` -- the variance pools: each is inhibited by ``M{k}``
-(with the weight ``M{k}`` excites the errors with, through the same exponential escape),
-so it fires in proportion to ``exp(-lambda_k)``, item k's expected variance; together
-they excite every item-level error neuron (``EP``, ``EN``) alike, adding ``w_pool (S / S_rest - 1)``
-nats to every log gain (``S`` their summed rate). A cue that raises one item's log
-precision and lowers another's by as much raises the items' mean expected variance
+With two or more items, ``Z{k}`` -- the variance pools (on by default, ``w_pool`` 1):
+each is inhibited by ``M{k}`` (with the weight ``M{k}`` excites the errors with, through
+the same exponential escape), so it fires in proportion to ``exp(-lambda_k)``, item k's
+expected variance. Together they excite every item-level error neuron (``EP``, ``EN``)
+alike and inhibit every pool neuron: a closed loop of gain ``g`` (``pool_gain``) whose
+summed rate ``S`` (relative to rest) settles at ``V exp(-c)``, ``c = g (S - 1)``, ``V``
+the items' mean expected variance; the errors receive ``w_pool (1 + g) / g c`` nats,
+about ``w_pool log V`` (:func:`~neuroattn.mechanisms.precision.params.loop_log`: the log
+to first order, compressive like the log at any ``V``). A cue that raises one item's
+log precision and lowers another's by as much raises the items' mean expected variance
 (``cosh b`` for +-b); the pool takes that back from every item alike (divisive
-normalisation of the expected variances, semi-saturation ``(1 - w_pool) / w_pool``).
-Every ratio ``pi_k / pi_j``, hence every weight, is unchanged. What it changes is the
-neutral cue's place: without the pool a neutral cue's precision is the geometric mean of
-the valid and invalid cues' (``exp(0)`` between ``exp(+-b)``), and since the time to the
-decision bound is convex in the representation's rate, which is about linear in log
-precision, Posner's cost comes out twice the benefit; at ``w_pool`` 1 the neutral cue
-sits at their harmonic mean (the mean expected variance is held) and the two are about
-equal. The pool is OFF by default (``w_pool`` 0): it is linear in the summed variance,
-so a large negative bias (visual search's rejected items, -5) drives it far outside
-the range where that is the log the layer computes, and search then fails
-(docs/mechanisms/precision.md).
+normalisation of the expected variances). Every ratio ``pi_k / pi_j``, hence every
+weight, is unchanged. What it changes is the neutral cue's place: without the pool a
+neutral cue's precision is the geometric mean of the valid and invalid cues' (``exp(0)``
+between ``exp(+-b)``), and since the time to the decision bound is convex in the
+representation's rate, which is about linear in log precision, Posner's cost comes out
+twice the benefit; at ``w_pool`` 1 the neutral cue sits at their harmonic mean (the mean
+expected variance is held) and the two are about equal. An open pool (``pool_gain`` 0)
+is linear in ``V``: a large negative bias (visual search's rejected items, -5, which
+silence ``M``) then adds several nats to every error and search fails; the loop keeps
+it near ``log V`` (docs/mechanisms/precision.md).
 
 With a ``unit`` readout (a downstream neuron with selectivity ``values[k]`` for item k)
 a second level is added: the unit ``V`` (noisy LIF) predicts, for every item, the
@@ -202,7 +205,9 @@ class PCCircuit(CircuitParams):
     unit_evidence_gain : float, amperes per unit of input
         Mean current of an item's evidence onto its unit errors ``UP``/``UN`` (60 pA: 3
         nats of unit-level precision per unit, so an absent item keeps ``exp(-6)``, 0.25 %,
-        of a shown one's weight at the default contrast 2).
+        of a shown one's weight at the default contrast 2). 80 pA (4 nats, ``value_offset``
+        -92 pA) leaves it ``exp(-8)`` but compresses the spiking weights of noisy cues
+        (docs/tasks/cue_combination.md).
     tau_ue, w_ue : float, seconds and amperes
         0 (default): that evidence is a signed current (the net current of push-pull
         afferents), low-passed by the unit errors' ``tau_unit_err`` membrane. With
@@ -228,18 +233,19 @@ class PCCircuit(CircuitParams):
         Time constant of that background input (20 ms).
     w_er : float, amperes
         Weight of every error neuron onto every ``R{k}`` neuron (excitatory from EP,
-        inhibitory from EN; 1 pA; 0.8 pA with ``w_re`` 1.6 pA and the variance pool: see
-        ``w_re``).
+        inhibitory from EN; 0.8 pA, with ``w_re`` 1.6 pA; 1 and 2 pA before the variance
+        pools were the default: see ``w_re``).
     tau_er : float, seconds
         Time constant of the errors' drive onto the representation (60 ms: slow, so the
         representation integrates its errors, ``d mu / dt ~ pi eps``).
     w_re : float, amperes
         Weight of every ``R{k}`` neuron onto every error neuron (the prediction: inhibits
-        EP, excites EN). 2 pA: the prediction takes 0.02 nats off the errors' log gain per
-        Hz of ``R``, so at steady state it explains away part of the errors' log precision
-        and ``R`` moves by a fixed ~26 Hz per nat of it (Posner's benefit is then ~0.21 of
-        the neutral decision time). With the variance pool, 1.6 pA (and ``w_er`` 0.8 pA)
-        leaves more of it in ``R`` at the same neutral RT; the error still falls to 1/2.4
+        EP, excites EN). 1.6 pA (2 pA before the variance pools were the default): the
+        prediction takes 0.016 nats off the errors' log gain per Hz of ``R``, so at steady
+        state it explains away part of the errors' log precision and ``R`` moves by a
+        fixed number of Hz per nat of it (at 2 pA ~26 Hz; Posner's benefit was then
+        ~0.21 of the neutral decision time). 1.6 pA (and ``w_er`` 0.8 pA) leaves more of
+        it in ``R`` than 2 / 1 pA at the same neutral RT; the error still falls to 1/2.4
         of its onset peak (1/2.8 at 2 pA; 0.8 / 0.5 pA left it at 1/1.6, which the test
         refuses).
     tau_re : float, seconds
@@ -257,7 +263,8 @@ class PCCircuit(CircuitParams):
         Bias current of ``UP``, ``UN`` (-52 pA): with the 120 pA of a shown item's evidence
         and the ~2.5 nats that the pool ``UZ`` takes away, the unit errors' summed rate is
         ~120-145 Hz, low enough that an escape draw per 0.1 ms step (rate ``(1 - exp(-rho
-        dt)) / dt``) saturates them by < 1 %.
+        dt)) / dt``) saturates them by < 1 %. A shown item's net current, ``value_offset +
+        2 unit_evidence_gain`` = 68 pA, sets that rate: another gain keeps it (80 pA: -92 pA).
     w_uv : float, amperes
         Weight of every ``UP``/``UN`` neuron onto every unit neuron (+/-): 10 pA x 160
         neurons x 5 ms = 8 pA per Hz of error rate.
@@ -299,14 +306,23 @@ class PCCircuit(CircuitParams):
         The pool neurons (the error neurons' model, 70 pA bias: ~19 Hz at rest,
         :meth:`pool_rate`).
     w_pool : float
-        Strength of the variance pool in [0, 1] (default 0: no pool; with one item there
-        is none). The pools' synaptic weight onto the errors is :meth:`pool_weight`, and
-        their resting current (``w_pool`` nats) is taken off the errors' bias. 1 holds
-        the items' mean expected variance: a cue moves expected variance between the
-        items and a neutral cue's precision is the harmonic mean of the cued ones
-        (moment matching: the precision of the mixture of the cued states); 0 holds
-        their mean log precision (the geometric mean); in between, normalisation with a
-        semi-saturation constant ``(1 - w_pool) / w_pool`` of the pools' resting drive.
+        Strength of the variance pool in [0, 1] (default 1; 0: no pool; with one item
+        there is none). The pools' synaptic weight onto the errors is
+        :meth:`pool_weight`, and their resting current (:meth:`pool_nats`) is taken off
+        the errors' bias. 1 holds the items' mean expected variance: a cue moves expected
+        variance between the items and a neutral cue's precision is the harmonic mean of
+        the cued ones (moment matching: the precision of the mixture of the cued states);
+        0 holds their mean log precision (the geometric mean); in between, that fraction
+        of the log of the mean expected variance.
+    pool_gain : float
+        Gain ``g`` of the pools' loop (each pool neuron inhibited by all, weight
+        :meth:`pool_loop_weight`; its resting inhibition given back through its bias):
+        ``g (S / S_rest - 1)`` nats off the pools' log rate. 2.125, the gain at which
+        that loop (a ``tau_pool`` synapse onto the pools' 5 ms membrane) is maximally
+        flat, ``(tau_pool + tau_mem)**2 / (2 tau_pool tau_mem) - 1``; the errors' shift
+        is then :func:`~neuroattn.mechanisms.precision.params.loop_log` of the mean
+        expected variance (log-like; ``log`` for ``g -> inf``). 0: an open pool, linear
+        in it (which breaks visual search).
     tau_pool : float, seconds
         Time constant of the pools' synapses onto the errors (20 ms, as ``tau_mod``).
     bin_width : float, seconds
@@ -339,9 +355,9 @@ class PCCircuit(CircuitParams):
     cue_gain: float = 59.5e-12
     w_mod: float = 0.25e-12
     tau_mod: float = 20e-3
-    w_er: float = 1.0e-12
+    w_er: float = 0.8e-12
     tau_er: float = 60e-3
-    w_re: float = 2.0e-12
+    w_re: float = 1.6e-12
     tau_re: float = 5e-3
     err_offset: float = -10e-12
     value_gain: float = 5e-12
@@ -358,7 +374,8 @@ class PCCircuit(CircuitParams):
     tau_ne: float = 10e-3
     n_pool: int = 100
     pool: EscapeParams = field(default_factory=_pool_default)
-    w_pool: float = 0.0
+    w_pool: float = 1.0
+    pool_gain: float = 2.125
     tau_pool: float = 20e-3
     bin_width: float = 5e-3
 
@@ -368,7 +385,7 @@ class PCCircuit(CircuitParams):
                 "tau_re", "tau_uv", "tau_vu", "tau_vv", "w_ue", "tau_en", "tau_ne",
                 "tau_unit_err", "tau_pool")
     NONNEGATIVE = ("cue_gain", "w_mod", "w_er", "w_re", "value_gain", "w_uv", "w_vu",
-                   "w_vv", "tau_ue", "w_en", "w_ne", "w_pool")
+                   "w_vv", "tau_ue", "w_en", "w_ne", "w_pool", "pool_gain")
     FINITE = ("err_offset", "value_offset")
     NEURONS = _NEURONS
 
@@ -382,10 +399,19 @@ class PCCircuit(CircuitParams):
 
     def _err(self, extra: float, pooled: bool = True) -> EscapeParams:
         if pooled and self.pooled:
-            # the pool's mean current at rest (w_pool nats) is taken off the bias, so that
+            # the pool's mean current at rest (pool_nats) is taken off the bias, so that
             # at rest (every bias 0) each error neuron sits where it sat without the pool
-            extra -= self.w_pool * self.err.delta_u / self.err.r_m
+            extra -= self.pool_nats() * self.err.delta_u / self.err.r_m
         return dataclasses.replace(self.err, i_bias=self.err.i_bias + extra)
+
+    def pool_nats(self) -> float:
+        """Nats of log gain that the pools' summed rate ``S`` gives every error neuron per
+        unit of ``S / S_rest`` (so also at rest): ``w_pool (1 + g)`` (``g`` =
+        ``pool_gain``). The loop takes ``c = g (S / S_rest - 1)`` off the pools' own log
+        rate, so the errors' shift is ``w_pool (1 + g) / g c``: ``w_pool`` times the log
+        of the mean expected variance to first order (:func:`~neuroattn.mechanisms.
+        precision.params.loop_log`); ``g`` 0: ``w_pool (S / S_rest - 1)``, linear."""
+        return self.w_pool * (1.0 + self.pool_gain)
 
     @property
     def pooled(self) -> bool:
@@ -407,10 +433,25 @@ class PCCircuit(CircuitParams):
 
     def pool_weight(self) -> float:
         """Weight (A) of every pool neuron onto every error neuron: the pool's summed rate
-        ``S`` (one term ``exp(-lambda_j)`` per item) adds ``w_pool (S / S_rest)`` nats to
-        every error's log gain, where ``S_rest = k pool_rate``."""
-        return self.w_pool * self.err.delta_u / (self.err.r_m * self.n_pool * self.tau_pool
-                                                 * self.k * self.pool_rate())
+        ``S`` (one term ``exp(-lambda_j)`` per item) adds :meth:`pool_nats` ``x S /
+        S_rest`` nats to every error's log gain, where ``S_rest = k pool_rate``."""
+        return self.pool_nats() * self.err.delta_u / (self.err.r_m * self.n_pool
+                                                      * self.tau_pool * self.k
+                                                      * self.pool_rate())
+
+    def pool_loop_weight(self) -> float:
+        """Weight (A) of every pool neuron's inhibition of every pool neuron (the loop):
+        the summed rate ``S`` takes ``pool_gain (S / S_rest)`` nats off every pool
+        neuron's log rate (``pool_gain`` at rest, which the pool's bias gives back)."""
+        z = self.pool
+        return self.pool_gain * z.delta_u / (z.r_m * self.n_pool * self.tau_pool * self.k
+                                             * self.pool_rate())
+
+    def _pool_neuron(self) -> EscapeParams:
+        """The pool neuron with the loop's resting inhibition (``pool_gain`` nats) added
+        back to its bias, so that at rest it fires at :meth:`pool_rate`."""
+        z = self.pool
+        return dataclasses.replace(z, i_bias=z.i_bias + self.pool_gain * z.delta_u / z.r_m)
 
     def _unit_err(self, extra: float) -> EscapeParams:
         """A unit error neuron: the error neurons' model with the ``tau_unit_err`` membrane
@@ -489,13 +530,17 @@ class PCCircuit(CircuitParams):
         change the unit loop's gain between conditions (its offset cancels only where
         that gain is the same)."""
         targets = [f"{e}{j}" for j in range(self.k) for e in ("EP", "EN")]
-        w = self.pool_weight()
+        pools = [f"Z{j}" for j in range(self.k)]
+        w, w_loop = self.pool_weight(), self.pool_loop_weight()
         for i in range(self.k):
-            pops.append(Population(f"Z{i}", self.n_pool, self.pool))
+            pops.append(Population(f"Z{i}", self.n_pool, self._pool_neuron()))
             projs.append(Projection(f"M{i}", f"Z{i}", self.w_mod, AllToAll(), self.tau_mod,
                                     0.0, "inh"))
             projs += [Projection(f"Z{i}", t, w, AllToAll(), self.tau_pool, 0.0, "exc")
                       for t in targets]
+            if w_loop > 0:
+                projs += [Projection(f"Z{i}", z, w_loop, AllToAll(), self.tau_pool, 0.0,
+                                     "inh") for z in pools]
             probes.append(Probe(f"Z{i}", "rate", self.bin_width))
 
     def _normalisation(self, pops, projs, probes) -> None:

@@ -11,21 +11,65 @@ import numpy as np
 from neuroattn.exceptions import ValidationError
 from neuroattn.model.units import check_int, check_positive, to_si
 
-__all__ = ["PrecisionParams", "pool_shift"]
+__all__ = ["PrecisionParams", "pool_shift", "loop_log", "POOL_GAIN"]
 
 
-def pool_shift(lam, strength: float) -> np.ndarray:
-    """The variance pool's common log-precision shift ``log(1 + w (S - 1))`` [..., 1],
-    ``S = mean_k exp(-lam_k)`` the items' mean expected variance (``lam`` [..., K]).
+#: Loop gain of the variance pools (nats of the pools' own log rate per unit of their
+#: relative summed rate): the gain at which their loop (a 20 ms synapse onto a 5 ms
+#: membrane) is maximally flat, ``(tau_pool + tau_mem)**2 / (2 tau_pool tau_mem) - 1``.
+POOL_GAIN = 2.125
+
+#: Newton steps of :func:`loop_log` (quadratic convergence from ``u = g``; 12 reach
+#: machine precision over the range the tasks use, |lambda| <= 10).
+_NEWTON = 12
+
+
+def loop_log(v, gain: float) -> np.ndarray:
+    """The pools' estimate of ``log v`` (``v`` > 0, the mean expected variance relative to
+    rest): ``(1 + g) / g * c``, ``c`` the pools' own shift in their closed loop, where the
+    summed rate is ``v exp(-c)`` and the loop subtracts ``g`` (summed rate - 1)::
+
+        c = g (v exp(-c) - 1)      =>   c = W(g v exp(g)) - g      (W: Lambert's)
+
+    ``log v`` to first order in ``v - 1`` and for ``g -> inf``; compressive (below
+    ``(1 + g) / g log v`` for ``v`` > 1) at every gain; ``g`` = 0: ``v - 1`` (no loop,
+    linear). Solved by Newton's method on ``s = log u``, ``u = c + g``: ``exp(s) + s =
+    log g + g + log v`` (convex in ``s``: every step after the first comes from the right).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.cosh(0.485)                     # Posner's cue +-0.485
+    >>> round(float(loop_log(v, 2.125)), 4), round(float(np.log(v)), 4)
+    (0.1139, 0.1133)
+    >>> [round(float(f), 3) for f in (loop_log(6.8, 2.125), np.log(6.8), loop_log(6.8, 0.0))]
+    [2.071, 1.917, 5.8]
+    """
+    v = np.asarray(v, dtype=np.float64)
+    g = float(gain)
+    if g == 0:
+        return v - 1.0
+    target = math.log(g) + g + np.log(v)
+    s = np.full_like(v, math.log(g))
+    for _ in range(_NEWTON):
+        e = np.exp(s)
+        s = s - (e + s - target) / (e + 1.0)
+    return (1.0 + g) / g * (np.exp(s) - g)
+
+
+def pool_shift(lam, strength: float, gain: float = POOL_GAIN) -> np.ndarray:
+    """The variance pool's common log-precision shift ``w loop_log(S, g)`` [..., 1],
+    ``S = mean_k exp(-lam_k)`` the items' mean expected variance (``lam`` [..., K]):
+    about ``w log S``, saturating where a linear pool would explode.
 
     Examples
     --------
     >>> import numpy as np
     >>> b = 0.485                                # Posner's cue: lambda = +-b
-    >>> round(float(pool_shift(np.array([b, -b]), 1.0)[0]), 4)   # log cosh b
-    0.1133
-    >>> round(float(pool_shift(np.array([b, -b]), 0.5)[0]), 4)   # log(1 + (cosh b - 1) / 2)
-    0.0582
+    >>> round(float(pool_shift(np.array([b, -b]), 1.0)[0]), 4)   # ~ log cosh b = 0.1133
+    0.1139
+    >>> round(float(pool_shift(np.array([b, -b]), 1.0, 0.0)[0]), 4)   # linear: cosh b - 1
+    0.1199
     >>> float(pool_shift(np.array([b, -b]), 0.0)[0])
     0.0
     """
@@ -33,7 +77,7 @@ def pool_shift(lam, strength: float) -> np.ndarray:
     if strength == 0:
         return np.zeros(lam.shape[:-1] + (1,))
     s = np.exp(-lam).mean(axis=-1, keepdims=True)
-    return np.log1p(strength * (s - 1.0))
+    return strength * loop_log(s, gain)
 
 
 @dataclass(frozen=True)
@@ -89,13 +133,17 @@ class PrecisionParams:
         Strength ``w`` in [0, 1] of the normalisation of the expected variances (default
         0: none). With ``lambda_k = log_precision[k] + precision_scale * b_k`` and ``S =
         mean_k exp(-lambda_k)`` (the items' mean expected variance), every item's log
-        precision is ``lambda_k + log(1 + w (S - 1))``: divisive normalisation by a pool
-        of the expected variances with a semi-saturation constant ``(1 - w) / w``. ``w =
-        1`` holds the mean expected variance at its resting value (a cue moves variance
-        between items); 0 holds the mean log precision (a cue moves log precision). The
-        shift is common to all items, so every ratio ``pi_k / pi_j`` (and every
-        weight of the unit level) is the same with or without it. The circuit's pools
-        ``Z{k}`` compute it to first order in ``S - 1``.
+        precision is ``lambda_k + w loop_log(S, pool_gain)``, about ``lambda_k + w log S``
+        (:func:`loop_log`: the steady state of the circuit's pools ``Z{k}``, whose closed
+        loop computes the log). ``w = 1`` holds the mean expected variance near its
+        resting value (a cue moves variance between items); 0 holds the mean log
+        precision (a cue moves log precision). The shift is common to all items, so every
+        ratio ``pi_k / pi_j`` (and every weight of the unit level) is the same with or
+        without it.
+    pool_gain : float
+        The pools' loop gain ``g`` (>= 0; default :data:`POOL_GAIN`, 2.125; the circuit's
+        ``pool_gain``): ``loop_log`` is ``log S`` to first order and for ``g -> inf``,
+        ``S - 1`` (a linear pool) at 0.
 
     Examples
     --------
@@ -120,6 +168,7 @@ class PrecisionParams:
     unit_base: float = 0.0
     unit_tau: float | None = None
     variance_pool: float = 0.0
+    pool_gain: float = POOL_GAIN
 
     def __post_init__(self):
         object.__setattr__(self, "rate", to_si(self.rate, "Hz", "PrecisionParams.rate"))
@@ -155,17 +204,21 @@ class PrecisionParams:
         if not (isinstance(w, (int, float)) and 0.0 <= w <= 1.0):
             raise ValidationError(f"PrecisionParams.variance_pool: expected a strength in "
                                   f"[0, 1] (got {w!r})")
+        g = self.pool_gain
+        if not (isinstance(g, (int, float)) and math.isfinite(g) and g >= 0):
+            raise ValidationError(f"PrecisionParams.pool_gain: expected a finite loop gain "
+                                  f">= 0 (got {g!r})")
         if len(self.log_precision) != self.k or not all(map(math.isfinite,
                                                             self.log_precision)):
             raise ValidationError(f"PrecisionParams.log_precision: expected {self.k} finite "
                                   f"log precisions, one per item (got {self.log_precision!r})")
 
     def log_pi(self, b) -> np.ndarray:
-        """Log precision ``lambda + log(1 + variance_pool (mean_k exp(-lambda_k) - 1))``,
+        """Log precision ``lambda + variance_pool loop_log(mean_k exp(-lambda_k), pool_gain)``,
         ``lambda = log_precision + precision_scale * b`` [..., K]."""
         lam = np.asarray(self.log_precision) + self.precision_scale * np.asarray(
             b, dtype=np.float64)
-        return lam + pool_shift(lam, self.variance_pool)
+        return lam + pool_shift(lam, self.variance_pool, self.pool_gain)
 
     def logits(self, x, b=None, unit: bool = False) -> np.ndarray:
         """Item logits ``logit_weight log pi + x / temperature`` [..., K]; with ``unit``

@@ -4,7 +4,7 @@ Inputs are low-pass filtered as a membrane filters its input current; the item
 weights are a softmax over log precision plus evidence::
 
     lambda_k = log_precision[k] + precision_scale * b_k
-    log pi_k = lambda_k + log(1 + w (mean_j exp(-lambda_j) - 1))     (w: variance_pool)
+    log pi_k = lambda_k + w loop_log(mean_j exp(-lambda_j), g)       (w: variance_pool)
     tau dv_k/dt = pi_k (x_k - v_k),   tau dc/dt = b - c
     z_k = logit_weight * log pi_k(c) + v_k / T          (log pi of the filtered cue c)
     r_k = R exp(z_k) / (exp(beta) + sum_j exp(z_j))
@@ -14,7 +14,9 @@ error gain per unit): it speeds the update of the cued item's estimate (predicti
 coding's ``d mu / dt = pi eps``) and raises its logit;
 ``log_precision`` is a learnable prior log precision per item; the variance pool ``w``
 (0 by default; the circuit's ``w_pool``) normalises the items' expected variances
-``exp(-lambda)``, a shift common to all items; ``beta`` is a null
+``exp(-lambda)``, a shift common to all items, about ``w log`` of their mean
+(:func:`~neuroattn.mechanisms.precision.params.loop_log`, the steady state of the
+circuit's pool loop of gain ``g``, ``pool_gain``); ``beta`` is a null
 competitor (no input, low rates). With ``values`` the readout unit is the
 precision-weighted estimate of the items' values, exactly ``softmax(log pi) . mu``,
 over the evidence ``u`` as the unit level reads it (through synapses of time constant
@@ -47,7 +49,7 @@ import math
 import torch
 
 from neuroattn.mechanisms._layer import MechanismLayer
-from neuroattn.mechanisms.precision.params import PrecisionParams
+from neuroattn.mechanisms.precision.params import _NEWTON, PrecisionParams
 
 __all__ = ["PrecisionAttention"]
 
@@ -97,15 +99,26 @@ class PrecisionAttention(MechanismLayer):
         self.unit_gain = self._parameter(params.unit_gain)
         self.unit_base = self._parameter(params.unit_base)
         self.variance_pool = float(params.variance_pool)
+        self.pool_gain = float(params.pool_gain)
 
     def log_pi(self, b: torch.Tensor) -> torch.Tensor:
-        """Log precision [..., K] of the cue ``b`` [..., K]: ``lambda + log(1 + w (mean_j
-        exp(-lambda_j) - 1))``, ``lambda = log_precision + precision_scale * b``."""
+        """Log precision [..., K] of the cue ``b`` [..., K]: ``lambda + w loop_log(mean_j
+        exp(-lambda_j), g)``, ``lambda = log_precision + precision_scale * b`` (the
+        numpy :func:`~neuroattn.mechanisms.precision.params.loop_log`, in torch)."""
         lam = self.log_precision.to(b.dtype) + self.precision_scale.to(b.dtype) * b
         if self.variance_pool == 0:
             return lam
         s = torch.exp(-lam).mean(dim=-1, keepdim=True)
-        return lam + torch.log1p(self.variance_pool * (s - 1.0))
+        g = self.pool_gain
+        if g == 0:
+            return lam + self.variance_pool * (s - 1.0)
+        # Newton's method on log(c + g) (see loop_log); differentiable through the steps
+        target = math.log(g) + g + torch.log(s)
+        z = torch.full_like(s, math.log(g))
+        for _ in range(_NEWTON):
+            e = torch.exp(z)
+            z = z - (e + z - target) / (e + 1.0)
+        return lam + self.variance_pool * (1.0 + g) / g * (torch.exp(z) - g)
 
     def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
         """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit
@@ -196,4 +209,5 @@ class PrecisionAttention(MechanismLayer):
             log_precision=tuple(self.log_precision.detach().tolist()),
             unit_temperature=math.exp(val(self.log_unit_temperature)),
             unit_gain=val(self.unit_gain), unit_base=val(self.unit_base),
-            unit_tau=math.exp(val(self.log_unit_tau)), variance_pool=self.variance_pool)
+            unit_tau=math.exp(val(self.log_unit_tau)), variance_pool=self.variance_pool,
+            pool_gain=self.pool_gain)
