@@ -49,12 +49,19 @@ def loop_log(v, gain: float) -> np.ndarray:
     g = float(gain)
     if g == 0:
         return v - 1.0
-    target = math.log(g) + g + np.log(v)
-    s = np.full_like(v, math.log(g))
+    return _loop_solve(np.log(v), g, np.exp, np.full_like(v, math.log(g)))
+
+
+def _loop_solve(log_v, g: float, exp, start):
+    """:func:`loop_log` for ``g`` > 0 from ``log v``, in any array library (``exp`` its
+    exponential, ``start`` an array of ``log g`` shaped like ``log_v``): Newton's method
+    on ``s = log(c + g)``, ``exp(s) + s = log g + g + log v``."""
+    target = math.log(g) + g + log_v
+    s = start
     for _ in range(_NEWTON):
-        e = np.exp(s)
+        e = exp(s)
         s = s - (e + s - target) / (e + 1.0)
-    return (1.0 + g) / g * (np.exp(s) - g)
+    return (1.0 + g) / g * (exp(s) - g)
 
 
 def pool_shift(lam, strength: float, gain: float = POOL_GAIN) -> np.ndarray:

@@ -49,7 +49,7 @@ import math
 import torch
 
 from neuroattn.mechanisms._layer import MechanismLayer
-from neuroattn.mechanisms.precision.params import _NEWTON, PrecisionParams
+from neuroattn.mechanisms.precision.params import PrecisionParams, _loop_solve
 
 __all__ = ["PrecisionAttention"]
 
@@ -112,13 +112,9 @@ class PrecisionAttention(MechanismLayer):
         g = self.pool_gain
         if g == 0:
             return lam + self.variance_pool * (s - 1.0)
-        # Newton's method on log(c + g) (see loop_log); differentiable through the steps
-        target = math.log(g) + g + torch.log(s)
-        z = torch.full_like(s, math.log(g))
-        for _ in range(_NEWTON):
-            e = torch.exp(z)
-            z = z - (e + z - target) / (e + 1.0)
-        return lam + self.variance_pool * (1.0 + g) / g * (torch.exp(z) - g)
+        # loop_log's Newton steps in torch: differentiable through the steps
+        shift = _loop_solve(torch.log(s), g, torch.exp, torch.full_like(s, math.log(g)))
+        return lam + self.variance_pool * shift
 
     def logits(self, v: torch.Tensor, c: torch.Tensor, unit: bool = False) -> torch.Tensor:
         """Item logits ``logit_weight log pi + v / T`` [..., K]; with ``unit`` the unit

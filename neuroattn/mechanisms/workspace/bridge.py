@@ -415,15 +415,21 @@ def _pulse_trials(x, b, pulse, duration: float, dt: float = 1e-3) -> Trials:
     return replace(tr, stimulus=stim)
 
 
+def _smoothed(rates, bin_width: float, smooth: float) -> np.ndarray:
+    """``rates`` [trials, bins, K] averaged over a centred window of ``smooth`` s (at
+    least one bin)."""
+    w = max(1, int(round(smooth / bin_width)))
+    kernel = np.ones(w) / w
+    return np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
+
+
 def _ignition(rates, bin_width: float, level: float, held: bool = False,
               smooth: float = 0.025):
     """Per trial: the peak (Hz) of the most active item's rate averaged over ``smooth``
     s, and the time (s) it spends above ``level`` Hz; with ``held``, also its mean rate
     (Hz) while it is at least half its peak (the ignition's full width at half maximum;
     NaN where it never passes ``level``)."""
-    w = max(1, int(round(smooth / bin_width)))
-    kernel = np.ones(w) / w
-    smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
+    smooth = _smoothed(rates, bin_width, smooth)
     top = smooth.max(axis=2)
     above = top > level
     out = (top.max(axis=1), above.sum(axis=1) * bin_width)
@@ -592,9 +598,7 @@ def _busy_ignitions(rates, bin_width: float, level: float, item, onsets):
     ``SEEN_SMOOTH``, above ``level`` Hz before its successor's onset) other than the
     successor's, and whether the successor's item then ignited (within
     ``BUSY_WINDOW``)."""
-    w = max(1, int(round(SEEN_SMOOTH / bin_width)))
-    kernel = np.ones(w) / w
-    smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, rates)
+    smooth = _smoothed(rates, bin_width, SEEN_SMOOTH)
     t = (np.arange(rates.shape[1]) + 0.5) * bin_width
     before = (t >= onsets[0]) & (t < onsets[1])
     after = (t >= onsets[1]) & (t < onsets[1] + BUSY_WINDOW)
