@@ -12,11 +12,16 @@ The observer knows how reliable each cue is (the observers of Ernst & Banks 2002
 the noise in the display; here, as the cue's log prior in
 :class:`~neuroattn.tasks.Posner`, the task states it): the top-down ``bias`` on cue i
 is its expected log precision, centred over the cues, ``precision_gain * (ln pi_i -
-mean_j ln pi_j)`` -- ``+-ln(r)/2`` for two cues.
+mean_j ln pi_j)`` -- ``+-ln(r)/2`` for two cues. It also knows which cues are shown:
+a cue that is absent says nothing (reliability 0, as the maximum-likelihood observer
+treats a missing modality), so in a single-cue condition the absent cue's expected
+reliability is ``absent_reliability`` (default 1/16) of the shown one's, a bias of
+``-+ln(16)/2`` -- a floor, because a bias of minus infinity is no drive.
 
-Conditions (cycled over trials): ``cue0`` and ``cue1`` alone (noise ``noise``, no
-bias), then one combined condition ``both_r<r>`` per reliability ratio in ``ratios``.
-The response is the unit's mean rate over the last ``window`` s of the trial.
+Conditions (cycled over trials): ``cue0`` and ``cue1`` alone (noise ``noise`` on both
+channels; the bias above), then one combined condition ``both_r<r>`` per reliability
+ratio in ``ratios``. The response is the unit's mean rate over the last ``window`` s of
+the trial.
 
 The **weight** of cue 0 in a combined condition is measured as Ernst & Banks did, from
 the conflict: where the combined response lies between the single-cue responses::
@@ -88,6 +93,15 @@ class CueCombination(Task):
     precision_gain : float
         Scale of the bias: nats of expected log precision per unit of bias is 1 at the
         default 1.0.
+    absent_reliability : float
+        Reliability the observer expects of a cue that is not shown, relative to the
+        shown one, in a single-cue condition (in (0, 1]; default 1/16: a bias of
+        ``-+ln(16)/2`` = -+1.39 on the absent / shown cue). The maximum-likelihood
+        observer gives an absent cue no weight; with 3 nats of log precision per unit of
+        evidence an unbiased absent cue keeps ``exp(-6)`` of the shown one's weight and
+        pulls the single-cue responses, which calibrate the weights, 0.25 % of the way
+        toward it (weights expanded away from 0.5 by ~0.0015); at 1/16 it keeps
+        ``exp(-8.8)``. 1 gives the single-cue conditions no bias.
     onset, duration, window : float, seconds
         Cue onset (50 ms), trial length (450 ms), response window at the end (250 ms).
     dt : float, seconds
@@ -108,6 +122,7 @@ class CueCombination(Task):
     contrast: float = 2.0
     noise: float = 0.5
     precision_gain: float = 1.0
+    absent_reliability: float = 1.0 / 16.0
     onset: float = 0.05
     duration: float = 0.45
     window: float = 0.25
@@ -150,6 +165,11 @@ class CueCombination(Task):
         check_positive(self.noise, "1", "CueCombination.noise")
         check_positive(self.precision_gain, "1", "CueCombination.precision_gain",
                        allow_zero=True)
+        a = self.absent_reliability
+        if not (isinstance(a, (int, float)) and not isinstance(a, bool) and 0.0 < a <= 1.0):
+            raise ValidationError(f"CueCombination.absent_reliability: expected the "
+                                  f"reliability of an absent cue relative to a shown one, "
+                                  f"in (0, 1], e.g. 1/16 (got {a!r})")
 
     def noise_levels(self, ratio: float) -> tuple:
         """Noise std of cue 0 and cue 1 for reliability ratio ``pi_0 / pi_1 = ratio``.
@@ -165,6 +185,19 @@ class CueCombination(Task):
         """Centred expected log precision of the two cues, times ``precision_gain``."""
         s0, s1 = self.noise_levels(ratio)
         log_pi = np.log([1.0 / s0 ** 2, 1.0 / s1 ** 2])
+        return self.precision_gain * (log_pi - log_pi.mean())
+
+    def single_bias(self, shown: int) -> np.ndarray:
+        """Centred expected log precision of the two cues when only cue ``shown`` is
+        shown: the absent cue's reliability is ``absent_reliability`` of the shown one's.
+
+        Examples
+        --------
+        >>> CueCombination().single_bias(1).round(4).tolist()     # -+ln(16)/2
+        [-1.3863, 1.3863]
+        """
+        log_pi = np.log([self.absent_reliability, self.absent_reliability])
+        log_pi[shown] = 0.0
         return self.precision_gain * (log_pi - log_pi.mean())
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
@@ -183,6 +216,7 @@ class CueCombination(Task):
                 shown = (int(cond[-1]),)
                 sigma = (self.noise, self.noise)
                 ratio = np.nan
+                stim[t, :, 2:] = self.single_bias(shown[0])
             else:
                 ratio = float(self.ratios[conds.index(cond) - len(SINGLES)])
                 shown = (0, 1)
