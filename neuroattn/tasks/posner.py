@@ -92,13 +92,16 @@ class Posner(Task):
         after target onset (400 ms).
     target_duration : float or None, seconds
         How long the target stays on (default None: until the end of the response
-        window, a suprathreshold detection display). A brief target (e.g. 40 ms) makes
+        window, a suprathreshold detection display). A brief target (e.g. 150 ms) makes
         the display data-limited, as in the accuracy experiments of Prinzmetal, McCool &
         Park (2005): a target whose burst of evidence falls short of the bound is
         missed, so accuracy falls below ceiling and can differ between conditions. With
         a brief target, ``accuracy_validity`` (valid - invalid accuracy) is held to
         ``posner.accuracy_validity`` and the per-condition accuracies are reported
-        without the detection task's >= 0.9 band.
+        without the detection task's >= 0.9 band. At the default contrast and bound
+        the decision stage needs ~100 ms of target to respond at all: at 60 ms the
+        precision circuit detected 0.064 of its valid targets and its layer none (seed
+        4711); docs/tasks/posner.md gives the durations measured per mechanism.
     contrast : float
         Target input (default 2.5, units of the agents' input).
     bias_gain : float
