@@ -196,6 +196,9 @@ class CueCombination(Task):
         >>> CueCombination().single_bias(1).round(4).tolist()     # -+ln(16)/2
         [-1.3863, 1.3863]
         """
+        if shown not in (0, 1) or isinstance(shown, bool):
+            raise ValidationError(f"CueCombination.single_bias: shown: expected the shown "
+                                  f"cue, 0 or 1 (got {shown!r})")
         log_pi = np.log([self.absent_reliability, self.absent_reliability])
         log_pi[shown] = 0.0
         return self.precision_gain * (log_pi - log_pi.mean())

@@ -95,6 +95,12 @@ def test_bad_parameters_name_themselves(kwargs, match):
         CueCombination(**kwargs).make_trials(2)
 
 
+def test_single_bias_refuses_a_cue_that_does_not_exist():
+    with pytest.raises(ValidationError, match=r"single_bias: shown: expected the shown cue, "
+                                              r"0 or 1 \(got 2\)"):
+        CueCombination().single_bias(2)
+
+
 def test_seconds_accept_brian2_quantities():
     ms = pytest.importorskip("brian2").ms
     assert CueCombination(onset=40 * ms, window=200 * ms) == CueCombination(onset=0.04,
