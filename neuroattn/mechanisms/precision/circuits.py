@@ -435,17 +435,19 @@ class PCCircuit(CircuitParams):
         """Weight (A) of every pool neuron onto every error neuron: the pool's summed rate
         ``S`` (one term ``exp(-lambda_j)`` per item) adds :meth:`pool_nats` ``x S /
         S_rest`` nats to every error's log gain, where ``S_rest = k pool_rate``."""
-        return self.pool_nats() * self.err.delta_u / (self.err.r_m * self.n_pool
-                                                      * self.tau_pool * self.k
-                                                      * self.pool_rate())
+        return self.pool_nats() * self._per_pool_nat(self.err)
 
     def pool_loop_weight(self) -> float:
         """Weight (A) of every pool neuron's inhibition of every pool neuron (the loop):
         the summed rate ``S`` takes ``pool_gain (S / S_rest)`` nats off every pool
         neuron's log rate (``pool_gain`` at rest, which the pool's bias gives back)."""
-        z = self.pool
-        return self.pool_gain * z.delta_u / (z.r_m * self.n_pool * self.tau_pool * self.k
-                                             * self.pool_rate())
+        return self.pool_gain * self._per_pool_nat(self.pool)
+
+    def _per_pool_nat(self, target: EscapeParams) -> float:
+        """Weight (A) of every pool neuron onto a ``target`` escape neuron that moves its
+        log rate by one nat per unit of the pools' relative summed rate ``S / S_rest``."""
+        return target.delta_u / (target.r_m * self.n_pool * self.tau_pool * self.k
+                                 * self.pool_rate())
 
     def _pool_neuron(self) -> EscapeParams:
         """The pool neuron with the loop's resting inhibition (``pool_gain`` nats) added
