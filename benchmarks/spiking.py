@@ -126,7 +126,7 @@ def _standalone_recording(spec, built, directory: Path):
     from neuroattn.backends.brian2_backend import _recording
     from neuroattn.backends.brian2_backend._record import collect
 
-    rec = _recording(spec, [collect(spec, built)], spec.trials, "cpp_standalone", "euler")
+    rec = _recording(spec, [collect(spec, built)], spec.trials, "cpp_standalone", "exact")
     shutil.rmtree(directory / "results", ignore_errors=True)
     return rec
 

@@ -20,14 +20,15 @@ solver keeps ``not_refractory`` symbolic and its general solution divides by
 moved by a relative 1e-6 instead: the PSP then differs from the exact kernel by about
 1e-6 of its size.
 
-Brian2 cannot integrate the noise term exactly. With ``noise='euler'`` (default) a
-noisy LIF (``sigma > 0``) gets ``+ sigma sqrt(2/tau_mem) xi`` and the ``euler`` method
-(Euler-Maruyama) for the whole group, whose error against the exact update of
-``lif_step`` is O(dt/tau) per step. With ``noise='exact'`` the equations stay
-noiseless (``exact`` method) and ``noise_code`` adds the exact Ornstein-Uhlenbeck
-increment ``sigma sqrt(1 - exp(-2 dt/tau_mem)) N(0, 1)`` to non-refractory neurons;
-run it right after the state update (``run_regularly(..., when='groups', order=1)``)
-and the group performs ``lif_step`` exactly.
+Brian2's solvers cannot integrate the noise term exactly. With ``noise='exact'``
+(default) the equations stay noiseless (``exact`` method) and ``noise_code`` adds the
+exact Ornstein-Uhlenbeck increment ``sigma sqrt(1 - exp(-2 dt/tau_mem)) N(0, 1)`` to
+non-refractory neurons; run it right after the state update (``run_regularly(...,
+when='groups', order=1)``) and the group performs ``lif_step`` exactly. With
+``noise='euler'`` a noisy LIF (``sigma > 0``) gets ``+ sigma sqrt(2/tau_mem) xi`` and
+the ``euler`` method (Euler-Maruyama) for the whole group, whose error against the
+exact update of ``lif_step`` is O(dt/tau) per step (its cells fire a few % slower at
+tens of Hz).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def _namespace(params, units: dict, port_taus: dict) -> dict:
     return ns
 
 
-def brian2_model(params, ports=(), noise: str = "euler") -> Brian2Model:
+def brian2_model(params, ports=(), noise: str = "exact") -> Brian2Model:
     """Brian2 equations, threshold, reset, refractoriness and namespace of a neuron model.
 
     Parameters
@@ -122,8 +123,8 @@ def brian2_model(params, ports=(), noise: str = "euler") -> Brian2Model:
     ports : sequence of (str, float)
         ``(variable name, tau in seconds)`` of each synaptic current, e.g.
         ``[("i_syn0", 5e-3)]``. Names must be identifiers not used by the model.
-    noise : {'euler', 'exact'}
-        How a noisy LIF is integrated (see the module notes).
+    noise : {'exact', 'euler'}
+        How a noisy LIF is integrated (default 'exact'; see the module notes).
 
     Returns
     -------

@@ -72,8 +72,13 @@ def test_progress_bar_runs(capsys):
 
 def test_equations_of_lif_and_escape():
     lif = brian2_model(LIFParams(sigma=1e-3), [("i_syn0", 5e-3), ("i_syn1", 10e-3)])
-    assert lif.method == "euler" and lif.ports == ("i_syn0", "i_syn1")
-    assert "sigma*sqrt(2/tau_mem)*xi" in lif.equations
+    # by default the noisy LIF is integrated exactly: noiseless equations, the exact
+    # Ornstein-Uhlenbeck increment added after each update
+    assert lif.method == "exact" and lif.ports == ("i_syn0", "i_syn1")
+    assert "xi" not in lif.equations and "sqrt(1 - exp(-2*dt/tau_mem))" in lif.noise_code
+    euler = brian2_model(LIFParams(sigma=1e-3), [("i_syn0", 5e-3)], noise="euler")
+    assert euler.method == "euler" and euler.noise_code is None
+    assert "sigma*sqrt(2/tau_mem)*xi" in euler.equations
     assert "(unless refractory)" in lif.equations
     assert lif.namespace["tau_i_syn1"] == 10 * brian2.ms
     esc = brian2_model(EscapeParams(), [("i_syn0", 10e-3)])  # tau == tau_mem, no reset

@@ -35,22 +35,19 @@ _LEFT_OUT = {"search": "closed loop: one engine run per selection (up to 2K+1 pe
 _TORCH_TASKS = ("posner", "pair", "capacity")
 
 
-#: Brian2, the reference, integrates the noisy groups as the other engines do: its default
-#: ``noise='euler'`` also integrates their synaptic currents by Euler's method (decay
-#: ``1 - dt/tau`` per step), which at high rates leaves its cells a few % slower than the
-#: exact integration every other engine runs (docs/backends.md, "Known differences").
-#: Measured on cue combination's single cue (biased competition, ~50 Hz, 100 trials):
-#: numba 50.8 / 50.3 Hz at seeds 7 / 8, Brian2 48.9 / 47.9 with 'euler' and 50.6 / 49.2
-#: with 'exact'. The engines are held to one model, so the reference integrates it exactly.
-_REFERENCE = {"brian2": {"noise": "exact"}}
+#: Brian2, the reference, integrates the noisy groups as the other engines do (its backend's
+#: default ``noise='exact'``): with ``noise='euler'`` it also integrates their synaptic
+#: currents by Euler's method (decay ``1 - dt/tau`` per step), which at high rates leaves
+#: its cells a few % slower (docs/backends.md, "Known differences"). Measured on cue
+#: combination's single cue (biased competition, ~50 Hz, 100 trials): numba 50.8 / 50.3 Hz
+#: at seeds 7 / 8, Brian2 48.9 / 47.9 with 'euler' and 50.6 / 49.2 with 'exact'.
 
 
 @functools.lru_cache(maxsize=None)
 def _result(task_name: str, backend: str):
     task = TASKS[task_name](**_SETTINGS.get(task_name, {}))
     trials = task.make_trials(_TRIALS.get(task_name, 100), seed=7)
-    agent = get_mechanism("biased-competition").agent("spiking", task.spec(), backend,
-                                                      **_REFERENCE.get(backend, {}))
+    agent = get_mechanism("biased-competition").agent("spiking", task.spec(), backend)
     return task.score(trials, task.run(agent, trials), seed=7)
 
 

@@ -136,7 +136,7 @@ def _grid_code_all(ports) -> str:
     return "\n".join(code)
 
 
-def build(spec: RunSpec, trials: range, b2, noise: str = "euler", grid=None) -> Built:
+def build(spec: RunSpec, trials: range, b2, noise: str = "exact", grid=None) -> Built:
     """Create the Brian2 objects for ``trials`` (a contiguous range of trial indices).
 
     ``grid``: a resolved fixed-point state grid (``_common.GridArrays``) or None.
