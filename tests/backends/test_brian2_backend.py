@@ -100,6 +100,12 @@ def test_equations_reject_bad_ports():
         brian2_model(LIFParams(), [("i_syn0", 0.0)])
 
 
+def test_noisy_groups_are_integrated_exactly_by_default():
+    """The reference runs the model the other engines run unless told otherwise."""
+    net, stim = _net_and_stim(1)
+    assert simulate(net, stim, dt=1e-4, seed=0).meta["noise"] == "exact"
+
+
 @pytest.mark.parametrize("noise", ["euler", "exact"])
 def test_noise_options_give_the_ou_stationary_std(noise):
     """Free membrane (threshold out of reach): std across 400 neurons -> sigma (sd ~3.5 %)."""

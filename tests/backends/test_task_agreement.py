@@ -35,12 +35,12 @@ _LEFT_OUT = {"search": "closed loop: one engine run per selection (up to 2K+1 pe
 _TORCH_TASKS = ("posner", "pair", "capacity")
 
 
-#: Brian2, the reference, integrates the noisy groups as the other engines do (its backend's
-#: default ``noise='exact'``): with ``noise='euler'`` it also integrates their synaptic
-#: currents by Euler's method (decay ``1 - dt/tau`` per step), which at high rates leaves
-#: its cells a few % slower (docs/backends.md, "Known differences"). Measured on cue
-#: combination's single cue (biased competition, ~50 Hz, 100 trials): numba 50.8 / 50.3 Hz
-#: at seeds 7 / 8, Brian2 48.9 / 47.9 with 'euler' and 50.6 / 49.2 with 'exact'.
+# Brian2, the reference, integrates the noisy groups as the other engines do (its backend's
+# default ``noise='exact'``): with ``noise='euler'`` it also integrates their synaptic
+# currents by Euler's method (decay ``1 - dt/tau`` per step), which at high rates leaves
+# its cells a few % slower (docs/backends.md, "Known differences"). Measured on cue
+# combination's single cue (biased competition, ~50 Hz, 100 trials): numba 50.8 / 50.3 Hz
+# at seeds 7 / 8, Brian2 48.9 / 47.9 with 'euler' and 50.6 / 49.2 with 'exact'.
 
 
 @functools.lru_cache(maxsize=None)
