@@ -184,8 +184,7 @@ class CueCombination(Task):
     def bias(self, ratio: float) -> np.ndarray:
         """Centred expected log precision of the two cues, times ``precision_gain``."""
         s0, s1 = self.noise_levels(ratio)
-        log_pi = np.log([1.0 / s0 ** 2, 1.0 / s1 ** 2])
-        return self.precision_gain * (log_pi - log_pi.mean())
+        return self._centred(np.log([1.0 / s0 ** 2, 1.0 / s1 ** 2]))
 
     def single_bias(self, shown: int) -> np.ndarray:
         """Centred expected log precision of the two cues when only cue ``shown`` is
@@ -201,6 +200,10 @@ class CueCombination(Task):
                                   f"cue, 0 or 1 (got {shown!r})")
         log_pi = np.log([self.absent_reliability, self.absent_reliability])
         log_pi[shown] = 0.0
+        return self._centred(log_pi)
+
+    def _centred(self, log_pi: np.ndarray) -> np.ndarray:
+        """The bias: expected log precisions centred over the cues, times ``precision_gain``."""
         return self.precision_gain * (log_pi - log_pi.mean())
 
     def make_trials(self, n: int, seed: int = 0) -> Trials:
