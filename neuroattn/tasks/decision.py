@@ -152,11 +152,17 @@ def race_to_bound(rates, bin_width: float, criterion: float, bound: float,
     return choice, time
 
 
-def uniform_nondecision(rng: np.random.Generator, mean: float, width: float) -> float:
+def uniform_nondecision(rng: np.random.Generator, mean: float, width: float,
+                        stratum: int = 0, strata: int = 1) -> float:
     """One non-decision time (s), uniform on ``[mean - width/2, mean + width/2]``.
 
     The diffusion model's convention for trial-to-trial variability of the non-decision
-    component (``T_er`` with range ``s_t``; Ratcliff & Tuerlinckx 2002).
+    component (``T_er`` with range ``s_t``; Ratcliff & Tuerlinckx 2002). With ``strata``
+    > 1 the range is cut into ``strata`` equal slices and the time is uniform on slice
+    ``stratum`` (0 the earliest): a task that gives the ``strata`` trials of one
+    condition one slice each, in a random order, draws every trial's time uniform on the
+    whole range while their mean stays within ``width / (2 strata)`` of ``mean``
+    (stratified sampling).
 
     Examples
     --------
@@ -164,5 +170,11 @@ def uniform_nondecision(rng: np.random.Generator, mean: float, width: float) -> 
     >>> t = uniform_nondecision(np.random.default_rng(0), 0.2, 0.1)
     >>> 0.15 <= t <= 0.25
     True
+    >>> t = uniform_nondecision(np.random.default_rng(0), 0.2, 0.1, stratum=3, strata=4)
+    >>> 0.225 <= t <= 0.25
+    True
     """
-    return float(mean + width * (rng.random() - 0.5))
+    if not 0 <= stratum < strata:
+        raise ValidationError(f"uniform_nondecision.stratum: expected an integer in [0, "
+                              f"strata) = [0, {strata}) (got {stratum})")
+    return float(mean + width * ((stratum + rng.random()) / strata - 0.5))

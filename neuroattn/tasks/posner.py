@@ -29,6 +29,17 @@ t_nd_range / 2``. A response before target onset or with RT < ``rt_min`` is an
 anticipation (an error); on a catch trial any response is a false alarm; no response
 within the window is a miss.
 
+The non-decision time is sensory and motor delay that the cue does not touch, so it
+should add the same to every condition's mean RT. Drawn independently, it would not at
+the usual trial counts: its SD (28.9 ms) alone gives the cost an SE of ~7 ms over the
+~27 invalid trials of 200. So it is drawn stratified, as the conditions are
+counterbalanced: within a block, the ``c`` trials of one condition take one equal slice
+each of the range, in a random order, and a uniform time within it. Every trial's time
+is still uniform on the whole range; a condition's mean is within ``t_nd_range /
+(2 c)`` of ``t_nd`` in each block. The RT effects then rest on the decision times, and
+their bootstrap CIs, which resample trials as if the draws were independent, are
+conservative.
+
 Published result held to (targets in :mod:`neuroattn.tasks.targets`; Posner 1980;
 Posner, Snyder & Davidson 1980): neutral RT 250-350 ms, a benefit (neutral - valid) of
 20-50 ms and a cost (invalid - neutral) of 20-80 ms, accuracy >= 0.9 in every
@@ -116,7 +127,7 @@ class Posner(Task):
         Time constant of the accumulators' leak (default 0.2 s).
     t_nd, t_nd_range : float, seconds
         Mean (200 ms) and range (100 ms) of the uniform non-decision time added to every
-        response.
+        response; stratified within each block and condition (see the module notes).
     rt_min : float, seconds
         Responses faster than this after target onset are anticipations (100 ms).
     prior : {'learned', 'nominal'}
@@ -273,11 +284,11 @@ class Posner(Task):
         stim = np.zeros((n, steps, 2 * self.k), dtype=np.float32)
         rows = []
         n_valid = n_cued = 0
-        labels: list = []
+        block: list = []
         for t in range(n):
             if t % self.block_size == 0:
-                labels = self._block(seed, t // self.block_size)
-            cond = labels[t % self.block_size]
+                block = self._block(seed, t // self.block_size)
+            cond, stratum, strata = block[t % self.block_size]
             rng = task_rng(seed, t, 1)
             if cond == "catch":
                 neutral_cue = rng.random() < self.neutral_fraction
@@ -292,7 +303,7 @@ class Posner(Task):
                 target = cued
             else:
                 target = [j for j in range(self.k) if j != cued][int(rng.integers(self.k - 1))]
-            t_nd = uniform_nondecision(rng, self.t_nd, self.t_nd_range)
+            t_nd = uniform_nondecision(rng, self.t_nd, self.t_nd_range, stratum, strata)
             p = (learned_validity(n_valid, n_cued, self.k, self.prior_strength)
                  if self.prior == "learned" else self.validity)
             p = min(max(p, 1.0 - self.max_belief), self.max_belief)
@@ -313,11 +324,15 @@ class Posner(Task):
                       {"t_nd": np.array([r["t_nd"] for r in rows], dtype=np.float64)})
 
     def _block(self, seed: int, b: int) -> list:
-        """Conditions of block ``b``: fixed proportions, in a random order.
+        """Block ``b``'s trials as ``(condition, stratum, strata)``: fixed proportions
+        of the conditions in a random order, and each trial's slice of the non-decision
+        time's range.
 
         Counts are the fractions times the block size, rounded up or down at random in
         proportion to the remainder (so they are right on average for any fraction);
-        the order is a permutation drawn from ``(seed, b)``.
+        the order is a permutation drawn from ``(seed, b)``. The ``c`` trials of one
+        condition take the ``c`` slices (strata) of the non-decision range one each, in
+        an order drawn from ``(seed, b)`` too (:func:`uniform_nondecision`).
         """
         rng = task_rng(seed, b, 2)
 
@@ -331,7 +346,10 @@ class Posner(Task):
         n_valid = count(self.validity * n_cued)
         labels = (["catch"] * n_catch + ["neutral"] * n_neutral + ["valid"] * n_valid
                   + ["invalid"] * (n_cued - n_valid))
-        return [labels[i] for i in rng.permutation(size)]
+        labels = [labels[i] for i in rng.permutation(size)]
+        strata = {c: iter(task_rng(seed, b, 3 + j).permutation(labels.count(c)))
+                  for j, c in enumerate(CONDITIONS)}
+        return [(c, int(next(strata[c])), labels.count(c)) for c in labels]
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per trial, the mean evidence and bias [trials, 2 K] from target onset on.

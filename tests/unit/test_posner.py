@@ -117,6 +117,41 @@ def test_blocks_hold_the_set_proportions(validity, catch, neutral):
     assert ((cued["condition"] == "valid") == (cued["cued"] == cued["target"])).all()
 
 
+def test_stratified_nondecision_time_stays_in_its_slice_and_rejects_a_bad_stratum():
+    rng = np.random.default_rng(5)
+    t = np.array([uniform_nondecision(rng, 0.2, 0.1, 2, 5) for _ in range(500)])
+    assert t.min() >= 0.19 and t.max() <= 0.21
+    assert t.mean() == pytest.approx(0.2, abs=0.001)
+    with pytest.raises(ValidationError, match=r"uniform_nondecision.stratum: .*\[0, 3\)"):
+        uniform_nondecision(rng, 0.2, 0.1, 3, 3)
+
+
+def test_nondecision_times_are_uniform_overall_and_balanced_within_each_condition():
+    """Each block gives a condition's trials one slice each of the non-decision range,
+    so every trial's time is still uniform on the range, while the condition means
+    (what the RT effects compare) scatter over seeds far less than independent draws'
+    SD / sqrt(n) (28.9 ms / sqrt(27) = 5.6 ms for the ~27 invalid trials of 200)."""
+    from scipy import stats
+
+    task = Posner()
+    all_t, means, counts = [], {c: [] for c in ("valid", "neutral", "invalid")}, {}
+    for seed in range(40, 70):
+        trials = task.make_trials(200, seed=seed)
+        t, cond = trials.extra["t_nd"], trials.conditions["condition"].to_numpy()
+        np.testing.assert_array_equal(t, trials.conditions["t_nd"].to_numpy())
+        all_t.append(t)
+        for c in means:
+            means[c].append(t[cond == c].mean())
+            counts[c] = counts.get(c, 0) + (cond == c).sum() / 30
+    all_t = np.concatenate(all_t)
+    assert all_t.min() >= 0.15 and all_t.max() <= 0.25
+    assert stats.kstest((all_t - 0.15) / 0.1, "uniform").pvalue > 0.01
+    for c, m in means.items():
+        independent = 0.1 / math.sqrt(12) / math.sqrt(counts[c])  # SD of a mean of draws
+        assert np.mean(m) == pytest.approx(0.2, abs=0.001), c
+        assert np.std(m) < 0.45 * independent, (c, np.std(m), independent)
+
+
 def test_stimulus_carries_the_target_and_the_cue_bias_where_the_table_says():
     task = Posner(noise=0.0)
     trials = task.make_trials(60, seed=2)
