@@ -31,8 +31,13 @@ the conflict: where the combined response lies between the single-cue responses:
 Published result held to (Ernst & Banks 2002; band in ``neuroattn.tasks.targets``):
 cues are weighted by their reliabilities, ``w_0 = pi_0 / (pi_0 + pi_1) = r / (1 + r)``
 (the maximum-likelihood, minimum-variance combination). Each ratio's effect PASSes
-when the weight's 95 % CI contains ``r / (1 + r)`` and, for ``r != 1``, excludes 0.5
-(the weights follow the reliabilities, not an equal split).
+when the weight's CI contains ``r / (1 + r)`` and, for ``r != 1``, excludes 0.5 (the
+weights follow the reliabilities, not an equal split). The claim is that the weights
+are optimal at every ratio at once, so the ``m`` ratios' CIs are simultaneous 95 %
+intervals (Bonferroni: each at level ``1 - 0.05 / m``, :func:`weight_level`): an
+unbiased observer passes every ratio in at least 95 % of runs. With a separate 95 %
+interval per ratio it would fail one of them in ``1 - 0.95**m`` of runs (14 % at
+``m = 3``).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from neuroattn.tasks.pair import check_timing, check_values
 from neuroattn.tasks.stats import bootstrap_mean_ci, bootstrap_stat_ci
 from neuroattn.tasks.targets import target
 
-__all__ = ["CueCombination", "optimal_weight"]
+__all__ = ["CueCombination", "optimal_weight", "weight_level"]
 
 SINGLES = ("cue0", "cue1")
 
@@ -64,6 +69,18 @@ def optimal_weight(ratio: float) -> float:
     0.8
     """
     return float(ratio) / (1.0 + float(ratio))
+
+
+def weight_level(m: int, family: float = 0.95) -> float:
+    """Confidence level of each of ``m`` weight CIs that hold all ``m`` weights at once
+    with probability >= ``family`` (Bonferroni: ``1 - (1 - family) / m``).
+
+    Examples
+    --------
+    >>> round(weight_level(3), 4)
+    0.9833
+    """
+    return 1.0 - (1.0 - family) / m
 
 
 def _label(ratio: float) -> str:
@@ -250,7 +267,11 @@ class CueCombination(Task):
         return pd.DataFrame({"response": unit, "share_cue0": share})
 
     def score(self, trials: Trials, recording, seed: int = 0) -> TaskResult:
-        """Trial table, per-condition responses and weights, one effect per ratio."""
+        """Trial table, per-condition responses and weights, one effect per ratio.
+
+        Response CIs are 95 % bootstrap intervals; the weights' are simultaneous 95 %
+        intervals over the ratios (each at :func:`weight_level`).
+        """
         self.validate()
         out = self.readout(recording)
         table = trials.conditions.copy()
@@ -262,6 +283,7 @@ class CueCombination(Task):
         resp = {c: table.loc[table["condition"] == c, "response"].to_numpy()
                 for c in self.conditions}
         tgt = target("cue_combination.weight")
+        level = weight_level(len(self.ratios))
         rows, effects = [], []
         for cond in self.conditions:
             m, lo, hi = bootstrap_mean_ci(resp[cond], seed)
@@ -272,7 +294,7 @@ class CueCombination(Task):
                 ratio = float(self.ratios[self.conditions.index(cond) - len(SINGLES)])
                 opt = optimal_weight(ratio)
                 est, wlo, whi = bootstrap_stat_ci([resp[cond], resp["cue0"], resp["cue1"]],
-                                                  _weight, seed)
+                                                  _weight, seed, level=level)
                 row.update(weight=est, weight_low=wlo, weight_high=whi, optimal=opt)
                 effects.append(_weight_effect(ratio, opt, est, wlo, whi, tgt))
             rows.append(row)

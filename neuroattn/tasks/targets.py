@@ -98,7 +98,8 @@ TARGETS = {
                                 "Gaussian), attended / unattended - 1, within +/-10 %", _MM),
     "cue_combination.weight": Target(None, "1", None, "cues weighted by reliability: the "
                                      "weight of cue 0 (combined - cue1)/(cue0 - cue1) equals "
-                                     "pi0/(pi0 + pi1) within its 95 % CI and, for unequal "
+                                     "pi0/(pi0 + pi1) within its CI (simultaneous 95 % over "
+                                     "the ratios) and, for unequal "
                                      "reliabilities, differs from 0.5", _EB),
     # visual search (Wolfe, Palmer & Horowitz 2010 raw data; Treisman & Gelade 1980)
     "search.slope_feature": Target((-0.005, 0.005), "s", None, "feature search, target "
