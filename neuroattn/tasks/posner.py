@@ -118,11 +118,12 @@ class Posner(Task):
         Park (2005): a target whose burst of evidence falls short of the bound is
         missed, so accuracy falls below ceiling and can differ between conditions. With
         a brief target, ``accuracy_validity`` (valid - invalid accuracy) is held to
-        ``posner.accuracy_validity`` and the per-condition accuracies, the benefit and
-        the cost are reported without the detection task's bands. At the default contrast and bound
-        the decision stage needs ~100 ms of target to respond at all: at 60 ms the
-        precision circuit detected 0.064 of its valid targets and its layer none (seed
-        4711); docs/tasks/posner.md gives the durations measured per mechanism.
+        ``posner.accuracy_validity``, and the per-condition accuracies, the benefit and
+        the cost are reported without the detection task's bands. At the default
+        contrast and bound the decision stage needs ~100 ms of target to respond at all:
+        at 60 ms the precision circuit detected 0.064 of its valid targets and its layer
+        none (seed 4711); docs/tasks/posner.md gives the durations measured per
+        mechanism.
     contrast : float
         Target input (default 2.5, units of the agents' input).
     bias_gain : float
