@@ -149,7 +149,8 @@ class CueCombination(Task):
     agreement = "response"
     columns = (
         Column("unit response (Hz)", "response", ("ci_low", "ci_high")),
-        Column("weight of cue 0", "weight", ("weight_low", "weight_high"), fmt="{:.3f}"),
+        Column("weight of cue 0 [simultaneous 95% CI]", "weight", ("weight_low", "weight_high"),
+               fmt="{:.3f}"),
         Column("optimal pi0/(pi0+pi1)", "optimal", fmt="{:.3f}"),
     )
     units = dict.fromkeys(("onset", "duration", "window", "dt"), "s")
