@@ -361,7 +361,9 @@ def test_rt_bands_are_held_at_the_papers_validity_and_reported_at_others():
     """The benefit (20-50 ms), cost (20-80 ms) and validity-effect bands are Posner's for
     80 % valid cues; at 0.7 the same recording's effects are reported without a verdict
     (the series holds their growth), while RT level, accuracy and false alarms stay held.
-    A brief target's accuracy effect is held only for an informative cue."""
+    With a brief target the benefit and cost are reported without a verdict; the validity
+    effect's direction (80 % valid cues) and the accuracy effect (an informative cue) are
+    held."""
     lat = {"valid": 0.02, "neutral": 0.05, "invalid": 0.09}  # benefit 30 ms, cost 40 ms,
     # give or take the ~1 ms between the conditions' mean non-decision times
     for validity in (0.8, 0.7):
