@@ -355,12 +355,13 @@ class Posner(Task):
         n_neutral = count(self.neutral_fraction * (size - n_catch))
         n_cued = size - n_catch - n_neutral
         n_valid = count(self.validity * n_cued)
-        labels = (["catch"] * n_catch + ["neutral"] * n_neutral + ["valid"] * n_valid
-                  + ["invalid"] * (n_cued - n_valid))
+        counts = {"catch": n_catch, "neutral": n_neutral, "valid": n_valid,
+                  "invalid": n_cued - n_valid}
+        labels = [c for c, k in counts.items() for _ in range(k)]
         labels = [labels[i] for i in rng.permutation(size)]
-        strata = {c: iter(task_rng(seed, b, 3 + j).permutation(labels.count(c)))
-                  for j, c in enumerate(CONDITIONS)}
-        return [(c, int(next(strata[c])), labels.count(c)) for c in labels]
+        slots = {c: iter(task_rng(seed, b, 3 + j).permutation(counts[c]))
+                 for j, c in enumerate(CONDITIONS)}
+        return [(c, int(next(slots[c])), counts[c]) for c in labels]
 
     def bridge_inputs(self, trials: Trials) -> np.ndarray:
         """Per trial, the mean evidence and bias [trials, 2 K] from target onset on.

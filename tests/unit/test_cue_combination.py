@@ -85,7 +85,7 @@ def test_an_optimal_observer_passes_every_ratio_in_95_percent_of_runs():
     passes all three ratios in ~95 % of runs of 200 trials (0.96 over these 200 runs;
     separate 95 % CIs: 0.87), and each interval is the bootstrap interval at level
     1 - 0.05/3."""
-    from neuroattn.tasks.cue_combination import weight_level
+    from neuroattn.tasks.cue_combination import _weight, weight_level
     from neuroattn.tasks.stats import bootstrap_stat_ci
 
     task = CueCombination()
@@ -97,8 +97,7 @@ def test_an_optimal_observer_passes_every_ratio_in_95_percent_of_runs():
     assert np.mean(passed) >= 0.93, np.mean(passed)
     resp = {c: res.table.loc[res.table["condition"] == c, "response"].to_numpy()
             for c in ("both_r4", "cue0", "cue1")}
-    _, lo, hi = bootstrap_stat_ci(list(resp.values()), lambda b, c0, c1: (b - c1) / (c0 - c1),
-                                  199, level=weight_level(3))
+    _, lo, hi = bootstrap_stat_ci(list(resp.values()), _weight, 199, level=weight_level(3))
     e = res.effect("weight_r4")
     assert (e.ci_low, e.ci_high) == pytest.approx((lo, hi), rel=1e-12)
 
